@@ -82,14 +82,14 @@ func (r *bitReader) params(p *gsmParams) {
 
 // gsmDecoder is the state the decoder carries from frame to frame.
 type gsmDecoder struct {
-	dp  [160]int16   // reconstructed residual: [0,120) history, [120,160) current
-	lar [2][8]int16  // decoded LARs of this and the previous frame
-	j   int          // which half of lar holds the current frame
-	nrp int16        // last valid LTP lag
-	v   [9]int16     // short-term synthesis filter state
-	msr int16        // de-emphasis filter state
-	out [160]int16   // scratch for one frame
-	wt  [160]int16   // scratch: short-term residual of one frame
+	dp  [160]int16  // reconstructed residual: [0,120) history, [120,160) current
+	lar [2][8]int16 // decoded LARs of this and the previous frame
+	j   int         // which half of lar holds the current frame
+	nrp int16       // last valid LTP lag
+	v   [9]int16    // short-term synthesis filter state
+	msr int16       // de-emphasis filter state
+	out [160]int16  // scratch for one frame
+	wt  [160]int16  // scratch: short-term residual of one frame
 }
 
 func newGSMDecoder() *gsmDecoder { return &gsmDecoder{nrp: 40} }
