@@ -1,0 +1,382 @@
+// Package sqlstore keeps the call record in SQLite (embedded, pure Go) or
+// PostgreSQL (multi-instance). Both dialects run the same queries through a
+// small executor interface; the few places where SQL differs are named in
+// the dialect type. The River job tables live in the same database so jobs
+// are inserted in the same transaction as the change that causes them.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/callscope/callscope"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Dialect names a supported database engine.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// (or postgresql://) URL, a sqlite path
+	// ("sqlite:/path/db", "file:/path/db"), or "" for DataDir/callscope.db.
+	URL string
+	// DataDir holds the SQLite database when URL is "".
+	DataDir string
+	// Schema, for PostgreSQL, is set as the connections' search_path so
+	// that every table (River's too) lives in it. Tests use one per test.
+	Schema string
+	// MaxConns bounds the PostgreSQL pool (0: pgx default).
+	MaxConns int32
+}
+
+// Store is the call record's storage. It is safe for concurrent use.
+type Store struct {
+	queries
+	dialect Dialect
+
+	// SQLite: one writer connection (SQLite allows one writer at a time;
+	// River shares it) and a pool of read-only connections.
+	sqlWriter *sql.DB
+	sqlReader *sql.DB
+	path      string
+
+	// PostgreSQL: one pool for everything.
+	pool *pgxpool.Pool
+
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// Open opens (creating when needed) the database described by cfg. It does
+// not apply migrations; call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{Now: time.Now}
+	u := cfg.URL
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if err := s.openPostgres(ctx, u, cfg); err != nil {
+			return nil, err
+		}
+	default:
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
+		if path == "" {
+			if cfg.DataDir == "" {
+				return nil, callscope.Errorf(callscope.EINVALID, "no database URL and no data directory")
+			}
+			if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+				return nil, fmt.Errorf("create data directory: %w", err)
+			}
+			path = filepath.Join(cfg.DataDir, "callscope.db")
+		}
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if err := s.openSQLite(ctx, path); err != nil {
+			return nil, err
+		}
+	}
+	s.queries = queries{ex: &router{s: s}, d: s.dialect, now: s.now}
+	return s, nil
+}
+
+func (s *Store) now() time.Time { return callscope.Timestamp(s.Now()) }
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	s.dialect = SQLite
+	s.path = path
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.sqlWriter, s.sqlReader = w, r
+	return nil
+}
+
+func (s *Store) openPostgres(ctx context.Context, u string, cfg Config) error {
+	s.dialect = Postgres
+	pc, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		return callscope.Errorf(callscope.EINVALID, "database URL: %v", err)
+	}
+	if cfg.Schema != "" {
+		pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("connect to postgres: %w", err)
+	}
+	s.pool = pool
+	return nil
+}
+
+// Dialect reports which database engine the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// SQLDB returns the SQLite writer pool (nil on PostgreSQL). River's SQLite
+// driver runs on it.
+func (s *Store) SQLDB() *sql.DB { return s.sqlWriter }
+
+// Pool returns the PostgreSQL pool (nil on SQLite).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.pool != nil {
+		return s.pool.Ping(ctx)
+	}
+	return s.sqlReader.PingContext(ctx)
+}
+
+// Close closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	if s.pool != nil {
+		s.pool.Close()
+		return nil
+	}
+	var errs []error
+	if s.sqlReader != nil {
+		errs = append(errs, s.sqlReader.Close())
+	}
+	if s.sqlWriter != nil {
+		if _, err := s.sqlWriter.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil && !strings.Contains(err.Error(), "closed") {
+			errs = append(errs, err)
+		}
+		errs = append(errs, s.sqlWriter.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Tx is a database transaction. Its methods are the store's, run inside it.
+type Tx struct {
+	queries
+	sqlTx *sql.Tx
+	pgTx  pgx.Tx
+}
+
+// SQLTx returns the underlying database/sql transaction on SQLite.
+func (tx *Tx) SQLTx() *sql.Tx { return tx.sqlTx }
+
+// PgxTx returns the underlying pgx transaction on PostgreSQL.
+func (tx *Tx) PgxTx() pgx.Tx { return tx.pgTx }
+
+// InTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	tx := &Tx{}
+	var commit func() error
+	var rollback func()
+	if s.pool != nil {
+		ptx, err := s.pool.Begin(ctx)
+		if err != nil {
+			return translate(err)
+		}
+		tx.pgTx = ptx
+		tx.queries = queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now}
+		commit = func() error { return ptx.Commit(ctx) }
+		rollback = func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }
+	} else {
+		stx, err := s.sqlWriter.BeginTx(ctx, nil)
+		if err != nil {
+			return translate(err)
+		}
+		tx.sqlTx = stx
+		tx.queries = queries{ex: sqlExec{stx}, d: s.dialect, now: s.now}
+		commit = stx.Commit
+		rollback = func() { _ = stx.Rollback() }
+	}
+	defer func() {
+		// A panic must not leave the (single, on SQLite) writer connection
+		// inside an open transaction.
+		if p := recover(); p != nil {
+			rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		rollback()
+		return err
+	}
+	if err := commit(); err != nil {
+		rollback()
+		return translate(err)
+	}
+	return nil
+}
+
+// Migrate applies the pending migrations of this store's dialect, each in
+// its own transaction, and returns the versions it applied.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	files, err := migrationFiles(s.dialect)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.exec(ctx, `CREATE TABLE IF NOT EXISTS callscope_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("create migrations table: %w", err)
+	}
+	var applied []int
+	for _, m := range files {
+		done := false
+		err := s.InTx(ctx, func(tx *Tx) error {
+			if s.dialect == Postgres {
+				// Replicas starting together take turns.
+				if err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(7146012393)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.ex.queryRow(ctx, `SELECT count(*) FROM callscope_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				done = true
+				return nil
+			}
+			for _, stmt := range splitStatements(m.sql) {
+				if err := tx.exec(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %s: %w", m.name, err)
+				}
+			}
+			return tx.exec(ctx, `INSERT INTO callscope_migrations (version, applied_at) VALUES ($1, $2)`, m.version, s.now())
+		})
+		if err != nil {
+			return applied, err
+		}
+		if !done {
+			applied = append(applied, m.version)
+		}
+	}
+	return applied, nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrationFiles(d Dialect) ([]migration, error) {
+	dir := "migrations/" + string(d)
+	entries, err := fs.ReadDir(migrationsFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("migration file %s: want NNN_name.sql", name)
+		}
+		b, err := migrationsFS.ReadFile(dir + "/" + name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// splitStatements splits a migration on semicolons at line ends. Migrations
+// contain no procedural code, so this is enough.
+func splitStatements(src string) []string {
+	var out []string
+	for _, part := range strings.Split(src, ";\n") {
+		if p := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), ";")); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// translate turns driver errors into domain errors at the storage boundary.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return callscope.Errorf(callscope.ENOTFOUND, "not found")
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return callscope.Errorf(callscope.ECONFLICT, "already exists")
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return callscope.Errorf(callscope.ECONFLICT, "already exists")
+		}
+	}
+	return err
+}
+
+// redactURL hides the password of a database URL for messages.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
+
+// Describe says which database the store uses, without secrets.
+func (s *Store) Describe() string {
+	if s.pool != nil {
+		return "postgres " + redactURL(s.pool.Config().ConnString())
+	}
+	return "sqlite " + s.path
+}

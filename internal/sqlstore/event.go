@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/callscope/callscope"
+)
+
+// CreateEvent records an event, filling in ID and CreatedAt.
+func (q *queries) CreateEvent(ctx context.Context, e *callscope.Event) error {
+	e.ID = "evt_" + callscope.NewID()
+	e.CreatedAt = q.now()
+	if len(e.Data) == 0 {
+		e.Data = []byte("{}")
+	}
+	return q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		e.ID, e.TenantID, e.CallID, e.Type, jsonArg(e.Data), e.CreatedAt)
+}
+
+// Events lists a call's events, oldest first.
+func (q *queries) Events(ctx context.Context, tenantID, callID string) ([]*callscope.Event, error) {
+	rs, err := q.ex.query(ctx, `SELECT id, tenant_id, call_id, type, data, created_at FROM events
+		WHERE tenant_id = $1 AND call_id = $2 ORDER BY id`, tenantID, callID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []*callscope.Event{}
+	for rs.Next() {
+		var e callscope.Event
+		var data []byte
+		if err := rs.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		e.Data = rawJSON(data)
+		e.CreatedAt = e.CreatedAt.UTC()
+		out = append(out, &e)
+	}
+	return out, rs.Err()
+}
+
+// MarkEventDispatched records that an event was handed to every delivery
+// channel. Marking twice keeps the first time. Returns ENOTFOUND for an
+// unknown event.
+func (q *queries) MarkEventDispatched(ctx context.Context, eventID string, at time.Time) error {
+	var n int
+	if err := q.ex.queryRow(ctx, `SELECT count(*) FROM events WHERE id = $1`, eventID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return callscope.Errorf(callscope.ENOTFOUND, "event not found")
+	}
+	return q.exec(ctx, `UPDATE events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL`, eventID, callscope.Timestamp(at))
+}
+
+// UndispatchedEvents counts the tenant's events not yet dispatched ("" for
+// every tenant).
+func (q *queries) UndispatchedEvents(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	err := q.ex.queryRow(ctx, `SELECT count(*) FROM events WHERE dispatched_at IS NULL AND ($1 = '' OR tenant_id = $1)`, tenantID).Scan(&n)
+	return n, err
+}
+
+const deliveryColumns = `id, tenant_id, call_id, event_id, channel, target, status, attempts, last_error,
+	payload, created_at, updated_at, delivered_at`
+
+// CreateDelivery records a delivery to be attempted.
+func (q *queries) CreateDelivery(ctx context.Context, d *callscope.Delivery) error {
+	d.ID = callscope.NewID()
+	d.CreatedAt = q.now()
+	d.UpdatedAt = d.CreatedAt
+	if d.Status == "" {
+		d.Status = callscope.DeliveryPending
+	}
+	return q.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`) VALUES (`+placeholders(1, 13)+`)`,
+		d.ID, d.TenantID, d.CallID, d.EventID, d.Channel, d.Target, d.Status, d.Attempts, d.LastError,
+		jsonArg(d.Payload), d.CreatedAt, d.UpdatedAt, d.DeliveredAt)
+}
+
+// UpdateDelivery writes back a delivery's outcome. Returns ENOTFOUND if it
+// does not exist.
+func (q *queries) UpdateDelivery(ctx context.Context, d *callscope.Delivery) error {
+	d.UpdatedAt = q.now()
+	n, err := q.ex.execRows(ctx, `UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,
+		updated_at = $5, delivered_at = $6 WHERE id = $1`, d.ID, d.Status, d.Attempts, d.LastError, d.UpdatedAt, d.DeliveredAt)
+	if err == nil && n == 0 {
+		return callscope.Errorf(callscope.ENOTFOUND, "delivery not found")
+	}
+	return err
+}
+
+// Deliveries lists the deliveries made for a call, oldest first.
+func (q *queries) Deliveries(ctx context.Context, tenantID, callID string) ([]*callscope.Delivery, error) {
+	rs, err := q.ex.query(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE tenant_id = $1 AND call_id = $2 ORDER BY id`, tenantID, callID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []*callscope.Delivery{}
+	for rs.Next() {
+		var d callscope.Delivery
+		var payload []byte
+		if err := rs.Scan(&d.ID, &d.TenantID, &d.CallID, &d.EventID, &d.Channel, &d.Target, &d.Status, &d.Attempts,
+			&d.LastError, &payload, &d.CreatedAt, &d.UpdatedAt, &d.DeliveredAt); err != nil {
+			return nil, err
+		}
+		d.Payload = rawJSON(payload)
+		d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+		out = append(out, &d)
+	}
+	return out, rs.Err()
+}
+
+// JobCounts returns how many queue jobs are in each state (available,
+// running, retryable, …), read from River's table.
+func (q *queries) JobCounts(ctx context.Context) (map[string]int, error) {
+	rs, err := q.ex.query(ctx, `SELECT state, count(*) FROM river_job GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]int{}
+	for rs.Next() {
+		var s string
+		var n int
+		if err := rs.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rs.Err()
+}

@@ -1,0 +1,58 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/callscope/callscope"
+)
+
+// PutSegments stores segments of a call; a segment whose id the call already
+// has replaces the stored one, so sending the same segments twice is
+// harmless.
+func (q *queries) PutSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
+	for _, s := range segs {
+		err := q.exec(ctx, `INSERT INTO segments (call_id, segment_id, speaker, start_time, end_time, text, confidence)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (call_id, segment_id) DO UPDATE SET speaker = excluded.speaker,
+				start_time = excluded.start_time, end_time = excluded.end_time,
+				text = excluded.text, confidence = excluded.confidence`,
+			callID, s.SegmentID, s.Speaker, s.StartTime, s.EndTime, s.Text, s.Confidence)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReplaceSegments removes a call's segments and stores segs instead.
+func (q *queries) ReplaceSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
+	if err := q.exec(ctx, `DELETE FROM segments WHERE call_id = $1`, callID); err != nil {
+		return err
+	}
+	return q.PutSegments(ctx, callID, segs)
+}
+
+// Segments returns a call's segments ordered by start time.
+func (q *queries) Segments(ctx context.Context, callID string) ([]callscope.Segment, error) {
+	rs, err := q.ex.query(ctx, `SELECT segment_id, speaker, start_time, end_time, text, confidence
+		FROM segments WHERE call_id = $1 ORDER BY start_time, segment_id`, callID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []callscope.Segment{}
+	for rs.Next() {
+		s := callscope.Segment{CallID: callID}
+		if err := rs.Scan(&s.SegmentID, &s.Speaker, &s.StartTime, &s.EndTime, &s.Text, &s.Confidence); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rs.Err()
+}
+
+// SegmentStats returns how many segments a call has and the end of the last.
+func (q *queries) SegmentStats(ctx context.Context, callID string) (count int, end float64, err error) {
+	err = q.ex.queryRow(ctx, `SELECT count(*), COALESCE(MAX(end_time), 0) FROM segments WHERE call_id = $1`, callID).Scan(&count, &end)
+	return count, end, err
+}

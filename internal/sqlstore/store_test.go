@@ -1,0 +1,496 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
+)
+
+// TestStore is the one suite every backend must pass; a behaviour that
+// differs between SQLite and PostgreSQL fails here.
+func TestStore(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		t.Run("Migrate/Idempotent", func(t *testing.T) { testMigrateIdempotent(t, s) })
+		t.Run("Tenant", func(t *testing.T) { testTenant(t, s) })
+		t.Run("APIKey", func(t *testing.T) { testAPIKey(t, s) })
+		t.Run("Call", func(t *testing.T) { testCall(t, s) })
+		t.Run("Call/List", func(t *testing.T) { testCallList(t, s) })
+		t.Run("Call/ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, s) })
+		t.Run("Segment", func(t *testing.T) { testSegments(t, s) })
+		t.Run("Recording", func(t *testing.T) { testRecording(t, s) })
+		t.Run("Processing", func(t *testing.T) { testProcessing(t, s) })
+		t.Run("Analyzer", func(t *testing.T) { testAnalyzer(t, s) })
+		t.Run("EventAndDelivery", func(t *testing.T) { testEventDelivery(t, s) })
+		t.Run("Tx/Rollback", func(t *testing.T) { testRollback(t, s) })
+	})
+}
+
+var ctx = context.Background()
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := callscope.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func testMigrateIdempotent(t *testing.T, s *sqlstore.Store) {
+	applied, err := s.Migrate(ctx)
+	must(t, err)
+	if len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, want nothing", applied)
+	}
+}
+
+func testTenant(t *testing.T, s *sqlstore.Store) {
+	tn := &callscope.Tenant{Name: "acme", ResultsSecret: "s3cret", Settings: map[string]any{"language": "sw"}}
+	must(t, s.CreateTenant(ctx, tn))
+	if tn.ID == "" || tn.CreatedAt.IsZero() {
+		t.Fatalf("tenant not filled in: %+v", tn)
+	}
+	got, err := s.Tenant(ctx, tn.ID)
+	must(t, err)
+	if got.Name != "acme" || got.ResultsSecret != "s3cret" || got.Settings["language"] != "sw" || !got.CreatedAt.Equal(tn.CreatedAt) {
+		t.Fatalf("Tenant = %+v, want %+v", got, tn)
+	}
+	byName, err := s.TenantByName(ctx, "acme")
+	must(t, err)
+	if byName.ID != tn.ID {
+		t.Fatalf("TenantByName id = %s, want %s", byName.ID, tn.ID)
+	}
+	t.Run("ErrConflict", func(t *testing.T) {
+		wantCode(t, s.CreateTenant(ctx, &callscope.Tenant{Name: "acme"}), callscope.ECONFLICT)
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		wantCode(t, s.CreateTenant(ctx, &callscope.Tenant{Name: "  "}), callscope.EINVALID)
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := s.Tenant(ctx, "nope")
+		wantCode(t, err, callscope.ENOTFOUND)
+	})
+	t.Run("Update", func(t *testing.T) {
+		secret := "rotated"
+		u, err := s.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{ResultsSecret: &secret})
+		must(t, err)
+		if u.ResultsSecret != "rotated" || u.Name != "acme" {
+			t.Fatalf("UpdateTenant = %+v", u)
+		}
+	})
+	all, err := s.Tenants(ctx)
+	must(t, err)
+	found := false
+	for _, x := range all {
+		found = found || x.ID == tn.ID
+	}
+	if !found {
+		t.Fatalf("Tenants does not list %s", tn.ID)
+	}
+}
+
+func testAPIKey(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	k, plain, err := s.CreateAPIKey(ctx, tn.ID, "ci", true)
+	must(t, err)
+	p, err := s.Authenticate(ctx, plain)
+	must(t, err)
+	if p.TenantID != tn.ID || p.KeyID != k.ID || !p.Admin {
+		t.Fatalf("Authenticate = %+v", p)
+	}
+	keys, err := s.APIKeys(ctx, tn.ID)
+	must(t, err)
+	if len(keys) != 1 || keys[0].Prefix != k.Prefix || len(keys[0].Hash) != 32 {
+		t.Fatalf("APIKeys = %+v", keys)
+	}
+	if string(keys[0].Hash) == plain {
+		t.Fatal("key stored in plain text")
+	}
+	for name, bad := range map[string]string{
+		"WrongSecret": plain[:len(plain)-2] + "xx",
+		"NoScheme":    plain[3:],
+		"Empty":       "",
+		"PrefixOnly":  "cs_" + k.Prefix,
+		"Unknown":     "cs_unknown_secret",
+	} {
+		t.Run("ErrUnauthorized/"+name, func(t *testing.T) {
+			_, err := s.Authenticate(ctx, bad)
+			wantCode(t, err, callscope.EUNAUTHORIZED)
+		})
+	}
+	t.Run("Revoke", func(t *testing.T) {
+		other := sqlstoretest.MustTenant(t, s)
+		_, err := s.RevokeAPIKey(ctx, other.ID, k.ID)
+		wantCode(t, err, callscope.ENOTFOUND)
+		_, err = s.RevokeAPIKey(ctx, tn.ID, k.ID)
+		must(t, err)
+		_, err = s.RevokeAPIKey(ctx, tn.ID, k.ID)
+		must(t, err)
+		_, err = s.Authenticate(ctx, plain)
+		wantCode(t, err, callscope.EUNAUTHORIZED)
+	})
+	t.Run("ErrNotFound/Tenant", func(t *testing.T) {
+		_, _, err := s.CreateAPIKey(ctx, "missing", "", false)
+		wantCode(t, err, callscope.ENOTFOUND)
+	})
+}
+
+func newCall(tenantID string, ext ...string) *callscope.Call {
+	c := &callscope.Call{TenantID: tenantID, Direction: callscope.Inbound, From: "+254700000001", To: "116"}
+	for _, e := range ext {
+		c.ExternalIDs = append(c.ExternalIDs, callscope.ExternalID{Kind: "pbx", Value: e})
+	}
+	return c
+}
+
+func testCall(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	start := time.Date(2025, 10, 24, 8, 43, 35, 123456789, time.UTC)
+	c := newCall(tn.ID, "1761295415.12887")
+	c.StartedAt = &start
+	c.Metadata = map[string]any{"queue": "helpline"}
+	c.ConnectionInfo = json.RawMessage(`{"client_addr":["10.0.0.5",40412]}`)
+	c.Raw = map[string]json.RawMessage{"post_call_analysis": json.RawMessage(`{"sentiment":"neutral"}`)}
+	must(t, s.CreateCall(ctx, c))
+
+	for _, ref := range []string{c.ID, "1761295415.12887"} {
+		got, err := s.Call(ctx, tn.ID, ref)
+		must(t, err)
+		if got.ID != c.ID || got.From != c.From || got.Status != callscope.CallInProgress || got.ProcessingMode != callscope.ModePostcallOnly {
+			t.Fatalf("Call(%s) = %+v", ref, got)
+		}
+		if !got.StartedAt.Equal(start.Truncate(time.Microsecond)) {
+			t.Fatalf("StartedAt = %v, want %v (microsecond precision)", got.StartedAt, start)
+		}
+		if got.Metadata["queue"] != "helpline" || !reflect.DeepEqual(got.ExternalIDs, c.ExternalIDs) {
+			t.Fatalf("metadata/external ids = %v %v", got.Metadata, got.ExternalIDs)
+		}
+		var ci map[string]any
+		must(t, json.Unmarshal(got.ConnectionInfo, &ci))
+		var pca map[string]string
+		must(t, json.Unmarshal(got.Raw["post_call_analysis"], &pca))
+		if pca["sentiment"] != "neutral" || ci["client_addr"] == nil {
+			t.Fatalf("JSON round trip: %s %v", got.ConnectionInfo, got.Raw)
+		}
+	}
+	t.Run("ErrNotFound/OtherTenant", func(t *testing.T) {
+		other := sqlstoretest.MustTenant(t, s)
+		for _, ref := range []string{c.ID, "1761295415.12887"} {
+			_, err := s.Call(ctx, other.ID, ref)
+			wantCode(t, err, callscope.ENOTFOUND)
+		}
+		// The same external id may exist in another tenant.
+		must(t, s.CreateCall(ctx, newCall(other.ID, "1761295415.12887")))
+	})
+	t.Run("ErrConflict/ExternalID", func(t *testing.T) {
+		wantCode(t, s.CreateCall(ctx, newCall(tn.ID, "1761295415.12887")), callscope.ECONFLICT)
+	})
+	t.Run("AddExternalID", func(t *testing.T) {
+		must(t, s.AddExternalID(ctx, c, callscope.ExternalID{Kind: "twilio", Value: "CA123"}))
+		must(t, s.AddExternalID(ctx, c, callscope.ExternalID{Kind: "twilio", Value: "CA123"}))
+		got, err := s.Call(ctx, tn.ID, "CA123")
+		must(t, err)
+		if got.ID != c.ID || len(got.ExternalIDs) != 2 || got.PublicID() != "1761295415.12887" {
+			t.Fatalf("after AddExternalID: %+v", got.ExternalIDs)
+		}
+	})
+	t.Run("Update", func(t *testing.T) {
+		got, err := s.Call(ctx, tn.ID, c.ID)
+		must(t, err)
+		end := start.Add(95 * time.Second).Truncate(time.Microsecond)
+		got.Status, got.EndedAt, got.DurationSeconds = callscope.CallCompleted, &end, 95
+		got.Summary = json.RawMessage(`{"text":"Caller asked about school fees."}`)
+		must(t, s.UpdateCall(ctx, got))
+		again, err := s.Call(ctx, tn.ID, c.ID)
+		must(t, err)
+		if again.Status != callscope.CallCompleted || again.DurationSeconds != 95 || !again.EndedAt.Equal(end) || again.UpdatedAt.Before(c.CreatedAt) {
+			t.Fatalf("after update: %+v", again)
+		}
+		var sum map[string]string
+		must(t, json.Unmarshal(again.Summary, &sum))
+		if sum["text"] == "" {
+			t.Fatalf("summary lost: %s", again.Summary)
+		}
+		other := *got
+		other.TenantID = "someone-else"
+		wantCode(t, s.UpdateCall(ctx, &other), callscope.ENOTFOUND)
+	})
+}
+
+func testCallList(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	var ids []string
+	for i := 0; i < 7; i++ {
+		c := newCall(tn.ID, fmt.Sprintf("list-%d", i))
+		if i%2 == 0 {
+			c.Status = callscope.CallCompleted
+			c.Direction = callscope.Outbound
+			c.UserID = "u1"
+		}
+		must(t, s.CreateCall(ctx, c))
+		ids = append(ids, c.ID)
+	}
+	var seen []string
+	after := ""
+	for page := 0; page < 10; page++ {
+		cs, err := s.Calls(ctx, callscope.CallFilter{TenantID: tn.ID, Limit: 3, After: after})
+		must(t, err)
+		if len(cs) == 0 {
+			break
+		}
+		for _, c := range cs {
+			seen = append(seen, c.ID)
+			if len(c.ExternalIDs) != 1 {
+				t.Fatalf("listed call without its external id: %+v", c)
+			}
+		}
+		after = cs[len(cs)-1].ID
+	}
+	if len(seen) != 7 || seen[0] != ids[6] || seen[6] != ids[0] {
+		t.Fatalf("pages = %v, want newest first %v", seen, ids)
+	}
+	cs, err := s.Calls(ctx, callscope.CallFilter{TenantID: tn.ID, Status: []callscope.CallStatus{callscope.CallCompleted}, Direction: callscope.Outbound, UserID: "u1"})
+	must(t, err)
+	if len(cs) != 4 {
+		t.Fatalf("filtered = %d calls, want 4", len(cs))
+	}
+	future := time.Now().Add(time.Hour)
+	cs, err = s.Calls(ctx, callscope.CallFilter{TenantID: tn.ID, CreatedFrom: &future})
+	must(t, err)
+	if len(cs) != 0 {
+		t.Fatalf("created in the future = %d calls, want 0", len(cs))
+	}
+	n, err := s.CountCalls(ctx, tn.ID, callscope.CallCompleted)
+	must(t, err)
+	if n != 4 {
+		t.Fatalf("CountCalls = %d, want 4", n)
+	}
+}
+
+func testConcurrentCreate(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// Every other call collides on the same external id.
+			errs <- s.CreateCall(ctx, newCall(tn.ID, fmt.Sprintf("dup-%d", i%20)))
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	ok, conflict := 0, 0
+	for err := range errs {
+		switch callscope.ErrorCode(err) {
+		case "":
+			ok++
+		case callscope.ECONFLICT:
+			conflict++
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if ok != 20 || conflict != 20 {
+		t.Fatalf("ok=%d conflict=%d, want 20/20", ok, conflict)
+	}
+}
+
+func testSegments(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	segs := []callscope.Segment{
+		{SegmentID: 2, Speaker: "agent", StartTime: 4.5, EndTime: 7, Text: "How can I help?", Confidence: 0.9},
+		{SegmentID: 1, Speaker: "caller", StartTime: 0.5, EndTime: 4, Text: "Hello", Confidence: 0.8},
+	}
+	must(t, s.PutSegments(ctx, c.ID, segs))
+	must(t, s.PutSegments(ctx, c.ID, segs)) // idempotent
+	got, err := s.Segments(ctx, c.ID)
+	must(t, err)
+	if len(got) != 2 || got[0].SegmentID != 1 || got[1].Text != "How can I help?" || got[1].Confidence != 0.9 {
+		t.Fatalf("Segments = %+v", got)
+	}
+	n, end, err := s.SegmentStats(ctx, c.ID)
+	must(t, err)
+	if n != 2 || end != 7 {
+		t.Fatalf("SegmentStats = %d %v", n, end)
+	}
+	must(t, s.ReplaceSegments(ctx, c.ID, segs[:1]))
+	got, err = s.Segments(ctx, c.ID)
+	must(t, err)
+	if len(got) != 1 {
+		t.Fatalf("after replace: %+v", got)
+	}
+}
+
+func testRecording(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	rec := &callscope.Recording{TenantID: tn.ID, CallID: c.ID, Format: "mp3", ContentType: "audio/mpeg", Channels: 2,
+		DurationSeconds: 61.5, SizeBytes: 1234, StorageKey: "rec/x.mp3", AccessToken: "tok-abc"}
+	must(t, s.CreateRecording(ctx, rec))
+	got, err := s.RecordingByToken(ctx, "tok-abc")
+	must(t, err)
+	if got.ID != rec.ID || got.Channels != 2 || got.SizeBytes != 1234 {
+		t.Fatalf("RecordingByToken = %+v", got)
+	}
+	must(t, s.CreateRecording(ctx, &callscope.Recording{TenantID: tn.ID, CallID: c.ID, Format: "wav"}))
+	list, err := s.Recordings(ctx, c.ID)
+	must(t, err)
+	if len(list) != 2 {
+		t.Fatalf("Recordings = %d", len(list))
+	}
+	must(t, s.SetRecordingToken(ctx, rec.ID, ""))
+	_, err = s.RecordingByToken(ctx, "tok-abc")
+	wantCode(t, err, callscope.ENOTFOUND)
+	_, err = s.RecordingByToken(ctx, "")
+	wantCode(t, err, callscope.ENOTFOUND)
+}
+
+func testProcessing(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	_, err := s.Processing(ctx, c.ID)
+	wantCode(t, err, callscope.ENOTFOUND)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	p := &callscope.Processing{CallID: c.ID, TenantID: tn.ID, Status: callscope.ProcessingInProgress, CurrentStage: "transcribe",
+		StagesCompleted: []string{"fetch_audio"}, StagesRemaining: []string{"transcribe", "summarise"}, StartedAt: &now,
+		Stages: []callscope.StageRun{{Stage: "fetch_audio", Status: "completed", StartedAt: now, Seconds: 0.25}},
+		Errors: []callscope.StageError{{Stage: "fetch_audio", Message: "timeout", Retryable: true, At: now}}, Attempts: 1,
+		Config: map[string]any{"ENABLE_QA_SCORING": true}}
+	must(t, s.PutProcessing(ctx, p))
+	got, err := s.Processing(ctx, c.ID)
+	must(t, err)
+	if got.Status != callscope.ProcessingInProgress || got.CurrentStage != "transcribe" || len(got.StagesRemaining) != 2 ||
+		got.Stages[0].Seconds != 0.25 || !got.Errors[0].Retryable || got.Config["ENABLE_QA_SCORING"] != true || !got.StartedAt.Equal(now) {
+		t.Fatalf("Processing = %+v", got)
+	}
+	call, err := s.Call(ctx, tn.ID, c.ID)
+	must(t, err)
+	if call.ProcessingStatus != callscope.ProcessingInProgress {
+		t.Fatalf("call processing status = %q", call.ProcessingStatus)
+	}
+	p.Status = callscope.ProcessingCompleted
+	must(t, s.PutProcessing(ctx, p))
+	counts, err := s.ProcessingCounts(ctx, tn.ID)
+	must(t, err)
+	if counts[callscope.ProcessingCompleted] != 1 || counts[callscope.ProcessingInProgress] != 0 {
+		t.Fatalf("ProcessingCounts = %v", counts)
+	}
+}
+
+func testAnalyzer(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	a := &callscope.Analyzer{TenantID: tn.ID, Name: "Sentiment Analyzer", Kind: "llm", Prompt: "Rate the sentiment.",
+		OutputSchema: json.RawMessage(`{"type":"object"}`), Active: true}
+	must(t, s.CreateAnalyzer(ctx, a))
+	wantCode(t, s.CreateAnalyzer(ctx, &callscope.Analyzer{TenantID: tn.ID, Name: "Sentiment Analyzer", Kind: "llm"}), callscope.ECONFLICT)
+	a.Prompt = "Rate the caller's sentiment."
+	must(t, s.UpdateAnalyzer(ctx, a))
+	got, err := s.Analyzer(ctx, tn.ID, a.ID)
+	must(t, err)
+	if got.Version != 2 || got.Prompt != a.Prompt {
+		t.Fatalf("Analyzer = %+v", got)
+	}
+	other := sqlstoretest.MustTenant(t, s)
+	_, err = s.Analyzer(ctx, other.ID, a.ID)
+	wantCode(t, err, callscope.ENOTFOUND)
+
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	for i := 0; i < 2; i++ {
+		must(t, s.AppendAnalyzerRun(ctx, &callscope.AnalyzerRun{TenantID: tn.ID, CallID: c.ID, AnalyzerID: a.ID,
+			AnalyzerName: a.Name, AnalyzerVersion: a.Version, AnalysisText: fmt.Sprintf("run %d", i)}))
+	}
+	runs, err := s.AnalyzerRuns(ctx, c.ID)
+	must(t, err)
+	if len(runs) != 2 || runs[0].AnalysisText != "run 0" || runs[1].AnalysisText != "run 1" {
+		t.Fatalf("AnalyzerRuns = %+v", runs)
+	}
+	active, err := s.Analyzers(ctx, tn.ID, true)
+	must(t, err)
+	if len(active) != 1 {
+		t.Fatalf("active analyzers = %d", len(active))
+	}
+	must(t, s.DeleteAnalyzer(ctx, tn.ID, a.ID))
+	wantCode(t, s.DeleteAnalyzer(ctx, tn.ID, a.ID), callscope.ENOTFOUND)
+	runs, err = s.AnalyzerRuns(ctx, c.ID)
+	must(t, err)
+	if len(runs) != 2 {
+		t.Fatalf("runs lost with their analyzer: %d", len(runs))
+	}
+}
+
+func testEventDelivery(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	e := &callscope.Event{TenantID: tn.ID, CallID: c.ID, Type: callscope.EventCallCompleted, Data: json.RawMessage(`{"duration":12}`)}
+	must(t, s.CreateEvent(ctx, e))
+	n, err := s.UndispatchedEvents(ctx, tn.ID)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("undispatched = %d", n)
+	}
+	must(t, s.MarkEventDispatched(ctx, e.ID, time.Now()))
+	must(t, s.MarkEventDispatched(ctx, e.ID, time.Now()))
+	wantCode(t, s.MarkEventDispatched(ctx, "evt_missing", time.Now()), callscope.ENOTFOUND)
+	n, err = s.UndispatchedEvents(ctx, tn.ID)
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("undispatched after mark = %d", n)
+	}
+	evs, err := s.Events(ctx, tn.ID, c.ID)
+	must(t, err)
+	if len(evs) != 1 || string(evs[0].Data) == "" {
+		t.Fatalf("Events = %+v", evs)
+	}
+	d := &callscope.Delivery{TenantID: tn.ID, CallID: c.ID, EventID: e.ID, Channel: "webhook", Target: "https://example.com/hook",
+		Payload: json.RawMessage(`{"type":"call.completed"}`)}
+	must(t, s.CreateDelivery(ctx, d))
+	d.Status, d.Attempts = callscope.DeliverySucceeded, 2
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	d.DeliveredAt = &now
+	must(t, s.UpdateDelivery(ctx, d))
+	ds, err := s.Deliveries(ctx, tn.ID, c.ID)
+	must(t, err)
+	if len(ds) != 1 || ds[0].Status != callscope.DeliverySucceeded || ds[0].Attempts != 2 || !ds[0].DeliveredAt.Equal(now) {
+		t.Fatalf("Deliveries = %+v", ds)
+	}
+}
+
+func testRollback(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID, "rolled-back")
+	err := s.InTx(ctx, func(tx *sqlstore.Tx) error {
+		if err := tx.CreateCall(ctx, c); err != nil {
+			return err
+		}
+		if _, err := tx.Call(ctx, tn.ID, "rolled-back"); err != nil {
+			return err
+		}
+		return fmt.Errorf("abort")
+	})
+	if err == nil || err.Error() != "abort" {
+		t.Fatalf("InTx error = %v", err)
+	}
+	_, err = s.Call(ctx, tn.ID, "rolled-back")
+	wantCode(t, err, callscope.ENOTFOUND)
+}
