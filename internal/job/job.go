@@ -1,0 +1,263 @@
+// Package job runs callscope's durable work on River, in the same database
+// as the call record: jobs are inserted in the transaction of the change that
+// causes them, survive restarts, and are retried with backoff.
+package job
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+// Queue names. Processing runs in its own queue so that its concurrency is
+// bounded by MAX_CONCURRENT_PROCESSING without starving deliveries.
+const (
+	QueueDefault    = river.QueueDefault
+	QueueProcessing = "processing"
+)
+
+// Config tunes the queue.
+type Config struct {
+	// Workers runs at most this many default-queue jobs at once.
+	Workers int
+	// ProcessingWorkers bounds concurrent pipeline runs (MAX_CONCURRENT_PROCESSING).
+	ProcessingWorkers int
+	// PollInterval is how often idle workers look for new jobs when the
+	// database cannot notify them (SQLite).
+	PollInterval time.Duration
+	// JobTimeout bounds one run of a job.
+	JobTimeout time.Duration
+	// RescueAfter puts jobs left running by a crashed process back in the
+	// queue after this long.
+	RescueAfter time.Duration
+	Logger      *slog.Logger
+	// OnJobDone, when set, is told the kind and outcome (completed, failed,
+	// cancelled, snoozed) of every finished job run.
+	OnJobDone func(kind, outcome string, run time.Duration)
+	// NoWork makes a queue that only inserts jobs (for commands that share
+	// the database with a running server).
+	NoWork bool
+}
+
+func (c *Config) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = 10
+	}
+	if c.ProcessingWorkers <= 0 {
+		c.ProcessingWorkers = 5
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 200 * time.Millisecond
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 5 * time.Minute
+	}
+	if c.RescueAfter <= 0 {
+		c.RescueAfter = c.JobTimeout + time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Queue inserts and works jobs. Its methods hide which database driver River
+// runs on.
+type Queue struct {
+	store *sqlstore.Store
+	c     client
+	cfg   Config
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	done    chan struct{}
+}
+
+// client is the part of river.Client the queue uses, for either transaction
+// type.
+type client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	insertTx(ctx context.Context, tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+type typed[TTx any] struct {
+	*river.Client[TTx]
+	unwrap func(*sqlstore.Tx) TTx
+}
+
+func (t typed[TTx]) insertTx(ctx context.Context, tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return t.Client.InsertTx(ctx, t.unwrap(tx), args, opts)
+}
+
+func (t typed[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return t.Client.Insert(ctx, args, opts)
+}
+
+// New returns a queue on the store's database working the given workers.
+// Call Start to begin working jobs.
+func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, error) {
+	cfg.defaults()
+	rc := &river.Config{
+		Logger:               cfg.Logger,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        20 * time.Millisecond,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		MaxAttempts:          25,
+	}
+	if !cfg.NoWork {
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{
+			QueueDefault:    {MaxWorkers: cfg.Workers},
+			QueueProcessing: {MaxWorkers: cfg.ProcessingWorkers},
+		}
+	}
+	q := &Queue{store: store, cfg: cfg, done: make(chan struct{})}
+	switch store.Dialect() {
+	case sqlstore.Postgres:
+		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(store.Pool()), rc)
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q.c = typed[pgx.Tx]{c, (*sqlstore.Tx).PgxTx}
+	default:
+		rc.PollOnly = true
+		c, err := river.NewClient[*sql.Tx](riversqlite.New(store.SQLDB()), rc)
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		q.c = typed[*sql.Tx]{c, (*sqlstore.Tx).SQLTx}
+	}
+	return q, nil
+}
+
+// Migrate applies River's own migrations to the store's database.
+func Migrate(ctx context.Context, store *sqlstore.Store) error {
+	var err error
+	switch store.Dialect() {
+	case sqlstore.Postgres:
+		err = migrate(ctx, riverpgxv5.New(store.Pool()))
+	default:
+		err = migrate(ctx, riversqlite.New(store.SQLDB()))
+	}
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+func migrate[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(d, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// InsertTx inserts a job in tx, so that it exists exactly when the change
+// made in tx is committed.
+func (q *Queue) InsertTx(ctx context.Context, tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.c.insertTx(ctx, tx, args, opts)
+}
+
+// Insert inserts a job on its own.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return q.c.insert(ctx, args, opts)
+}
+
+// Start begins working jobs. It returns once the workers run; ctx only
+// bounds start-up.
+func (q *Queue) Start(ctx context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.started {
+		return nil
+	}
+	if q.cfg.NoWork {
+		return callscope.Errorf(callscope.EINTERNAL, "an insert-only queue cannot work jobs")
+	}
+	if q.cfg.OnJobDone != nil {
+		events, cancel := q.c.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+			river.EventKindJobCancelled, river.EventKindJobSnoozed)
+		go func() {
+			defer cancel()
+			for {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						return
+					}
+					var run time.Duration
+					if ev.JobStats != nil {
+						run = ev.JobStats.RunDuration
+					}
+					q.cfg.OnJobDone(ev.Job.Kind, outcome(ev.Kind), run)
+				case <-q.done:
+					return
+				}
+			}
+		}()
+	}
+	if err := q.c.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	q.started = true
+	return nil
+}
+
+func outcome(k river.EventKind) string {
+	switch k {
+	case river.EventKindJobCompleted:
+		return "completed"
+	case river.EventKindJobFailed:
+		return "failed"
+	case river.EventKindJobCancelled:
+		return "cancelled"
+	case river.EventKindJobSnoozed:
+		return "snoozed"
+	}
+	return string(k)
+}
+
+// Stop stops fetching new jobs and waits for running ones until ctx is done;
+// jobs still running then are cancelled and go back to the queue to be
+// retried. Stopping twice, or a queue never started, is not an error.
+func (q *Queue) Stop(ctx context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.started || q.stopped {
+		return nil
+	}
+	q.stopped = true
+	defer close(q.done)
+	err := q.c.Stop(ctx)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return q.c.StopAndCancel(hard)
+	}
+	return err
+}

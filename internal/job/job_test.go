@@ -1,0 +1,96 @@
+package job_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
+)
+
+func TestRecordEvent(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := job.Migrate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
+		done := make(chan string, 10)
+		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond,
+			OnJobDone: func(kind, outcome string, _ time.Duration) { done <- kind + ":" + outcome }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn := sqlstoretest.MustTenant(t, s)
+
+		t.Run("RolledBackChangeEnqueuesNothing", func(t *testing.T) {
+			err := s.InTx(ctx, func(tx *sqlstore.Tx) error {
+				c := &callscope.Call{TenantID: tn.ID}
+				if err := tx.CreateCall(ctx, c); err != nil {
+					return err
+				}
+				if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, map[string]string{}); err != nil {
+					return err
+				}
+				return errors.New("abort")
+			})
+			if err == nil {
+				t.Fatal("want the abort error")
+			}
+			counts, err := s.JobCounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts["available"] != 0 {
+				t.Fatalf("jobs after rollback = %v", counts)
+			}
+		})
+
+		t.Run("CommittedChangeIsDispatched", func(t *testing.T) {
+			var ev *callscope.Event
+			err := s.InTx(ctx, func(tx *sqlstore.Tx) error {
+				c := &callscope.Call{TenantID: tn.ID}
+				if err := tx.CreateCall(ctx, c); err != nil {
+					return err
+				}
+				var err error
+				ev, err = q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, map[string]string{"from": "+254700000001"})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 1 {
+				t.Fatalf("undispatched before start = %d", n)
+			}
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer q.Stop(ctx)
+			select {
+			case got := <-done:
+				if got != "event.dispatch:completed" {
+					t.Fatalf("job done = %s", got)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("event dispatch job never ran")
+			}
+			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 0 {
+				t.Fatalf("undispatched after run = %d (event %s)", n, ev.ID)
+			}
+			if err := q.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Stop(ctx); err != nil {
+				t.Fatalf("second stop: %v", err)
+			}
+		})
+	})
+}
