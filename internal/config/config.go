@@ -1,0 +1,348 @@
+// Package config reads callscope's configuration from environment variables
+// and an optional file of KEY=VALUE lines (the same names; the environment
+// wins). The names of the Call Sessions API deployment (API_HOST, API_PORT,
+// MAX_CONCURRENT_PROCESSING, …) are accepted as aliases. Every variable X
+// may instead be given as X_FILE, naming a file that holds the value (for
+// secrets). An invalid value is an error naming the variable.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Config is callscope's whole configuration.
+type Config struct {
+	Addr            string         // CALLSCOPE_ADDR; API_HOST + API_PORT
+	DataDir         string         // CALLSCOPE_DATA_DIR
+	DatabaseURL     string         // CALLSCOPE_DATABASE_URL (secret)
+	TrustedNetworks []netip.Prefix // CALLSCOPE_TRUSTED_NETWORKS
+	RateLimitGet    int            // CALLSCOPE_RATE_LIMIT_GET, requests per minute per client; 0 = off
+	RateLimitPost   int            // CALLSCOPE_RATE_LIMIT_POST, writes per minute per client; 0 = off
+	LogFormat       string         // CALLSCOPE_LOG_FORMAT: auto, json, text
+	LogLevel        string         // CALLSCOPE_LOG_LEVEL: debug, info, warn, error
+	MaxBodyBytes    int64          // CALLSCOPE_MAX_BODY_BYTES: JSON request bodies
+	ShutdownTimeout time.Duration  // CALLSCOPE_SHUTDOWN_TIMEOUT: drain deadline
+
+	MaxConcurrentProcessing int           // MAX_CONCURRENT_PROCESSING
+	ProcessingTimeout       time.Duration // PROCESSING_TIMEOUT_SECONDS
+	DownloadTimeout         time.Duration // DOWNLOAD_TIMEOUT_SECONDS
+	TempPath                string        // TEMP_PATH
+	LogsPath                string        // LOGS_PATH
+	ModelsPath              string        // MODELS_PATH
+
+	// Audio retrieval from the PBX.
+	AudioDownloadMethod string // AUDIO_DOWNLOAD_METHOD: none, scp, sftp, http, s3
+	SCPUser             string // SCP_USER
+	SCPServer           string // SCP_SERVER
+	SCPPassword         string // SCP_PASSWORD (secret)
+	SCPKeyFile          string // SCP_KEY_FILE
+	RemotePathTemplate  string // REMOTE_PATH_TEMPLATE, e.g. /calls/{call_id}.gsm
+
+	// Models.
+	WhisperModel     string // WHISPER_MODEL
+	TranslationModel string // TRANSLATION_MODEL
+
+	// Pipeline switches (ENABLE_*), by stage name.
+	Enable map[string]bool
+}
+
+// Var describes one configuration variable, for validation and --help.
+type Var struct {
+	Name    string
+	Aliases []string
+	Default string
+	Help    string
+	Secret  bool
+}
+
+// Vars lists every variable callscope reads, in the order --help shows them.
+var Vars = []Var{
+	{Name: "CALLSCOPE_ADDR", Default: "127.0.0.1:8123", Help: "address the HTTP server listens on (API_HOST and API_PORT also accepted)"},
+	{Name: "CALLSCOPE_DATA_DIR", Default: "./data", Help: "directory for the SQLite database and recordings"},
+	{Name: "CALLSCOPE_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for SQLite in the data directory", Secret: true},
+	{Name: "CALLSCOPE_TRUSTED_NETWORKS", Help: "comma-separated CIDRs whose requests act as the default tenant without a key"},
+	{Name: "CALLSCOPE_RATE_LIMIT_GET", Default: "100", Help: "GET requests per minute per API key (or IP); 0 disables"},
+	{Name: "CALLSCOPE_RATE_LIMIT_POST", Default: "20", Help: "POST/PUT/PATCH/DELETE requests per minute per API key (or IP); 0 disables"},
+	{Name: "CALLSCOPE_LOG_FORMAT", Default: "auto", Help: "auto (JSON unless stderr is a terminal), json or text"},
+	{Name: "CALLSCOPE_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "CALLSCOPE_MAX_BODY_BYTES", Default: "1048576", Help: "largest JSON request body accepted"},
+	{Name: "CALLSCOPE_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a stopping server drains requests and jobs"},
+	{Name: "CALLSCOPE_MAX_CONCURRENT_PROCESSING", Aliases: []string{"MAX_CONCURRENT_PROCESSING"}, Default: "5", Help: "pipeline runs at once"},
+	{Name: "CALLSCOPE_PROCESSING_TIMEOUT_SECONDS", Aliases: []string{"PROCESSING_TIMEOUT_SECONDS"}, Default: "300", Help: "time limit of one call's processing"},
+	{Name: "CALLSCOPE_DOWNLOAD_TIMEOUT_SECONDS", Aliases: []string{"DOWNLOAD_TIMEOUT_SECONDS"}, Default: "60", Help: "time limit of one recording download"},
+	{Name: "CALLSCOPE_TEMP_PATH", Aliases: []string{"TEMP_PATH"}, Help: "scratch directory (default: the system's)"},
+	{Name: "CALLSCOPE_LOGS_PATH", Aliases: []string{"LOGS_PATH"}, Help: "accepted for compatibility; logs go to stderr"},
+	{Name: "CALLSCOPE_MODELS_PATH", Aliases: []string{"MODELS_PATH"}, Help: "directory of local model files"},
+	{Name: "CALLSCOPE_AUDIO_DOWNLOAD_METHOD", Aliases: []string{"AUDIO_DOWNLOAD_METHOD"}, Default: "none", Help: "none, scp, sftp, http or s3"},
+	{Name: "CALLSCOPE_SCP_USER", Aliases: []string{"SCP_USER"}, Help: "PBX login for scp/sftp"},
+	{Name: "CALLSCOPE_SCP_SERVER", Aliases: []string{"SCP_SERVER"}, Help: "PBX host[:port] for scp/sftp"},
+	{Name: "CALLSCOPE_SCP_PASSWORD", Aliases: []string{"SCP_PASSWORD"}, Help: "PBX password (prefer SCP_KEY_FILE)", Secret: true},
+	{Name: "CALLSCOPE_SCP_KEY_FILE", Aliases: []string{"SCP_KEY_FILE"}, Help: "SSH private key file for the PBX"},
+	{Name: "CALLSCOPE_REMOTE_PATH_TEMPLATE", Aliases: []string{"REMOTE_PATH_TEMPLATE"}, Help: "recording path on the PBX, with {call_id}"},
+	{Name: "CALLSCOPE_WHISPER_MODEL", Aliases: []string{"WHISPER_MODEL"}, Help: "transcription model name"},
+	{Name: "CALLSCOPE_TRANSLATION_MODEL", Aliases: []string{"TRANSLATION_MODEL"}, Help: "translation model name"},
+}
+
+// Switches are the ENABLE_* variables and their defaults.
+var Switches = map[string]bool{
+	"ENABLE_FULL_PIPELINE":       true,
+	"ENABLE_DIARIZATION":         false,
+	"ENABLE_NOISE_REDUCTION":     false,
+	"CONVERT_TO_WAV":             true,
+	"ENABLE_TRANSLATION":         true,
+	"ENABLE_NER":                 true,
+	"ENABLE_CLASSIFICATION":      true,
+	"ENABLE_SUMMARIZATION":       true,
+	"ENABLE_INSIGHTS_GENERATION": true,
+	"ENABLE_QA_SCORING":          true,
+	"ENABLE_PII_REDACTION":       false,
+	"NOTIFY_COMPLETION":          true,
+	"ENABLE_POSTCALL_PROCESSING": true,
+}
+
+// Load reads the configuration from lookup (os.LookupEnv in production) and,
+// when file is not "", from that file.
+func Load(lookup func(string) (string, bool), file string) (*Config, error) {
+	fileVals := map[string]string{}
+	if file != "" {
+		m, err := godotenv.Read(file)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+		fileVals = m
+	}
+	r := reader{lookup: lookup, file: fileVals}
+	c := &Config{Enable: map[string]bool{}}
+
+	addr, addrVar, err := r.get("CALLSCOPE_ADDR")
+	if err != nil {
+		return nil, err
+	}
+	if addrVar == "" {
+		host, _, err := r.raw("API_HOST")
+		if err != nil {
+			return nil, err
+		}
+		port, portVar, err := r.raw("API_PORT")
+		if err != nil {
+			return nil, err
+		}
+		if host != "" || port != "" {
+			if host == "" {
+				host = "127.0.0.1"
+			}
+			if port == "" {
+				port = "8123"
+			}
+			if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+				return nil, fmt.Errorf("%s: invalid port %q", portVar, port)
+			}
+			addr, addrVar = net.JoinHostPort(host, port), "API_HOST/API_PORT"
+		}
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("%s: invalid address %q: want host:port", orDefault(addrVar, "CALLSCOPE_ADDR"), addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return nil, fmt.Errorf("%s: invalid port in %q", orDefault(addrVar, "CALLSCOPE_ADDR"), addr)
+	}
+	c.Addr = addr
+
+	if c.DataDir, _, err = r.get("CALLSCOPE_DATA_DIR"); err != nil {
+		return nil, err
+	}
+	if c.DatabaseURL, _, err = r.get("CALLSCOPE_DATABASE_URL"); err != nil {
+		return nil, err
+	}
+	if u := c.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") &&
+		!strings.HasPrefix(u, "sqlite:") && !strings.HasPrefix(u, "file:") {
+		return nil, fmt.Errorf("CALLSCOPE_DATABASE_URL: want postgres://…, sqlite:PATH or file:PATH")
+	}
+	nets, _, err := r.get("CALLSCOPE_TRUSTED_NETWORKS")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range strings.FieldsFunc(nets, func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return nil, fmt.Errorf("CALLSCOPE_TRUSTED_NETWORKS: %q is not a CIDR or an IP address", n)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedNetworks = append(c.TrustedNetworks, p.Masked())
+	}
+	if c.RateLimitGet, err = r.intVar("CALLSCOPE_RATE_LIMIT_GET", 0, 1_000_000_000); err != nil {
+		return nil, err
+	}
+	if c.RateLimitPost, err = r.intVar("CALLSCOPE_RATE_LIMIT_POST", 0, 1_000_000_000); err != nil {
+		return nil, err
+	}
+	if c.LogFormat, err = r.oneOf("CALLSCOPE_LOG_FORMAT", "auto", "json", "text"); err != nil {
+		return nil, err
+	}
+	if c.LogLevel, err = r.oneOf("CALLSCOPE_LOG_LEVEL", "debug", "info", "warn", "error"); err != nil {
+		return nil, err
+	}
+	n, err := r.intVar("CALLSCOPE_MAX_BODY_BYTES", 1024, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	c.MaxBodyBytes = int64(n)
+	sd, name, err := r.get("CALLSCOPE_SHUTDOWN_TIMEOUT")
+	if err != nil {
+		return nil, err
+	}
+	if c.ShutdownTimeout, err = time.ParseDuration(sd); err != nil || c.ShutdownTimeout <= 0 {
+		return nil, fmt.Errorf("%s: invalid duration %q (e.g. 30s)", orDefault(name, "CALLSCOPE_SHUTDOWN_TIMEOUT"), sd)
+	}
+	if c.MaxConcurrentProcessing, err = r.intVar("CALLSCOPE_MAX_CONCURRENT_PROCESSING", 1, 1000); err != nil {
+		return nil, err
+	}
+	secs, err := r.intVar("CALLSCOPE_PROCESSING_TIMEOUT_SECONDS", 1, 86400)
+	if err != nil {
+		return nil, err
+	}
+	c.ProcessingTimeout = time.Duration(secs) * time.Second
+	if secs, err = r.intVar("CALLSCOPE_DOWNLOAD_TIMEOUT_SECONDS", 1, 86400); err != nil {
+		return nil, err
+	}
+	c.DownloadTimeout = time.Duration(secs) * time.Second
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"CALLSCOPE_TEMP_PATH", &c.TempPath}, {"CALLSCOPE_LOGS_PATH", &c.LogsPath}, {"CALLSCOPE_MODELS_PATH", &c.ModelsPath},
+		{"CALLSCOPE_SCP_USER", &c.SCPUser}, {"CALLSCOPE_SCP_SERVER", &c.SCPServer}, {"CALLSCOPE_SCP_PASSWORD", &c.SCPPassword},
+		{"CALLSCOPE_SCP_KEY_FILE", &c.SCPKeyFile}, {"CALLSCOPE_REMOTE_PATH_TEMPLATE", &c.RemotePathTemplate},
+		{"CALLSCOPE_WHISPER_MODEL", &c.WhisperModel}, {"CALLSCOPE_TRANSLATION_MODEL", &c.TranslationModel},
+	} {
+		if *f.dst, _, err = r.get(f.name); err != nil {
+			return nil, err
+		}
+	}
+	if c.AudioDownloadMethod, err = r.oneOf("CALLSCOPE_AUDIO_DOWNLOAD_METHOD", "none", "scp", "sftp", "http", "s3"); err != nil {
+		return nil, err
+	}
+	if m := c.AudioDownloadMethod; m == "scp" || m == "sftp" {
+		if c.SCPServer == "" {
+			return nil, fmt.Errorf("SCP_SERVER: required when AUDIO_DOWNLOAD_METHOD=%s", m)
+		}
+		if !strings.Contains(c.RemotePathTemplate, "{call_id}") {
+			return nil, fmt.Errorf("REMOTE_PATH_TEMPLATE: must contain {call_id} when AUDIO_DOWNLOAD_METHOD=%s", m)
+		}
+	}
+	for name, def := range Switches {
+		v, from, err := r.raw("CALLSCOPE_" + name)
+		if err != nil {
+			return nil, err
+		}
+		if from == "" {
+			if v, from, err = r.raw(name); err != nil {
+				return nil, err
+			}
+		}
+		if from == "" {
+			c.Enable[name] = def
+			continue
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("%s: invalid boolean %q (want true or false)", from, v)
+		}
+		c.Enable[name] = b
+	}
+	return c, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	file   map[string]string
+}
+
+// raw returns the value of one exact name (or its _FILE variant) and which
+// variable gave it ("" when unset).
+func (r reader) raw(name string) (string, string, error) {
+	if v, ok := r.lookup(name); ok {
+		return v, name, nil
+	}
+	if path, ok := r.lookup(name + "_FILE"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), name + "_FILE", nil
+	}
+	if v, ok := r.file[name]; ok {
+		return v, name, nil
+	}
+	if path, ok := r.file[name+"_FILE"]; ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), name + "_FILE", nil
+	}
+	return "", "", nil
+}
+
+// get returns a known variable's value, trying its aliases and default.
+func (r reader) get(name string) (string, string, error) {
+	var def *Var
+	for i := range Vars {
+		if Vars[i].Name == name {
+			def = &Vars[i]
+		}
+	}
+	if def == nil {
+		panic("config: unknown variable " + name)
+	}
+	for _, n := range append([]string{name}, def.Aliases...) {
+		v, from, err := r.raw(n)
+		if err != nil || from != "" {
+			return v, from, err
+		}
+	}
+	return def.Default, "", nil
+}
+
+func (r reader) intVar(name string, min, max int) (int, error) {
+	v, from, err := r.get(name)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < min || n > max {
+		return 0, fmt.Errorf("%s: invalid value %q (want a whole number from %d to %d)", orDefault(from, name), v, min, max)
+	}
+	return n, nil
+}
+
+func (r reader) oneOf(name string, allowed ...string) (string, error) {
+	v, from, err := r.get(name)
+	if err != nil {
+		return "", err
+	}
+	v = strings.ToLower(strings.TrimSpace(v))
+	for _, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s: invalid value %q (want one of %s)", orDefault(from, name), v, strings.Join(allowed, ", "))
+}

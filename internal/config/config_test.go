@@ -1,0 +1,93 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callscope/callscope/internal/config"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8123" || c.DataDir != "./data" || c.DatabaseURL != "" || c.RateLimitGet != 100 ||
+		c.RateLimitPost != 20 || c.MaxConcurrentProcessing != 5 || c.ProcessingTimeout != 300*time.Second ||
+		c.ShutdownTimeout != 30*time.Second || !c.Enable["ENABLE_QA_SCORING"] {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestSeedAliases(t *testing.T) {
+	c, err := config.Load(env(map[string]string{
+		"API_HOST": "0.0.0.0", "API_PORT": "9000", "MAX_CONCURRENT_PROCESSING": "3",
+		"PROCESSING_TIMEOUT_SECONDS": "120", "AUDIO_DOWNLOAD_METHOD": "scp", "SCP_SERVER": "10.0.0.3",
+		"SCP_USER": "helpline", "REMOTE_PATH_TEMPLATE": "/calls/{call_id}.gsm", "ENABLE_QA_SCORING": "false",
+	}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "0.0.0.0:9000" || c.MaxConcurrentProcessing != 3 || c.ProcessingTimeout != 2*time.Minute ||
+		c.AudioDownloadMethod != "scp" || c.SCPUser != "helpline" || c.Enable["ENABLE_QA_SCORING"] {
+		t.Fatalf("aliases = %+v", c)
+	}
+}
+
+func TestFileAndSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "db-url")
+	os.WriteFile(secret, []byte("postgres://u:p@db/x\n"), 0o600)
+	file := filepath.Join(dir, "callscope.env")
+	os.WriteFile(file, []byte("CALLSCOPE_ADDR=127.0.0.1:9999\nCALLSCOPE_DATABASE_URL_FILE="+secret+"\nCALLSCOPE_RATE_LIMIT_GET=5\n"), 0o600)
+	c, err := config.Load(env(map[string]string{"CALLSCOPE_RATE_LIMIT_GET": "7"}), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" || c.DatabaseURL != "postgres://u:p@db/x" || c.RateLimitGet != 7 {
+		t.Fatalf("file config = %+v", c)
+	}
+}
+
+func TestInvalidNamesTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"CALLSCOPE_ADDR": "nonsense"}, "CALLSCOPE_ADDR"},
+		{map[string]string{"API_PORT": "99999"}, "API_PORT"},
+		{map[string]string{"CALLSCOPE_RATE_LIMIT_GET": "-1"}, "CALLSCOPE_RATE_LIMIT_GET"},
+		{map[string]string{"MAX_CONCURRENT_PROCESSING": "lots"}, "MAX_CONCURRENT_PROCESSING"},
+		{map[string]string{"CALLSCOPE_TRUSTED_NETWORKS": "10.0.0.0/8,not-a-net"}, "CALLSCOPE_TRUSTED_NETWORKS"},
+		{map[string]string{"CALLSCOPE_LOG_FORMAT": "xml"}, "CALLSCOPE_LOG_FORMAT"},
+		{map[string]string{"ENABLE_QA_SCORING": "maybe"}, "ENABLE_QA_SCORING"},
+		{map[string]string{"CALLSCOPE_DATABASE_URL": "mysql://x"}, "CALLSCOPE_DATABASE_URL"},
+		{map[string]string{"CALLSCOPE_DATABASE_URL_FILE": "/nonexistent/secret"}, "CALLSCOPE_DATABASE_URL_FILE"},
+		{map[string]string{"AUDIO_DOWNLOAD_METHOD": "scp", "SCP_SERVER": "pbx", "REMOTE_PATH_TEMPLATE": "/calls/x.gsm"}, "REMOTE_PATH_TEMPLATE"},
+		{map[string]string{"CALLSCOPE_SHUTDOWN_TIMEOUT": "soon"}, "CALLSCOPE_SHUTDOWN_TIMEOUT"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := config.Load(env(tc.env), "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTrustedNetworks(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"CALLSCOPE_TRUSTED_NETWORKS": "10.0.0.0/8, 192.168.8.18"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TrustedNetworks) != 2 || c.TrustedNetworks[1].Bits() != 32 {
+		t.Fatalf("nets = %v", c.TrustedNetworks)
+	}
+}
