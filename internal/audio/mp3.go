@@ -68,7 +68,7 @@ func skipID3v2(b []byte) (int, error) {
 }
 
 // findMP3Frame returns the offset of the first frame header in b that is
-// followed by another valid header (or by the end of the data), searching
+// followed by another valid header or by the end of the data, searching
 // at most limit bytes.
 func findMP3Frame(b []byte, limit int) (int, mp3Header, bool) {
 	for i := 0; i+4 <= len(b) && i <= limit; i++ {
@@ -77,7 +77,7 @@ func findMP3Frame(b []byte, limit int) (int, mp3Header, bool) {
 			continue
 		}
 		next := i + h.size
-		if next == len(b) {
+		if next >= len(b) { // the last frame, possibly truncated
 			return i, h, true
 		}
 		if _, ok := parseMP3Header(b[next:]); ok {
