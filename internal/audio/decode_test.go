@@ -89,8 +89,8 @@ func TestDecodeWAV(t *testing.T) {
 		}
 		return b
 	}
-	odd := []byte("LIST\x03\x00\x00\x00abc\x00") // odd size, padded
-	oddNoPad := []byte("LIST\x03\x00\x00\x00abc")  // odd size, pad byte missing
+	odd := []byte("LIST\x03\x00\x00\x00abc\x00")  // odd size, padded
+	oddNoPad := []byte("LIST\x03\x00\x00\x00abc") // odd size, pad byte missing
 	tests := []struct {
 		name string
 		wav  wavFile
