@@ -1,0 +1,152 @@
+package nlp
+
+import "strings"
+
+// Todo is a commitment or request made during a call.
+type Todo struct {
+	Text string `json:"text"`
+	// Owner is the speaker label of whoever has to act.
+	Owner string `json:"owner"`
+	// Kind is "commitment" (the speaker will act) or "request" (the speaker
+	// asks the other side to act).
+	Kind       string  `json:"kind"`
+	Due        string  `json:"due,omitempty"`
+	DueText    string  `json:"due_text,omitempty"`
+	SegmentID  int     `json:"segment_id"`
+	Confidence float64 `json:"confidence"`
+}
+
+// commitTriggers start a commitment by the speaker's side.
+var commitTriggers = [][]string{
+	{"i", "will"}, {"i'll"}, {"we", "will"}, {"we'll"}, {"i", "am", "going", "to"}, {"i'm", "going", "to"},
+	{"we", "are", "going", "to"}, {"we're", "going", "to"}, {"i", "shall"}, {"we", "shall"}, {"let", "me"},
+	{"i'm", "gonna"}, {"i", "can"}, {"we", "can"}, {"someone", "will"}, {"somebody", "will"},
+	{"an", "officer", "will"}, {"our", "officer", "will"}, {"our", "team", "will"}, {"the", "team", "will"},
+	{"a", "technician", "will"}, {"our", "technician", "will"}, {"the", "technician", "will"},
+	{"a", "counsellor", "will"}, {"our", "counsellor", "will"}, {"they", "will"}, {"they'll"},
+	{"i", "promise", "to"}, {"i", "commit", "to"}, {"i'd", "like", "to", "book"},
+}
+
+// requestTriggers start a request to the other side.
+var requestTriggers = [][]string{
+	{"please"}, {"kindly"}, {"could", "you"}, {"can", "you"}, {"would", "you"}, {"will", "you"},
+	{"you", "need", "to"}, {"you", "have", "to"}, {"you", "must"}, {"you", "should"},
+	{"make", "sure", "you"}, {"remember", "to"}, {"don't", "forget", "to"}, {"you'll", "need", "to"},
+	{"i", "need", "you", "to"}, {"i", "want", "you", "to"}, {"i'd", "like", "you", "to"},
+	{"you", "can"}, {"tafadhali"}, {"naomba"},
+}
+
+// actionVerbs are what a to-do does.
+var actionVerbs = map[string]bool{
+	"call": true, "ring": true, "phone": true, "send": true, "email": true, "e-mail": true,
+	"text": true, "sms": true, "message": true, "check": true, "follow": true, "arrange": true,
+	"refer": true, "book": true, "schedule": true, "reschedule": true, "visit": true, "come": true,
+	"go": true, "pay": true, "bring": true, "transfer": true, "process": true, "escalate": true,
+	"forward": true, "get": true, "update": true, "share": true, "contact": true, "report": true,
+	"talk": true, "speak": true, "look": true, "investigate": true, "fix": true, "replace": true,
+	"reverse": true, "refund": true, "deliver": true, "dispatch": true, "inform": true, "notify": true,
+	"connect": true, "link": true, "raise": true, "log": true, "submit": true, "clear": true,
+	"settle": true, "deposit": true, "reset": true, "activate": true, "block": true, "unblock": true,
+	"issue": true, "waive": true, "credit": true, "reach": true, "pass": true, "organise": true,
+	"organize": true, "meet": true, "take": true, "sort": true, "resolve": true, "remind": true,
+	"find": true, "monitor": true, "file": true, "register": true, "provide": true, "collect": true,
+	"pick": true, "drop": true, "write": true, "fill": true, "keep": true, "open": true, "record": true,
+	"alert": true, "involve": true, "request": true, "apply": true, "liaise": true,
+	"work": true, "do": true, "restart": true, "reboot": true, "test": true, "install": true,
+	"upgrade": true, "cancel": true, "confirm": true, "ask": true, "tell": true, "stay": true,
+	"avoid": true, "start": true, "make": true, "put": true, "help": true, "assist": true,
+	"counsel": true, "accompany": true, "attend": true, "see": true,
+}
+
+// notTodoVerbs after a request trigger are about the call itself ("can you
+// hear me", "please hold"), not a to-do.
+var notTodoVerbs = map[string]bool{
+	"confirm": true, "tell": true, "spell": true, "repeat": true, "hold": true, "hear": true,
+	"give": true, "wait": true, "explain": true, "describe": true, "say": true, "help": true,
+	"see": true, "ask": true, "talk": true, "speak": true, "stay": true, "do": true, "put": true,
+	"make": true, "start": true, "look": true, "assist": true,
+}
+
+// todoSkip may sit between a trigger and its verb.
+var todoSkip = map[string]bool{
+	"also": true, "just": true, "definitely": true, "personally": true, "now": true, "then": true,
+	"try": true, "to": true, "please": true, "first": true, "quickly": true, "immediately": true,
+	"kindly": true, "actually": true, "be": true, "able": true, "need": true, "have": true,
+	"me": true, "and": true, "again": true, "certainly": true, "myself": true, "surely": true,
+}
+
+// extractTodos finds commitments and requests sentence by sentence.
+func extractTodos(d *doc, ents []Entity) []Todo {
+	out := []Todo{}
+	for _, sn := range d.sents {
+		toks := d.toks[sn.seg]
+		kind, at := "", -1
+		for i := sn.from; i < sn.to && at < 0; i++ {
+			if e := matchCue(toks[:sn.to], i, commitTriggers); e > 0 && actionAfter(toks, e, sn.to, false) {
+				if sn.question && (toks[i].lower == "i" && i+1 < sn.to && toks[i+1].lower == "can" || toks[i].lower == "let") {
+					continue
+				}
+				kind, at = "commitment", i
+				break
+			}
+			if e := matchCue(toks[:sn.to], i, requestTriggers); e > 0 {
+				swahili := toks[i].lower == "tafadhali" || toks[i].lower == "naomba"
+				if (swahili && e < sn.to && len(toks[e].lower) > 3) || actionAfter(toks, e, sn.to, true) {
+					// "you can" only counts as an instruction from the agent.
+					if toks[i].lower == "you" && e-i == 2 && toks[i+1].lower == "can" && d.roles[sn.seg] != roleAgent {
+						continue
+					}
+					kind, at = "request", i
+					break
+				}
+			}
+			// Swahili first-person future: "nitakupigia", "tutatuma".
+			w := toks[i].lower
+			if (strings.HasPrefix(w, "nita") || strings.HasPrefix(w, "tuta")) && len(w) > 6 && !strings.HasPrefix(w, "nitaka") {
+				kind, at = "commitment", i
+				break
+			}
+		}
+		if at < 0 {
+			continue
+		}
+		owner := d.ownerOf(sn.seg)
+		if kind == "request" {
+			owner = d.counterpart(sn.seg)
+		}
+		// Third-party commitments by the agent's side belong to the agent.
+		t := Todo{
+			Text: quote(d.segs[sn.seg].Text, toks, at, sn.to), Owner: owner, Kind: kind,
+			SegmentID: d.segs[sn.seg].SegmentID, Confidence: 0.7,
+		}
+		start, end := toks[sn.from].start, toks[sn.to-1].end
+		for _, e := range ents {
+			if e.seg == sn.seg && e.bStart >= start && e.bEnd <= end && (e.Type == EntityDate || e.Type == EntityTime) {
+				if t.DueText == "" || (e.Type == EntityDate && !strings.Contains(t.Due, "-")) {
+					t.Due, t.DueText = e.Value, e.Text
+					t.Confidence = 0.8
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// actionAfter reports whether an action verb follows a trigger within a
+// few words.
+func actionAfter(toks []token, from, to int, request bool) bool {
+	for k := from; k < to && k < from+4; k++ {
+		w := toks[k].lower
+		if actionVerbs[w] {
+			return !(request && notTodoVerbs[w])
+		}
+		if w == "not" || strings.HasSuffix(w, "n't") {
+			return false
+		}
+		if !todoSkip[w] {
+			return false
+		}
+	}
+	return false
+}
