@@ -7,6 +7,7 @@ import (
 
 // Event types recorded for call state changes that matter to receivers.
 const (
+	EventCallCreated        = "call.created"
 	EventCallStarted        = "call.started"
 	EventCallCompleted      = "call.completed"
 	EventCallFailed         = "call.failed"

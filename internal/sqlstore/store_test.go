@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,7 +125,8 @@ func testAPIKey(t *testing.T, s *sqlstore.Store) {
 		"NoScheme":    plain[3:],
 		"Empty":       "",
 		"PrefixOnly":  "cs_" + k.Prefix,
-		"Unknown":     "cs_unknown_secret",
+		"Unknown":     "cs_0123456789ab_secret",
+		"OtherPrefix": "cs_" + strings.Repeat("0", 12) + plain[len("cs_")+12:],
 	} {
 		t.Run("ErrUnauthorized/"+name, func(t *testing.T) {
 			_, err := s.Authenticate(ctx, bad)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -148,9 +149,10 @@ func (q *queries) CreateAPIKey(ctx context.Context, tenantID, name string, admin
 	if _, err := q.Tenant(ctx, tenantID); err != nil {
 		return nil, "", err
 	}
-	enc := base64.RawURLEncoding
-	prefix := enc.EncodeToString(callscope.RandomBytes(9))
-	secret := enc.EncodeToString(callscope.RandomBytes(32))
+	// The prefix is hex so it never contains the "_" separator; the secret
+	// is base64url and may.
+	prefix := hex.EncodeToString(callscope.RandomBytes(6))
+	secret := base64.RawURLEncoding.EncodeToString(callscope.RandomBytes(32))
 	sum := sha256.Sum256([]byte(secret))
 	k := &callscope.APIKey{
 		ID: callscope.NewID(), TenantID: tenantID, Name: name, Prefix: prefix,

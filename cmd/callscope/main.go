@@ -1,0 +1,109 @@
+// Command callscope is a self-hosted call-intelligence backend: one record
+// per phone call, a durable post-call pipeline, reliable delivery.
+//
+// Usage:
+//
+//	callscope serve                     run the server
+//	callscope migrate                   apply database migrations
+//	callscope tenant create|list        manage tenants
+//	callscope apikey create|list|revoke manage API keys
+//	callscope version                   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// errUsage marks a command-line mistake; its message was printed already.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "callscope:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `callscope — call intelligence, self-hosted.
+
+Usage:
+  callscope serve [--config FILE] [--addr HOST:PORT]
+  callscope migrate [--config FILE]
+  callscope tenant create --name NAME [--results-secret SECRET]
+  callscope tenant list
+  callscope apikey create --tenant ID|NAME [--admin] [--name LABEL]
+  callscope apikey list --tenant ID|NAME
+  callscope apikey revoke [--tenant ID|NAME] KEY_ID
+  callscope version
+
+Every command reads the same configuration (CALLSCOPE_* environment
+variables, or --config FILE); run "callscope serve --help" for the list.
+Run "callscope COMMAND --help" for a command's options.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
+	case "tenant":
+		return cmdTenant(ctx, rest, stdout, stderr)
+	case "apikey":
+		return cmdAPIKey(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "callscope", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "callscope: unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}
+
+// newFlags returns a flag set whose --help prints the synopsis and options.
+func newFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "read configuration from `FILE` (KEY=VALUE lines; the environment wins)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: callscope %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs, config
+}
+
+// parse parses flags, turning a bad flag into errUsage.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/config"
+	cshttp "github.com/callscope/callscope/internal/http"
+	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+var jobMigrate = job.Migrate
+
+func serveUsage() string {
+	var b strings.Builder
+	b.WriteString("serve [--config FILE] [--addr HOST:PORT]\n\n")
+	b.WriteString("Runs the HTTP server and the job workers until SIGINT or SIGTERM, then\n")
+	b.WriteString("drains requests and jobs for CALLSCOPE_SHUTDOWN_TIMEOUT.\n\nConfiguration (environment variables, or KEY=VALUE lines in --config FILE;\nany X may be given as X_FILE naming a file that holds the value):\n")
+	for _, v := range config.Vars {
+		name := v.Name
+		if len(v.Aliases) > 0 {
+			name += " (" + strings.Join(v.Aliases, ", ") + ")"
+		}
+		def := ""
+		if v.Default != "" {
+			def = " [default " + v.Default + "]"
+		}
+		fmt.Fprintf(&b, "  %s\n      %s%s\n", name, v.Help, def)
+	}
+	b.WriteString("  ENABLE_* switches: ")
+	var sw []string
+	for k, v := range config.Switches {
+		sw = append(sw, fmt.Sprintf("%s=%t", k, v))
+	}
+	sort.Strings(sw)
+	b.WriteString(strings.Join(sw, ", "))
+	b.WriteString("\n\nOptions:")
+	return b.String()
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, file := newFlags("serve", serveUsage(), stderr)
+	addr := fs.String("addr", "", "listen on `HOST:PORT` (overrides CALLSCOPE_ADDR)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	log := newLogger(cfg, stderr)
+
+	s, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := bootstrap(ctx, s, stdout, log); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	jobMetrics := cshttp.NewJobMetrics(reg)
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
+	q, err := job.New(s, workers, job.Config{
+		ProcessingWorkers: cfg.MaxConcurrentProcessing,
+		JobTimeout:        cfg.ProcessingTimeout,
+		Logger:            log.With("component", "queue"),
+		OnJobDone:         jobMetrics.Observe,
+	})
+	if err != nil {
+		return err
+	}
+	if err := q.Start(ctx); err != nil {
+		return err
+	}
+
+	srv := &cshttp.Server{
+		Store: s, Queue: q, Logger: log, Registry: reg, Version: version,
+		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Models: func(context.Context) []cshttp.ModelStatus {
+			return []cshttp.ModelStatus{{Stage: "all", Provider: "builtin", Reachable: true, Detail: "offline engines; no model provider configured"}}
+		},
+	}
+	if err := srv.Open(cfg.Addr); err != nil {
+		q.Stop(ctx)
+		return err
+	}
+	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version)
+
+	<-ctx.Done()
+	log.Info("shutting down", "drain_timeout", cfg.ShutdownTimeout.String())
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := srv.Close(drain); err != nil {
+		errs = append(errs, fmt.Errorf("http drain: %w", err))
+	}
+	if err := q.Stop(drain); err != nil {
+		errs = append(errs, fmt.Errorf("queue stop: %w", err))
+	}
+	log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// bootstrap creates the default tenant and an admin key on first start with
+// an empty database, and prints the key once.
+func bootstrap(ctx context.Context, s *sqlstore.Store, stdout io.Writer, log *slog.Logger) error {
+	ts, err := s.Tenants(ctx)
+	if err != nil || len(ts) > 0 {
+		return err
+	}
+	var plain string
+	err = s.InTx(ctx, func(tx *sqlstore.Tx) error {
+		t := &callscope.Tenant{Name: callscope.DefaultTenantName}
+		if err := tx.CreateTenant(ctx, t); err != nil {
+			return err
+		}
+		_, k, err := tx.CreateAPIKey(ctx, t.ID, "bootstrap admin", true)
+		plain = k
+		return err
+	})
+	if callscope.ErrorCode(err) == callscope.ECONFLICT {
+		return nil // another replica bootstrapped at the same moment
+	} else if err != nil {
+		return err
+	}
+	log.Info("created tenant \"default\" and an admin API key (printed once on stdout)")
+	fmt.Fprintf(stdout, "Created tenant %q. Admin API key (shown once, only its hash is kept):\n%s\n", callscope.DefaultTenantName, plain)
+	return nil
+}

@@ -1,0 +1,165 @@
+// Package http serves callscope's HTTP surfaces: the Call Sessions API and
+// the other JSON APIs, operations endpoints and documentation. Routes are
+// registered in one table (routes.go); errors become status codes in one
+// place (error.go).
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+// Server is callscope's HTTP server. Set the fields, then call Open.
+type Server struct {
+	Store  *sqlstore.Store
+	Queue  *job.Queue
+	Logger *slog.Logger
+
+	// Registry receives the server's metrics; /metrics serves it.
+	Registry *prometheus.Registry
+
+	TrustedNetworks []netip.Prefix
+	RateLimitGet    int // per minute per client; 0 = unlimited
+	RateLimitPost   int
+	MaxBodyBytes    int64
+
+	// Health reports extra component checks for /health/detailed
+	// and the configured model providers for /health/models.
+	Components func(ctx context.Context) map[string]Check
+	Models     func(ctx context.Context) []ModelStatus
+
+	// Version is reported by /health.
+	Version string
+
+	// Now is the clock.
+	Now func() time.Time
+
+	handler http.Handler
+	mux     *http.ServeMux
+	limiter *limiter
+	metrics *metrics
+
+	defaultTenantMu sync.Mutex
+	defaultTenant   string
+
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Init prepares the handler. Open calls it; tests that serve through
+// httptest call it directly.
+func (s *Server) Init() error {
+	if s.handler != nil {
+		return nil
+	}
+	if s.Store == nil {
+		return errors.New("http: server has no store")
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = 1 << 20
+	}
+	if s.Registry == nil {
+		s.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(s.Registry, s.Store)
+	if err != nil {
+		return err
+	}
+	s.metrics = m
+	s.limiter = newLimiter(s.RateLimitGet, s.RateLimitPost, s.Now)
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	s.handler = s.outer(s.mux)
+	return nil
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler {
+	if err := s.Init(); err != nil {
+		panic(err)
+	}
+	return s.handler
+}
+
+// Open listens on addr and serves in the background. Use Addr to learn the
+// port when addr ends in ":0".
+func (s *Server) Open(addr string) error {
+	if err := s.Init(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("http server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops accepting connections and waits for requests in flight until
+// ctx is done, then closes what remains. Closing twice is not an error.
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	return err
+}
+
+// DefaultTenantID returns the id of the tenant named "default", which
+// trusted-network requests act as, or "" if there is none.
+func (s *Server) DefaultTenantID(ctx context.Context) string {
+	s.defaultTenantMu.Lock()
+	defer s.defaultTenantMu.Unlock()
+	if s.defaultTenant == "" {
+		if t, err := s.Store.TenantByName(ctx, callscope.DefaultTenantName); err == nil {
+			s.defaultTenant = t.ID
+		}
+	}
+	return s.defaultTenant
+}
