@@ -2,6 +2,7 @@ package audio
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -245,16 +246,9 @@ func TestDetectSpeechIgnoresSilenceAndNoise(t *testing.T) {
 
 func dbName(v float64) string {
 	if v < 0 {
-		return "Minus" + itoaTest(int(-v)) + "dB"
+		return fmt.Sprintf("Minus%gdB", -v)
 	}
-	return itoaTest(int(v))
-}
-
-func itoaTest(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoaTest(n/10) + string(rune('0'+n%10))
+	return fmt.Sprintf("%g", v)
 }
 
 func TestDetectSpeechRegions(t *testing.T) {
