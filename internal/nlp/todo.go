@@ -75,62 +75,90 @@ var todoSkip = map[string]bool{
 	"me": true, "and": true, "again": true, "certainly": true, "myself": true, "surely": true,
 }
 
-// extractTodos finds commitments and requests sentence by sentence.
+// todoJoins may precede a second to-do in the same sentence ("… and I
+// will call you back").
+var todoJoins = setOf(",", "and", "then", "so", "also", "but", "okay", "ok", "alright", "na", "halafu", "pia", ";")
+
+// extractTodos finds commitments and requests sentence by sentence; one
+// sentence may hold several ("We'll send an officer and I will call you").
 func extractTodos(d *doc, ents []Entity) []Todo {
 	out := []Todo{}
+	type hit struct {
+		kind string
+		at   int
+	}
 	for _, sn := range d.sents {
 		toks := d.toks[sn.seg]
-		kind, at := "", -1
-		for i := sn.from; i < sn.to && at < 0; i++ {
-			if e := matchCue(toks[:sn.to], i, commitTriggers); e > 0 && actionAfter(toks, e, sn.to, false) {
-				if sn.question && (toks[i].lower == "i" && i+1 < sn.to && toks[i+1].lower == "can" || toks[i].lower == "let") {
-					continue
-				}
-				kind, at = "commitment", i
-				break
+		var hits []hit
+		for i := sn.from; i < sn.to; i++ {
+			if len(hits) > 0 && !todoJoins[toks[i-1].lower] {
+				continue
 			}
-			if e := matchCue(toks[:sn.to], i, requestTriggers); e > 0 {
-				swahili := toks[i].lower == "tafadhali" || toks[i].lower == "naomba"
-				if (swahili && e < sn.to && len(toks[e].lower) > 3) || actionAfter(toks, e, sn.to, true) {
-					// "you can" only counts as an instruction from the agent.
-					if toks[i].lower == "you" && e-i == 2 && toks[i+1].lower == "can" && d.roles[sn.seg] != roleAgent {
-						continue
+			kind := todoKind(d, sn, toks, i)
+			if kind == "" {
+				continue
+			}
+			hits = append(hits, hit{kind, i})
+		}
+		for h, ht := range hits {
+			to := sn.to
+			if h+1 < len(hits) {
+				to = hits[h+1].at
+				for to > ht.at+1 && todoJoins[toks[to-1].lower] {
+					to--
+				}
+			}
+			owner := d.ownerOf(sn.seg)
+			if ht.kind == "request" {
+				owner = d.counterpart(sn.seg)
+			}
+			t := Todo{
+				Text: quote(d.segs[sn.seg].Text, toks, ht.at, to), Owner: owner, Kind: ht.kind,
+				SegmentID: d.segs[sn.seg].SegmentID, Confidence: 0.7,
+			}
+			// A date said anywhere in this part of the sentence is the due date.
+			start, end := toks[ht.at].start, toks[to-1].end
+			if len(hits) == 1 {
+				start = toks[sn.from].start
+			}
+			for _, e := range ents {
+				if e.seg == sn.seg && e.bStart >= start && e.bEnd <= end && (e.Type == EntityDate || e.Type == EntityTime) {
+					if t.DueText == "" || (e.Type == EntityDate && !strings.Contains(t.Due, "-")) {
+						t.Due, t.DueText = e.Value, e.Text
+						t.Confidence = 0.8
 					}
-					kind, at = "request", i
-					break
 				}
 			}
-			// Swahili first-person future: "nitakupigia", "tutatuma".
-			w := toks[i].lower
-			if (strings.HasPrefix(w, "nita") || strings.HasPrefix(w, "tuta")) && len(w) > 6 && !strings.HasPrefix(w, "nitaka") {
-				kind, at = "commitment", i
-				break
-			}
+			out = append(out, t)
 		}
-		if at < 0 {
-			continue
-		}
-		owner := d.ownerOf(sn.seg)
-		if kind == "request" {
-			owner = d.counterpart(sn.seg)
-		}
-		// Third-party commitments by the agent's side belong to the agent.
-		t := Todo{
-			Text: quote(d.segs[sn.seg].Text, toks, at, sn.to), Owner: owner, Kind: kind,
-			SegmentID: d.segs[sn.seg].SegmentID, Confidence: 0.7,
-		}
-		start, end := toks[sn.from].start, toks[sn.to-1].end
-		for _, e := range ents {
-			if e.seg == sn.seg && e.bStart >= start && e.bEnd <= end && (e.Type == EntityDate || e.Type == EntityTime) {
-				if t.DueText == "" || (e.Type == EntityDate && !strings.Contains(t.Due, "-")) {
-					t.Due, t.DueText = e.Value, e.Text
-					t.Confidence = 0.8
-				}
-			}
-		}
-		out = append(out, t)
 	}
 	return out
+}
+
+// todoKind returns "commitment" or "request" when a to-do starts at toks[i].
+func todoKind(d *doc, sn sentence, toks []token, i int) string {
+	if e := matchCue(toks[:sn.to], i, commitTriggers); e > 0 && actionAfter(toks, e, sn.to, false) {
+		if sn.question && ((toks[i].lower == "i" && i+1 < sn.to && toks[i+1].lower == "can") || toks[i].lower == "let") {
+			return ""
+		}
+		return "commitment"
+	}
+	if e := matchCue(toks[:sn.to], i, requestTriggers); e > 0 {
+		swahili := toks[i].lower == "tafadhali" || toks[i].lower == "naomba"
+		if (swahili && e < sn.to && len(toks[e].lower) > 3) || actionAfter(toks, e, sn.to, true) {
+			// "you can" only counts as an instruction from the agent.
+			if toks[i].lower == "you" && e-i == 2 && toks[i+1].lower == "can" && d.roles[sn.seg] != roleAgent {
+				return ""
+			}
+			return "request"
+		}
+	}
+	// Swahili first-person future: "nitakupigia", "tutatuma".
+	w := toks[i].lower
+	if (strings.HasPrefix(w, "nita") || strings.HasPrefix(w, "tuta")) && len(w) > 6 && !strings.HasPrefix(w, "nitaka") {
+		return "commitment"
+	}
+	return ""
 }
 
 // actionAfter reports whether an action verb follows a trigger within a
