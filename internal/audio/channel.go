@@ -87,3 +87,21 @@ func hasSpeaker(streams []Stream, speaker string) bool {
 	}
 	return false
 }
+
+// SpeakerStreams splits p per speaker with Split and resamples every stream
+// to rate, the form a transcriber takes (for most, 16000).
+// Returns EINVALID as Split and Resample do.
+func SpeakerStreams(p *PCM, m ChannelMap, rate int) ([]Stream, error) {
+	streams, err := Split(p, m)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range streams {
+		if s.Samples, err = Resample(s.Samples, s.SampleRate, rate); err != nil {
+			return nil, err
+		}
+		s.SampleRate = rate
+		streams[i] = s
+	}
+	return streams, nil
+}

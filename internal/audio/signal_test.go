@@ -180,6 +180,30 @@ func TestSplit(t *testing.T) {
 	}
 }
 
+func TestSpeakerStreams(t *testing.T) {
+	t.Parallel()
+	p := &PCM{SampleRate: 8000, Channels: [][]float32{tone(300, 8000, 1, 0.5), tone(600, 8000, 1, 0.5)}}
+	streams, err := SpeakerStreams(p, ChannelMap{SpeakerAgent, SpeakerCaller}, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(streams) != 2 {
+		t.Fatalf("%d streams, want 2", len(streams))
+	}
+	for i, want := range []struct {
+		speaker string
+		freq    float64
+	}{{SpeakerAgent, 300}, {SpeakerCaller, 600}} {
+		s := streams[i]
+		if s.Speaker != want.speaker || s.SampleRate != 16000 || len(s.Samples) != 16000 {
+			t.Errorf("stream %d: %s at %d Hz, %d samples", i, s.Speaker, s.SampleRate, len(s.Samples))
+		}
+		if a := toneAmplitude(s.Samples, 16000, want.freq); math.Abs(db(a/0.5)) > 1 {
+			t.Errorf("stream %d: %.0f Hz tone at %.2f dB", i, want.freq, db(a/0.5))
+		}
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	t.Parallel()
 	peakOf := func(x []float32) float64 {
