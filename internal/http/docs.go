@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -35,8 +37,10 @@ type openAPI struct {
 		Summary     string `json:"summary"`
 		Description string `json:"description"`
 	} `json:"info"`
-	Tags       []tag                           `json:"tags"`
-	Paths      map[string]map[string]operation `json:"paths"`
+	Tags []tag `json:"tags"`
+	// Paths holds path items raw: besides operations they may carry
+	// summary, description and parameters.
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
 	Components struct {
 		SecuritySchemes map[string]json.RawMessage `json:"securitySchemes"`
 		Parameters      map[string]parameter       `json:"parameters"`
@@ -132,8 +136,12 @@ type docSchema struct {
 	Name, Description string
 	Type              typeLabel
 	Enum              []string
-	Properties        []docProperty
-	JSON              string
+	// Extends lists the schemas an allOf combines; Requires names
+	// properties the combination makes required.
+	Extends    []typeLabel
+	Requires   []string
+	Properties []docProperty
+	JSON       string
 }
 
 type docProperty struct {
@@ -168,10 +176,13 @@ func OpenAPI() ([]byte, error) {
 	return specJSON, nil
 }
 
+// httpMethods are the path item keys that name operations.
+var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
 var authWords = map[string]string{"public": "public", "tenant": "API key", "admin": "admin API key"}
 
 func renderDocs(doc *openAPI) ([]byte, error) {
-	tmpl, err := template.ParseFS(assets, "assets/docs.html.tmpl")
+	tmpl, err := template.New("docs.html.tmpl").Funcs(template.FuncMap{"md": codeSpans}).ParseFS(assets, "assets/docs.html.tmpl")
 	if err != nil {
 		return nil, err
 	}
@@ -190,8 +201,15 @@ func renderDocs(doc *openAPI) ([]byte, error) {
 		group(t.Name).Description = t.Description
 	}
 	declared := len(order)
-	for path, ops := range doc.Paths {
-		for method, op := range ops {
+	for path, item := range doc.Paths {
+		for method, raw := range item {
+			if !slices.Contains(httpMethods, method) {
+				continue
+			}
+			var op operation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", strings.ToUpper(method), path, err)
+			}
 			e, err := doc.entry(method, path, op)
 			if err != nil {
 				return nil, err
@@ -408,9 +426,21 @@ func (doc *openAPI) schemas() ([]docSchema, error) {
 		}
 		n := parseSchema(raw)
 		s := docSchema{Name: name, Description: n.Description, Enum: n.enum(), JSON: buf.String()}
-		if len(n.Properties) > 0 {
-			s.Properties = properties(raw, n)
-		} else if len(n.AllOf) == 0 {
+		s.Properties = properties(raw, n)
+		for _, part := range n.AllOf {
+			p := parseSchema(part)
+			if p.Ref != "" {
+				s.Extends = append(s.Extends, label(part))
+				continue
+			}
+			s.Properties = append(s.Properties, properties(part, p)...)
+			for _, r := range p.Required {
+				if _, listed := p.Properties[r]; !listed {
+					s.Requires = append(s.Requires, r)
+				}
+			}
+		}
+		if len(n.Properties) == 0 && len(n.AllOf) == 0 {
 			s.Type = label(raw)
 		}
 		out = append(out, s)
@@ -457,6 +487,14 @@ func propertyOrder(raw json.RawMessage) []string {
 		}
 	}
 	return names
+}
+
+var codeSpan = regexp.MustCompile("`([^`]+)`")
+
+// codeSpans renders text with its `code` spans as <code>, the one piece of
+// Markdown the document's descriptions use.
+func codeSpans(text string) template.HTML {
+	return template.HTML(codeSpan.ReplaceAllString(template.HTMLEscapeString(text), "<code>$1</code>"))
 }
 
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {

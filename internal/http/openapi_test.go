@@ -25,8 +25,6 @@ import (
 // the handlers write, so the published description cannot drift from the
 // server.
 
-var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-
 // mustSpec returns the embedded OpenAPI document as generic JSON.
 func mustSpec(tb testing.TB) map[string]any {
 	tb.Helper()
@@ -716,4 +714,33 @@ func valueType(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+func TestDocsTypeLabel(t *testing.T) {
+	for _, c := range []struct {
+		schema string
+		want   typeLabel
+	}{
+		{`{"type": "string"}`, typeLabel{Prefix: "string"}},
+		{`{"type": ["string", "null"], "format": "date-time"}`, typeLabel{Prefix: "string (date-time)", Suffix: " | null"}},
+		{`{"$ref": "#/components/schemas/Segment"}`, typeLabel{Ref: "Segment"}},
+		{`{"allOf": [{"$ref": "#/components/schemas/Direction"}], "default": "inbound"}`, typeLabel{Ref: "Direction"}},
+		{`{"type": "array", "items": {"$ref": "#/components/schemas/Segment"}}`, typeLabel{Prefix: "array of ", Ref: "Segment"}},
+		{`{"type": "array", "items": {"type": "string"}}`, typeLabel{Prefix: "array of string"}},
+		{`{"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Check"}}`, typeLabel{Prefix: "map of ", Ref: "Check"}},
+		{`{"type": "object", "additionalProperties": true}`, typeLabel{Prefix: "object"}},
+		{`{}`, typeLabel{}},
+	} {
+		if got := label(json.RawMessage(c.schema)); got != c.want {
+			t.Errorf("label(%s) = %+v, want %+v", c.schema, got, c.want)
+		}
+	}
+}
+
+func TestDocsCodeSpans(t *testing.T) {
+	got := string(codeSpans("Send `Authorization: Bearer <key>` & <b>not</b> this"))
+	want := "Send <code>Authorization: Bearer &lt;key&gt;</code> &amp; &lt;b&gt;not&lt;/b&gt; this"
+	if got != want {
+		t.Errorf("codeSpans = %q, want %q", got, want)
+	}
 }
