@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/callscope/callscope"
 )
@@ -77,7 +79,20 @@ func decodeJSON(r *http.Request, limit int64, dst any) error {
 	}
 	// The Content-Type is not checked: curl -d sends form encoding, and a
 	// body that parses as JSON is what matters.
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		return jsonError(err, limit)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Field required: a JSON body is expected", Type: "missing"})
+	}
+	if trimmed := bytes.TrimSpace(body); trimmed[0] != '{' {
+		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Input should be a JSON object", Type: "model_type"})
+	}
+	if !utf8.Valid(body) {
+		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Invalid JSON: the body is not valid UTF-8", Type: "json_invalid"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err, limit)

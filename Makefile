@@ -1,0 +1,29 @@
+# callscope — two commands for a new user: `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run build test bench fuzz clean
+
+## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/callscope serve
+
+## build: build bin/callscope
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/callscope ./cmd/callscope
+
+## test: the whole suite; installs what it needs and starts a throwaway PostgreSQL
+test:
+	./scripts/test.sh
+
+## bench: the benchmarks with their figures
+bench:
+	./scripts/test.sh --bench
+
+## fuzz: each fuzz target for FUZZTIME (default 20s)
+fuzz:
+	./scripts/fuzz.sh
+
+clean:
+	rm -rf bin

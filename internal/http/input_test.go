@@ -1,0 +1,98 @@
+package http_test
+
+import (
+	"strings"
+	"testing"
+
+	cshttp "github.com/callscope/callscope/internal/http"
+)
+
+// TestBadInputEveryRoute sends malformed JSON, wrong types, missing fields
+// and oversized bodies to every route that takes a body, and checks that
+// each answers a 4xx in the documented error shape — never a 500.
+func TestBadInputEveryRoute(t *testing.T) {
+	e := newEnv(t, "sqlite", func(s *cshttp.Server) { s.MaxBodyBytes = 64 << 10 })
+	r := e.do("POST", "/api/v1/calls", e.key, map[string]any{"call_id": "input-1"})
+	wantStatus(t, r, 201)
+	r = e.do("POST", "/api/v1/tenants/"+e.tenant.ID+"/api-keys", e.admin, map[string]any{})
+	wantStatus(t, r, 201)
+	keyID := r.json(t)["id"].(string)
+	subst := strings.NewReplacer("{call_id}", "input-1", "{tenant_id}", e.tenant.ID, "{key_id}", keyID)
+
+	bodies := map[string]string{
+		"MalformedJSON":   `{"call_id": "x",`,
+		"NotAnObject":     `[1, 2, 3]`,
+		"WrongTypes":      `{"call_id": 12, "name": 5, "admin": "yes", "metadata": "x", "direction": true, "results_secret": [], "settings": 1}`,
+		"Empty":           ``,
+		"Null":            `null`,
+		"TrailingGarbage": `{} {}`,
+		"DeepNesting":     strings.Repeat("[", 20000) + strings.Repeat("]", 20000),
+		"Oversized":       `{"call_id": "` + strings.Repeat("a", 70<<10) + `"}`,
+		"BadUTF8":         "{\"name\": \"\xff\xfe\", \"call_id\": \"\xff\"}",
+	}
+	srv := &cshttp.Server{}
+	for _, rt := range srv.Routes() {
+		method, pattern, _ := strings.Cut(rt, " ")
+		if method != "POST" && method != "PATCH" && method != "PUT" {
+			continue
+		}
+		path := subst.Replace(pattern)
+		for name, body := range bodies {
+			t.Run(rt+"/"+name, func(t *testing.T) {
+				r := e.do(method, path, e.admin, body, "X-Tenant-ID", e.tenant.ID)
+				if r.Status < 400 || r.Status >= 500 {
+					t.Fatalf("%s %s with %s: status %d: %s", method, path, name, r.Status, r.Body)
+				}
+				m := r.json(t)
+				switch d := m["detail"].(type) {
+				case string:
+					if d == "" {
+						t.Fatalf("empty detail: %s", r.Body)
+					}
+				case []any:
+					for _, x := range d {
+						fe := x.(map[string]any)
+						if _, ok := fe["loc"].([]any); !ok || fe["msg"] == "" || fe["type"] == "" {
+							t.Fatalf("field error shape: %s", r.Body)
+						}
+					}
+				default:
+					t.Fatalf("no detail: %s", r.Body)
+				}
+				if name == "Oversized" && r.Status != 413 {
+					t.Fatalf("oversized body: status %d, want 413", r.Status)
+				}
+			})
+		}
+	}
+}
+
+func TestMissingRequiredField(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	r := e.do("POST", "/api/v1/tenants", e.admin, map[string]any{"results_secret": "0123456789abcdef"})
+	wantStatus(t, r, 422)
+	d := r.json(t)["detail"].([]any)[0].(map[string]any)
+	if loc := d["loc"].([]any); len(loc) != 2 || loc[1] != "name" || d["type"] != "missing" {
+		t.Fatalf("detail = %v", d)
+	}
+}
+
+// FuzzJSONRoutes feeds arbitrary bodies to the JSON routes: whatever comes
+// in, the answer is never a 5xx.
+func FuzzJSONRoutes(f *testing.F) {
+	for _, s := range []string{`{}`, `{"call_id":"a","direction":"inbound"}`, `{"name":"x"}`, `[`, `{"metadata":{"a":[1,{"b":null}]}}`,
+		`{"start_time":"2025-01-01T00:00:00Z"}`, `{"start_time":"yesterday"}`, `{"external_ids":[{"kind":"k","value":""}]}`} {
+		f.Add(s)
+	}
+	e := newEnv(f, "sqlite")
+	f.Fuzz(func(t *testing.T, body string) {
+		e := *e
+		e.t = t
+		for _, path := range []string{"/api/v1/calls", "/api/v1/tenants", "/api/v1/tenants/" + e.tenant.ID + "/api-keys"} {
+			r := e.do("POST", path, e.admin, body, "X-Tenant-ID", e.tenant.ID)
+			if r.Status >= 500 {
+				t.Fatalf("POST %s %q: %d %s", path, body, r.Status, r.Body)
+			}
+		}
+	})
+}
