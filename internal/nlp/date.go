@@ -100,6 +100,9 @@ func parseClock(toks []token, i int, cue bool) (h, m, end int, ok bool) {
 		return 0, 0, i, false
 	}
 	w := toks[i].lower
+	if w == "saa" {
+		return swahiliClock(toks, i)
+	}
 	switch w {
 	case "noon", "midday":
 		return 12, 0, i + 1, true
@@ -164,6 +167,10 @@ func parseClock(toks []token, i int, cue bool) (h, m, end int, ok bool) {
 	if !cue && !marked && !(explicit && toks[i].kind == tNum) {
 		return 0, 0, i, false
 	}
+	// "after three working days", "at two of them": a count, not a clock.
+	if !marked && !explicit && e2 < len(toks) && notClockNext[toks[e2].lower] {
+		return 0, 0, i, false
+	}
 	if !marked {
 		// Business hours: "at three" means 15:00, "at nine" 09:00.
 		if hh >= 1 && hh <= 6 {
@@ -171,6 +178,63 @@ func parseClock(toks []token, i int, cue bool) (h, m, end int, ok bool) {
 		}
 	}
 	return hh2, mm, e2, true
+}
+
+// swahiliClock reads Swahili time, counted from 6 o'clock: "saa tatu
+// asubuhi" is 09:00, "saa nane mchana" 14:00, "saa kumi na moja" 17:00.
+func swahiliClock(toks []token, i int) (h, m, end int, ok bool) {
+	if i >= 2 && toks[i-1].lower == "ya" && toks[i-2].lower == "baada" || i >= 1 && toks[i-1].lower == "kwa" {
+		return 0, 0, i, false // "baada ya saa moja": after one hour
+	}
+	v, e, ok := spokenCardinal(toks, i+1)
+	if !ok || v < 1 || v > 12 || v != float64(int(v)) {
+		return 0, 0, i, false
+	}
+	h = (int(v) + 6) % 12
+	if e+1 < len(toks) && toks[e].lower == "na" && toks[e+1].lower == "nusu" {
+		m = 30
+		e += 2
+	}
+	part := ""
+	if e < len(toks) {
+		part = toks[e].lower
+	}
+	switch part {
+	case "asubuhi":
+		e++
+	case "mchana":
+		if h < 6 {
+			h += 12
+		}
+		e++
+	case "jioni":
+		h += 12
+		e++
+	case "usiku":
+		if h >= 7 {
+			h += 12
+		}
+		e++
+	default:
+		if h >= 1 && h <= 6 {
+			h += 12
+		}
+	}
+	if h == 0 {
+		h = 12
+	}
+	if h == 24 {
+		h = 12
+	}
+	return h, m, e, true
+}
+
+// notClockNext are words after a number that make it a count.
+var notClockNext = map[string]bool{
+	"days": true, "day": true, "weeks": true, "week": true, "hours": true, "hour": true,
+	"minutes": true, "minute": true, "working": true, "months": true, "years": true,
+	"times": true, "of": true, "people": true, "children": true, "kids": true, "more": true,
+	"other": true, "or": true, "percent": true, "shillings": true, "bob": true, "dollars": true,
 }
 
 // clockHour reads an hour as digits ("3", "10:30") or words ("three").
@@ -266,6 +330,9 @@ func parseDate(toks []token, i int, c dateCtx) (temporal, bool) {
 	base := c.base
 	switch w {
 	case "today", "tonight", "leo":
+		if w == "leo" && at(i+1) == "hii" {
+			return day(base, i+2)
+		}
 		return day(base, i+1)
 	case "tomorrow", "tmrw", "tomoro", "kesho":
 		if w == "kesho" && at(i+1) == "kutwa" {
@@ -311,6 +378,9 @@ func parseDate(toks []token, i int, c dateCtx) (temporal, bool) {
 		}
 		if wd, ok := weekdayNames[at(k)]; ok {
 			return day(weekdayFrom(base, wd, w), k+1)
+		}
+		if w == "this" && partsOfDay[at(k)] {
+			return day(base, k+1)
 		}
 		switch at(k) {
 		case "week", "weekend", "month", "year":
@@ -368,6 +438,20 @@ func parseDate(toks []token, i int, c dateCtx) (temporal, bool) {
 			k2++
 		}
 		return day(t, k2)
+	case "mwisho":
+		// "mwisho wa mwezi (huu|ujao)": end of this or next month.
+		if at(i+1) == "wa" && at(i+2) == "mwezi" {
+			mod, k := "this", i+3
+			switch at(k) {
+			case "huu":
+				k++
+			case "ujao", "ujayo":
+				mod = "next"
+				k++
+			}
+			return day(periodFrom(base, "month", mod).AddDate(0, 1, -1), k)
+		}
+		return temporal{}, false
 	case "wiki", "mwezi", "mwaka":
 		switch at(i + 1) {
 		case "ijayo", "ujao", "ujayo", "inayokuja", "unaokuja":
@@ -399,15 +483,18 @@ func parseDate(toks []token, i int, c dateCtx) (temporal, bool) {
 		if at(j) == "," {
 			j++
 		}
+		if at(j) == "the" {
+			j++
+		}
 		if d, ok := dayMonth(toks, j, c); ok {
 			d.from = i
-			return d, true
-		}
-		if at(j) == "the" {
-			if d, ok := dayMonth(toks, j+1, c); ok {
-				d.from = i
-				return d, true
+			// "Tuesday the 18th": the 18th that falls on a Tuesday.
+			if dd, _, ok := dayOrdinal(toks, j); ok && d.to == j+1 || d.to == j+2 && ok {
+				if t, ok := weekdayDay(base, wd, dd); ok {
+					d.value = t.Format("2006-01-02")
+				}
 			}
+			return d, true
 		}
 		return day(weekdayFrom(base, wd, mod), k)
 	}
@@ -490,17 +577,14 @@ func dayMonth(toks []token, i int, c dateCtx) (temporal, bool) {
 				}
 			}
 		}
-		// "the 5th": a bare ordinal day needs "the" before it and a suffix.
-		if i > 0 && toks[i-1].lower == "the" && k > i+1 || (i > 0 && toks[i-1].lower == "the" && ordinalWords[toks[i].lower] > 0) {
+		// "the 5th": a bare day needs "the" before it and a digit with an
+		// ordinal suffix; it is the nearest such day (the past one in a
+		// past-tense sentence).
+		if i > 0 && toks[i-1].lower == "the" && k > i+1 && t.kind == tNum {
 			if c.base.IsZero() {
 				return temporal{from: i, to: k, kind: "date"}, true
 			}
-			b := c.base
-			tt := time.Date(b.Year(), b.Month(), dd, 0, 0, 0, 0, b.Location())
-			if dd < b.Day() {
-				tt = time.Date(b.Year(), b.Month()+1, dd, 0, 0, 0, 0, b.Location())
-			}
-			if tt.Day() == dd {
+			if tt, ok := nearestDay(c.base, dd, c.past); ok {
 				return temporal{from: i, to: k, kind: "date", value: tt.Format("2006-01-02")}, true
 			}
 		}
@@ -530,7 +614,7 @@ func dayMonth(toks []token, i int, c dateCtx) (temporal, bool) {
 		// "in March", "by April": a capitalised month after a preposition.
 		if i > 0 && t.capitalised() && t.lower != "may" && t.lower != "mar" {
 			switch toks[i-1].lower {
-			case "in", "by", "until", "till", "since", "before", "after", "mwezi":
+			case "in", "by", "until", "till", "since", "before", "after", "mwezi", "for", "during", "on", "of":
 				y := yearFor(c.base, m, 1)
 				if c.base.IsZero() {
 					return temporal{from: i, to: i + 1, kind: "date"}, true
@@ -674,6 +758,53 @@ func periodFrom(base time.Time, unit, mod string) time.Time {
 	return base
 }
 
+// nearestDay returns the day-of-month dd closest to base among last, this
+// and next month; in a past-tense sentence only days up to base count.
+func nearestDay(base time.Time, dd int, past bool) (time.Time, bool) {
+	var best time.Time
+	bestDist := 1e18
+	for m := -1; m <= 1; m++ {
+		t := time.Date(base.Year(), base.Month()+time.Month(m), dd, 0, 0, 0, 0, base.Location())
+		if t.Day() != dd {
+			continue
+		}
+		d := t.Sub(time.Date(base.Year(), base.Month(), base.Day(), 0, 0, 0, 0, base.Location())).Hours()
+		if past && d > 0 {
+			continue
+		}
+		if d < 0 {
+			d = -d
+		}
+		if d < bestDist {
+			best, bestDist = t, d
+		}
+	}
+	return best, !best.IsZero()
+}
+
+// weekdayDay finds the day-of-month dd falling on weekday wd nearest to base.
+func weekdayDay(base time.Time, wd time.Weekday, dd int) (time.Time, bool) {
+	if base.IsZero() {
+		return time.Time{}, false
+	}
+	var best time.Time
+	bestDist := 1e18
+	for m := -6; m <= 6; m++ {
+		t := time.Date(base.Year(), base.Month()+time.Month(m), dd, 0, 0, 0, 0, base.Location())
+		if t.Day() != dd || t.Weekday() != wd {
+			continue
+		}
+		d := t.Sub(base).Hours()
+		if d < 0 {
+			d = -d
+		}
+		if d < bestDist {
+			best, bestDist = t, d
+		}
+	}
+	return best, !best.IsZero()
+}
+
 // yearFor picks the year of a day-and-month said without a year: the call's
 // year (dates are as often past as future in a call, so no rollover).
 func yearFor(base time.Time, m time.Month, d int) int {
@@ -726,7 +857,7 @@ var pastMarkers = map[string]bool{
 	"happened": true, "left": true, "took": true, "told": true, "said": true,
 	"beat": true, "hit": true, "saw": true, "called": true, "paid": true, "got": true,
 	"started": true, "last": true, "ago": true, "since": true, "yesterday": true,
-	"jana": true, "ali": true,
+	"jana": true, "ali": true, "tangu": true, "visited": true, "received": true,
 }
 
 var futureMarkers = map[string]bool{

@@ -343,7 +343,8 @@ func (x *extractor) scanDigits(s *segScan) {
 		if s.used[i] {
 			continue
 		}
-		if !(isDigitStart(t, i) || ((t[i].text == "+" || t[i].lower == "plus") && isDigitStart(t, i+1))) {
+		oh := (t[i].lower == "oh" || t[i].lower == "o") && isDigitStart(t, nextNonSep(t, i+1))
+		if !(oh || isDigitStart(t, i) || ((t[i].text == "+" || t[i].lower == "plus") && isDigitStart(t, i+1))) {
 			continue
 		}
 		chunks, plus := digitRun(t, i)
@@ -404,7 +405,7 @@ func (x *extractor) splitRun(s *segScan, runStart int, chunks []digitChunk, plus
 			continue
 		}
 		// Identity number after a cue ("my ID number is 2345 6789").
-		if x.idCueBefore(s.toks, chunks[st].from) {
+		if x.idCueBefore(s, chunks[st].from) {
 			digits = ""
 			for e := st; e < len(chunks); e++ {
 				digits += chunks[e].digits
@@ -484,8 +485,10 @@ func joinDigits(c []digitChunk) string {
 }
 
 // idCueBefore reports whether an identity cue is among the few tokens
-// before k.
-func (x *extractor) idCueBefore(t []token, k int) bool {
+// before k, or, for a number that opens its segment, at the end of the
+// previous segment ("And your ID number?" — "31276504.").
+func (x *extractor) idCueBefore(s *segScan, k int) bool {
+	t := s.toks
 	for j := k - 1; j >= 0 && j >= k-6; j-- {
 		if idCues[t[j].lower] || (t[j].lower == "i" && j+2 < len(t) && t[j+1].text == "." && t[j+2].lower == "d") {
 			return true
@@ -494,8 +497,25 @@ func (x *extractor) idCueBefore(t []token, k int) bool {
 			return false
 		}
 	}
+	for j := 0; j < k; j++ {
+		if t[j].kind == tWord && !answerLead[t[j].lower] {
+			return false
+		}
+	}
+	if s.si == 0 {
+		return false
+	}
+	prev := s.d.toks[s.si-1]
+	for j := len(prev) - 1; j >= 0 && j >= len(prev)-10; j-- {
+		if idCues[prev[j].lower] {
+			return true
+		}
+	}
 	return false
 }
+
+// answerLead are words that may open an answer before the number itself.
+var answerLead = setOf("it's", "it", "is", "yes", "yeah", "okay", "ok", "sure", "my", "number", "ni", "ndio", "its", "uh", "um", "the")
 
 // phoneLength returns how many digits a phone number starting with d has;
 // flex is true for international numbers of unknown length.
@@ -643,6 +663,13 @@ func (x *extractor) scanTemporal(s *segScan, base dateBase) {
 			if s.used[i] {
 				continue
 			}
+			// "Monday to Friday" is a range of weekdays, not a date.
+			if _, ok := weekdayNames[toks[i].lower]; ok && i+2 < sn.to && weekdayRange[toks[i+1].lower] {
+				if _, ok := weekdayNames[toks[i+2].lower]; ok {
+					i += 2
+					continue
+				}
+			}
 			d, ok := parseTemporal(toks, i, c)
 			if !ok || d.to <= i || !s.free(i, d.to) {
 				continue
@@ -656,6 +683,9 @@ func (x *extractor) scanTemporal(s *segScan, base dateBase) {
 		}
 	}
 }
+
+// weekdayRange joins two weekdays into a range.
+var weekdayRange = map[string]bool{"to": true, "through": true, "-": true, "–": true, "hadi": true, "mpaka": true, "till": true, "until": true}
 
 // ageUnits are the words of "nine years old".
 var ageUnits = map[string]string{"years": "Y", "year": "Y", "yrs": "Y", "yr": "Y", "months": "M", "month": "M", "weeks": "W", "week": "W"}

@@ -207,6 +207,9 @@ func appendSentences(out []sentence, seg int, toks []token) []sentence {
 	from := 0
 	for i, t := range toks {
 		if t.kind == tPunct && (t.text == "." || t.text == "?" || t.text == "!") {
+			if t.text == "." && i > 0 && abbreviation(toks, i) {
+				continue
+			}
 			// Keep runs like "..." or "?!" together.
 			if i+1 < len(toks) && toks[i+1].kind == tPunct && strings.ContainsAny(toks[i+1].text, ".?!") {
 				continue
@@ -221,6 +224,34 @@ func appendSentences(out []sentence, seg int, toks []token) []sentence {
 		out = append(out, sentence{seg: seg, from: from, to: len(toks), start: toks[from].start, end: toks[len(toks)-1].end})
 	}
 	return out
+}
+
+// abbreviations end with a full stop that does not end the sentence.
+var abbreviations = map[string]bool{
+	"mr": true, "mrs": true, "ms": true, "dr": true, "st": true, "bi": true, "no": true,
+	"prof": true, "rev": true, "hon": true, "eng": true, "ksh": true, "sh": true, "shs": true,
+}
+
+// abbreviation reports whether the "." at toks[i] belongs to "Mr.", "a.m."
+// or "p.m." rather than ending a sentence.
+func abbreviation(toks []token, i int) bool {
+	p := toks[i-1]
+	if p.kind != tWord || p.end != toks[i].start {
+		return false
+	}
+	if abbreviations[p.lower] && i+1 < len(toks) && toks[i+1].kind != tPunct {
+		return true
+	}
+	// "a.m.", "p.m.": single letters glued to full stops.
+	if len(p.lower) == 1 && (p.lower == "a" || p.lower == "p" || p.lower == "m") {
+		if p.lower == "m" && i >= 3 && toks[i-2].text == "." && (toks[i-3].lower == "a" || toks[i-3].lower == "p") {
+			// The closing stop of "a.m.": a sentence ends here only if a
+			// capitalised word follows.
+			return i+1 < len(toks) && !toks[i+1].capitalised()
+		}
+		return i+1 < len(toks) && toks[i+1].lower == "m"
+	}
+	return false
 }
 
 // fillers are words dropped when quoting a sentence in a summary or to-do.
