@@ -279,7 +279,17 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 	}
 	if v := q.Get("status"); v != "" {
 		for _, st := range strings.Split(v, ",") {
-			cs := callscope.CallStatus(strings.TrimSpace(st))
+			st = strings.TrimSpace(st)
+			// The Call Sessions API's own words select their statuses.
+			switch st {
+			case "active":
+				filter.Status = append(filter.Status, callscope.CallInitiating, callscope.CallRinging, callscope.CallInProgress)
+				continue
+			case "connection_closed":
+				filter.Status = append(filter.Status, callscope.CallEnding)
+				continue
+			}
+			cs := callscope.CallStatus(st)
 			if !cs.Valid() {
 				f.add("Unknown call status "+strconv.Quote(st), "enum", "query", "status")
 				continue
@@ -305,8 +315,12 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 	}
 	items := make([]callListItem, len(calls))
 	for i, c := range calls {
+		start := c.StartedAt
+		if start == nil {
+			start = &c.CreatedAt // as in the session view
+		}
 		items[i] = callListItem{CallID: c.PublicID(), ID: c.ID, ExternalIDs: c.ExternalIDs, Status: sessionStatus(c.Status),
-			CallStatus: c.Status, Direction: c.Direction, FromNumber: c.From, ToNumber: c.To, StartTime: isoTime(c.StartedAt),
+			CallStatus: c.Status, Direction: c.Direction, FromNumber: c.From, ToNumber: c.To, StartTime: isoTime(start),
 			EndTime: isoTime(c.EndedAt), DurationSeconds: c.DurationSeconds, ProcessingMode: string(c.ProcessingMode),
 			ProcessingStatus: string(c.ProcessingStatus), CreatedAt: c.CreatedAt.Format(time.RFC3339Nano)}
 	}
