@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -104,9 +105,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version)
 
 	<-ctx.Done()
-	log.Info("shutting down", "drain_timeout", cfg.ShutdownTimeout.String())
+	log.Info("shutting down", "lame_duck", cfg.ShutdownDelay.String(), "drain_timeout", cfg.ShutdownTimeout.String())
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
+	srv.Drain()
+	time.Sleep(cfg.ShutdownDelay)
 	var errs []error
 	if err := srv.Close(drain); err != nil {
 		errs = append(errs, fmt.Errorf("http drain: %w", err))

@@ -30,6 +30,7 @@ type Config struct {
 	LogLevel        string         // CALLSCOPE_LOG_LEVEL: debug, info, warn, error
 	MaxBodyBytes    int64          // CALLSCOPE_MAX_BODY_BYTES: JSON request bodies
 	ShutdownTimeout time.Duration  // CALLSCOPE_SHUTDOWN_TIMEOUT: drain deadline
+	ShutdownDelay   time.Duration  // CALLSCOPE_SHUTDOWN_DELAY: lame-duck time before closing
 
 	MaxConcurrentProcessing int           // MAX_CONCURRENT_PROCESSING
 	ProcessingTimeout       time.Duration // PROCESSING_TIMEOUT_SECONDS
@@ -75,6 +76,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "CALLSCOPE_MAX_BODY_BYTES", Default: "1048576", Help: "largest JSON request body accepted"},
 	{Name: "CALLSCOPE_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a stopping server drains requests and jobs"},
+	{Name: "CALLSCOPE_SHUTDOWN_DELAY", Default: "2s", Help: "after SIGTERM, how long /health answers 503 and responses close their connections before the listener closes"},
 	{Name: "CALLSCOPE_MAX_CONCURRENT_PROCESSING", Aliases: []string{"MAX_CONCURRENT_PROCESSING"}, Default: "5", Help: "pipeline runs at once"},
 	{Name: "CALLSCOPE_PROCESSING_TIMEOUT_SECONDS", Aliases: []string{"PROCESSING_TIMEOUT_SECONDS"}, Default: "300", Help: "time limit of one call's processing"},
 	{Name: "CALLSCOPE_DOWNLOAD_TIMEOUT_SECONDS", Aliases: []string{"DOWNLOAD_TIMEOUT_SECONDS"}, Default: "60", Help: "time limit of one recording download"},
@@ -203,6 +205,13 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(sd); err != nil || c.ShutdownTimeout <= 0 {
 		return nil, fmt.Errorf("%s: invalid duration %q (e.g. 30s)", orDefault(name, "CALLSCOPE_SHUTDOWN_TIMEOUT"), sd)
+	}
+	sd, name, err = r.get("CALLSCOPE_SHUTDOWN_DELAY")
+	if err != nil {
+		return nil, err
+	}
+	if c.ShutdownDelay, err = time.ParseDuration(sd); err != nil || c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout {
+		return nil, fmt.Errorf("%s: invalid duration %q (from 0s to less than CALLSCOPE_SHUTDOWN_TIMEOUT)", orDefault(name, "CALLSCOPE_SHUTDOWN_DELAY"), sd)
 	}
 	if c.MaxConcurrentProcessing, err = r.intVar("CALLSCOPE_MAX_CONCURRENT_PROCESSING", 1, 1000); err != nil {
 		return nil, err

@@ -24,6 +24,10 @@ type ModelStatus struct {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	if s.Draining() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "version": s.Version})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.Version})
 	return nil
 }

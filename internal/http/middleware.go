@@ -87,6 +87,9 @@ func (s *Server) outer(mux *http.ServeMux) http.Handler {
 			id = callscope.NewID()
 		}
 		w.Header().Set("X-Request-ID", id)
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		h, pattern := mux.Handler(r)
 		defer func() {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,9 +56,19 @@ type Server struct {
 	defaultTenantMu sync.Mutex
 	defaultTenant   string
 
-	srv *http.Server
-	ln  net.Listener
+	srv      *http.Server
+	ln       net.Listener
+	draining atomic.Bool
 }
+
+// Drain puts the server in lame-duck mode before Close: /health answers
+// 503 so load balancers stop sending, and every response asks the client to
+// close its connection, so that no keep-alive connection is idle (and at
+// risk of a reset) when the server finally closes.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Init prepares the handler. Open calls it; tests that serve through
 // httptest call it directly.
