@@ -273,11 +273,12 @@ var clauseBreaks = map[string]bool{
 }
 
 // negatedAt reports whether the match starting at toks[i] is negated.
-func negatedAt(toks []token, from, i int) bool {
+func negatedAt(toks []token, from, i int, t *term) bool {
 	w := toks[i].lower
-	// Swahili negative verb forms: "hakumpiga", "hajampiga", "sikupigwa".
+	// Swahili negative verb forms: "hakumpiga", "hajampiga", "sikupigwa",
+	// unless the term itself is negative ("hakuna chakula").
 	for _, p := range []string{"hakum", "hakun", "hakuw", "hakuk", "hajam", "hajan", "hawaku", "hatam", "hatak", "sikum", "sijam", "hatumw"} {
-		if strings.HasPrefix(w, p) {
+		if strings.HasPrefix(w, p) && !strings.HasPrefix(t.words[0].w, p) {
 			return true
 		}
 	}
@@ -321,7 +322,7 @@ func (ix *termIndex) findTerms(d *doc) []match {
 						return
 					}
 				}
-				out = append(out, match{t: t, seg: sn.seg, from: i, to: i + len(t.words), negated: negatedAt(toks, sn.from, i), question: sn.question})
+				out = append(out, match{t: t, seg: sn.seg, from: i, to: i + len(t.words), negated: negatedAt(toks, sn.from, i, t), question: sn.question})
 			})
 		}
 	}

@@ -698,7 +698,8 @@ var kin = map[string]bool{
 	"daughter": true, "son": true, "child": true, "girl": true, "boy": true, "baby": true,
 	"sister": true, "brother": true, "niece": true, "nephew": true, "she": true, "he": true,
 	"grandchild": true, "granddaughter": true, "grandson": true, "kid": true, "firstborn": true,
-	"lastborn": true,
+	"lastborn": true, "oldest": true, "youngest": true, "eldest": true, "one": true, "i": true,
+	"twin": true, "twins": true, "cousin": true, "pupil": true, "student": true,
 }
 
 // scanAge finds ages.
@@ -715,13 +716,17 @@ func (x *extractor) scanAge(s *segScan) {
 			continue
 		}
 		// Swahili: "ana miaka tisa", "wa miaka kumi na mbili".
-		if at(i) == "miaka" && (at(i-1) == "ana" || at(i-1) == "wa" || at(i-1) == "na" || at(i-1) == "alikuwa" || at(i-1) == "umri") {
+		if (at(i) == "miaka" || at(i) == "miezi") && swahiliAgeLead[at(i-1)] {
+			unit := "Y"
+			if at(i) == "miezi" {
+				unit = "M"
+			}
 			v, e, ok := cardinal(t, i+1)
 			if n, ok2 := swahiliClassNumbers[at(i+1)]; ok2 {
 				v, e, ok = float64(n), i+2, true
 			}
 			if ok && v > 0 && v < 120 && s.free(i, e) {
-				s.addTok(EntityAge, i, e, fmt.Sprintf("P%gY", v), 0.85, "pattern")
+				s.addTok(EntityAge, i, e, fmt.Sprintf("P%g%s", v, unit), 0.85, "pattern")
 				i = e - 1
 			}
 			continue
@@ -764,11 +769,31 @@ func (x *extractor) scanAge(s *segScan) {
 			i = e - 1
 			continue
 		}
-		if v <= 18 && isCopula(t, i-1) && (kin[at(i-2)] || strings.HasSuffix(at(i-1), "'s") && kin[strings.TrimSuffix(at(i-1), "'s")]) && (e == len(t) || t[e].kind == tPunct || at(e) == "and" || at(e) == "now") {
+		ends := e == len(t) || t[e].kind == tPunct || at(e) == "and" || at(e) == "now" || at(e) == "or"
+		// "I'm fifteen." as the answer to "How old are you?".
+		if v <= 25 && ends && s.si > 0 && askedAge(s.d.toks[s.si-1]) && (i == 0 || isCopula(t, i-1) || t[i-1].kind == tPunct) {
+			s.addTok(EntityAge, i, e, fmt.Sprintf("P%gY", v), 0.8, "pattern")
+			i = e - 1
+			continue
+		}
+		if v <= 25 && ends && (isCopula(t, i-1) && (kin[at(i-2)] || strings.HasSuffix(at(i-1), "'s") && kin[strings.TrimSuffix(at(i-1), "'s")]) || at(i-1) == "like" && at(i-2) == "looks") {
 			s.addTok(EntityAge, i, e, fmt.Sprintf("P%gY", v), 0.75, "pattern")
 			i = e - 1
 		}
 	}
+}
+
+// swahiliAgeLead come before "miaka" (years) in an age: "ana miaka tisa".
+var swahiliAgeLead = setOf("ana", "nina", "una", "wa", "mwenye", "alikuwa", "umri", "na")
+
+// askedAge reports whether a segment asks someone's age.
+func askedAge(t []token) bool {
+	for k := 0; k+1 < len(t); k++ {
+		if t[k].lower == "how" && t[k+1].lower == "old" || t[k].lower == "miaka" && t[k+1].lower == "mingapi" {
+			return true
+		}
+	}
+	return false
 }
 
 // isCopula reports whether toks[k] is "is", "was", "turned", "she's" …

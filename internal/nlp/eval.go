@@ -286,11 +286,13 @@ func (r *Report) add(e *Engine, c *EvalCall) {
 	tused := make([]bool, len(res.Todos))
 	for _, g := range c.Labels.Todos {
 		r.TodoTotal++
+		// Prefer the prediction with the labelled due date.
 		found := -1
 		for i, p := range res.Todos {
 			if !tused[i] && p.SegmentID == g.SegmentID && strings.EqualFold(p.Owner, g.Owner) {
-				found = i
-				break
+				if found < 0 || (g.Due != "" && p.Due == g.Due && res.Todos[found].Due != g.Due) {
+					found = i
+				}
 			}
 		}
 		if found < 0 {
@@ -306,6 +308,11 @@ func (r *Report) add(e *Engine, c *EvalCall) {
 			} else {
 				miss("to-do due %q, want %q (segment %d)", res.Todos[found].Due, g.Due, g.SegmentID)
 			}
+		}
+	}
+	for i, p := range res.Todos {
+		if !tused[i] {
+			miss("spurious to-do for %s in segment %d: %q", p.Owner, p.SegmentID, p.Text)
 		}
 	}
 	// PII: every labelled span must lie inside a masked span.

@@ -19,8 +19,8 @@ type Todo struct {
 // commitTriggers start a commitment by the speaker's side.
 var commitTriggers = [][]string{
 	{"i", "will"}, {"i'll"}, {"we", "will"}, {"we'll"}, {"i", "am", "going", "to"}, {"i'm", "going", "to"},
-	{"we", "are", "going", "to"}, {"we're", "going", "to"}, {"i", "shall"}, {"we", "shall"}, {"let", "me"},
-	{"i'm", "gonna"}, {"i", "can"}, {"we", "can"}, {"someone", "will"}, {"somebody", "will"},
+	{"we", "are", "going", "to"}, {"we're", "going", "to"}, {"i", "shall"}, {"we", "shall"},
+	{"i'm", "gonna"}, {"someone", "will"}, {"somebody", "will"},
 	{"an", "officer", "will"}, {"our", "officer", "will"}, {"our", "team", "will"}, {"the", "team", "will"},
 	{"a", "technician", "will"}, {"our", "technician", "will"}, {"the", "technician", "will"},
 	{"a", "counsellor", "will"}, {"our", "counsellor", "will"}, {"they", "will"}, {"they'll"},
@@ -33,7 +33,7 @@ var requestTriggers = [][]string{
 	{"you", "need", "to"}, {"you", "have", "to"}, {"you", "must"}, {"you", "should"},
 	{"make", "sure", "you"}, {"remember", "to"}, {"don't", "forget", "to"}, {"you'll", "need", "to"},
 	{"i", "need", "you", "to"}, {"i", "want", "you", "to"}, {"i'd", "like", "you", "to"},
-	{"you", "can"}, {"tafadhali"}, {"naomba"},
+	{"tafadhali"}, {"naomba"},
 }
 
 // actionVerbs are what a to-do does.
@@ -55,7 +55,9 @@ var actionVerbs = map[string]bool{
 	"work": true, "do": true, "restart": true, "reboot": true, "test": true, "install": true,
 	"upgrade": true, "cancel": true, "confirm": true, "ask": true, "tell": true, "stay": true,
 	"avoid": true, "start": true, "make": true, "put": true, "help": true, "assist": true,
-	"counsel": true, "accompany": true, "attend": true, "see": true,
+	"use": true, "note": true, "add": true, "create": true, "change": true, "set": true,
+	"download": true, "sign": true, "print": true,
+	"counsel": true, "accompany": true, "attend": true,
 }
 
 // notTodoVerbs after a request trigger are about the call itself ("can you
@@ -63,7 +65,7 @@ var actionVerbs = map[string]bool{
 var notTodoVerbs = map[string]bool{
 	"confirm": true, "tell": true, "spell": true, "repeat": true, "hold": true, "hear": true,
 	"give": true, "wait": true, "explain": true, "describe": true, "say": true, "help": true,
-	"see": true, "ask": true, "talk": true, "speak": true, "stay": true, "do": true, "put": true,
+	"see": true, "talk": true, "speak": true, "stay": true, "do": true, "put": true,
 	"make": true, "start": true, "look": true, "assist": true,
 }
 
@@ -71,7 +73,7 @@ var notTodoVerbs = map[string]bool{
 var todoSkip = map[string]bool{
 	"also": true, "just": true, "definitely": true, "personally": true, "now": true, "then": true,
 	"try": true, "to": true, "please": true, "first": true, "quickly": true, "immediately": true,
-	"kindly": true, "actually": true, "be": true, "able": true, "need": true, "have": true,
+	"kindly": true, "actually": true, "need": true, "have": true,
 	"me": true, "and": true, "again": true, "certainly": true, "myself": true, "surely": true,
 }
 
@@ -94,7 +96,11 @@ func extractTodos(d *doc, ents []Entity) []Todo {
 			if len(hits) > 0 && !todoJoins[toks[i-1].lower] {
 				continue
 			}
-			kind := todoKind(d, sn, toks, i)
+			prev := ""
+			if len(hits) > 0 {
+				prev = hits[len(hits)-1].kind
+			}
+			kind := todoKind(d, sn, toks, i, prev)
 			if kind == "" {
 				continue
 			}
@@ -135,17 +141,58 @@ func extractTodos(d *doc, ents []Entity) []Todo {
 	return out
 }
 
-// todoKind returns "commitment" or "request" when a to-do starts at toks[i].
-func todoKind(d *doc, sn sentence, toks []token, i int) string {
-	if e := matchCue(toks[:sn.to], i, commitTriggers); e > 0 && actionAfter(toks, e, sn.to, false) {
-		if sn.question && ((toks[i].lower == "i" && i+1 < sn.to && toks[i+1].lower == "can") || toks[i].lower == "let") {
+// triggerSkip may sit inside a trigger ("I'm also going to").
+var triggerSkip = setOf("also", "just", "definitely", "actually", "now", "then", "really", "personally", "quickly", "immediately", "certainly", "surely")
+
+// matchTrigger is matchCue allowing adverbs between the words of a trigger.
+func matchTrigger(toks []token, i, to int, cues [][]string) int {
+	best := -1
+	for _, c := range cues {
+		k := i
+		ok := true
+		for n, w := range c {
+			for n > 0 && k < to && triggerSkip[toks[k].lower] {
+				k++
+			}
+			if k >= to || toks[k].lower != w {
+				ok = false
+				break
+			}
+			k++
+		}
+		if ok && k > best {
+			best = k
+		}
+	}
+	return best
+}
+
+// pronounsNotActors cannot own a "X will …" commitment.
+var pronounsNotActors = setOf("you", "it", "this", "that", "there", "which", "what", "who", "when", "how", "where", "why", "it's", "and", "or", "but", "if")
+
+// youWillNotTodo are verbs after "you will" that describe what happens to
+// the listener rather than what they must do ("you'll receive an SMS").
+var youWillNotTodo = setOf("get", "receive", "see", "hear", "find", "need", "be", "have")
+
+// todoKind returns "commitment" or "request" when a to-do starts at toks[i];
+// prev is the kind of the previous to-do in the sentence, if any.
+func todoKind(d *doc, sn sentence, toks []token, i int, prev string) string {
+	to := sn.to
+	if e := matchTrigger(toks, i, to, commitTriggers); e > 0 && actionAfter(toks, e, to, false) {
+		if sn.question && ((toks[i].lower == "i" && i+1 < to && toks[i+1].lower == "can") || toks[i].lower == "let") {
 			return ""
 		}
 		return "commitment"
 	}
-	if e := matchCue(toks[:sn.to], i, requestTriggers); e > 0 {
+	// "you will pay on Friday": the listener commits.
+	if e := matchTrigger(toks, i, to, [][]string{{"you", "will"}, {"you'll"}}); e > 0 && actionAfter(toks, e, to, false) && !youWillNotTodo[toks[e].lower] && !sn.question {
+		return "request"
+	} else if e > 0 && sn.question && actionAfter(toks, e, to, false) && !youWillNotTodo[toks[e].lower] {
+		return "request"
+	}
+	if e := matchTrigger(toks, i, to, requestTriggers); e > 0 {
 		swahili := toks[i].lower == "tafadhali" || toks[i].lower == "naomba"
-		if (swahili && e < sn.to && len(toks[e].lower) > 3) || actionAfter(toks, e, sn.to, true) {
+		if (swahili && e < to && swahiliVerb(toks[e].lower)) || actionAfter(toks, e, to, true) || (e+1 < to && toks[e].lower == "make" && toks[e+1].lower == "sure") {
 			// "you can" only counts as an instruction from the agent.
 			if toks[i].lower == "you" && e-i == 2 && toks[i+1].lower == "can" && d.roles[sn.seg] != roleAgent {
 				return ""
@@ -153,12 +200,52 @@ func todoKind(d *doc, sn sentence, toks []token, i int) string {
 			return "request"
 		}
 	}
-	// Swahili first-person future: "nitakupigia", "tutatuma".
-	w := toks[i].lower
-	if (strings.HasPrefix(w, "nita") || strings.HasPrefix(w, "tuta")) && len(w) > 6 && !strings.HasPrefix(w, "nitaka") {
+	// "The supervisor will call you", "my mother will bring the forms".
+	thirdPerson := toks[i].lower == "he" || toks[i].lower == "she" || toks[i].lower == "they"
+	if toks[i].kind == tWord && !pronounsNotActors[toks[i].lower] && !(thirdPerson && d.roles[sn.seg] != roleAgent) && i+1 < to && (toks[i+1].lower == "will" || toks[i+1].lower == "shall") && actionAfter(toks, i+2, to, false) {
 		return "commitment"
 	}
+	w := toks[i].lower
+	// Swahili first-person future ("nitakupigia", "tutatuma") and, from the
+	// agent, the third person ("atakupigia": the counsellor will call you).
+	if (strings.HasPrefix(w, "nita") || strings.HasPrefix(w, "tuta")) && len(w) > 6 && !strings.HasPrefix(w, "nitaka") && !strings.HasSuffix(w, "kuwa") {
+		return "commitment"
+	}
+	if d.roles[sn.seg] == roleAgent && len(w) > 6 && (strings.HasPrefix(w, "ataku") || strings.HasPrefix(w, "wataku") || strings.HasPrefix(w, "atam") || strings.HasPrefix(w, "watam")) && !strings.HasSuffix(w, "kuwa") {
+		return "commitment"
+	}
+	// Imperatives at a clause start: "Report at the police station",
+	// "call us back", "send me the details".
+	clauseStart := i == sn.from || imperativeLead[toks[i-1].lower]
+	if clauseStart && toks[i].kind == tWord && actionVerbs[w] && (!notTodoVerbs[w] || w == "tell" || w == "ask") && i+1 < to && toks[i+1].kind == tWord {
+		next := toks[i+1].lower
+		if (w == "tell" && next == "me") || (w == "take" && (next == "care" || next == "your")) || (w == "note" && next == "that") || sn.question {
+			return ""
+		}
+		if prev != "" {
+			// "… and bring the OB number": same speaker, same kind.
+			if toks[i-1].lower == "and" || toks[i-1].text == "," {
+				return prev
+			}
+			return ""
+		}
+		if toks[i-min(i, 1)].lower != "and" && (d.roles[sn.seg] == roleAgent || next == "me" || next == "us") {
+			return "request"
+		}
+	}
 	return ""
+}
+
+// imperativeLead may come just before an imperative verb.
+var imperativeLead = setOf(",", ";", "then", "also", "so", "now", "okay", "ok", "alright", "and")
+
+// swahiliImperatives are Swahili verbs in the imperative.
+var swahiliImperatives = setOf("lipa", "leta", "tuma", "piga", "peleka", "andika", "enda", "nenda", "njoo", "kuja", "jaza", "beba", "angalia", "fuata", "ripoti")
+
+// swahiliVerb reports whether w reads as a Swahili request verb: an
+// imperative or a subjunctive ending in -e ("unitumie", "mpeleke").
+func swahiliVerb(w string) bool {
+	return swahiliImperatives[w] || (len(w) > 4 && strings.HasSuffix(w, "e") && strings.ContainsAny(w[:1], "umnta"))
 }
 
 // actionAfter reports whether an action verb follows a trigger within a
