@@ -127,8 +127,11 @@ func parseClock(toks []token, i int, cue bool) (h, m, end int, ok bool) {
 					hh = 12
 				}
 			}
-			hh, e = meridiem(toks, e, hh, true)
-			return hh, mm, e, true
+			h2, e2 := meridiem(toks, e, hh, true)
+			if e2 == e && hh >= 1 && hh <= 6 {
+				h2 = hh + 12 // business hours, as for "at three"
+			}
+			return h2, mm, e2, true
 		}
 		return 0, 0, i, false
 	}

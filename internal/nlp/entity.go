@@ -811,7 +811,7 @@ func isCopula(t []token, k int) bool {
 // personCues precede a name: "my name is", "this is", "naitwa".
 var personCues = [][]string{
 	{"my", "name", "is"}, {"name", "is"}, {"names", "are"}, {"i", "am", "called"}, {"i'm", "called"},
-	{"is", "called"}, {"was", "called"}, {"called"}, {"named"}, {"call", "me"}, {"this", "is"},
+	{"is", "called"}, {"was", "called"}, {"are", "called"}, {"named"}, {"call", "me"}, {"this", "is"},
 	{"speaking", "with"}, {"speaking", "to"}, {"naitwa"}, {"anaitwa"}, {"wanaitwa"}, {"jina", "langu", "ni"},
 	{"jina", "lake", "ni"}, {"mimi", "ni"}, {"i", "am"}, {"i'm"}, {"it's"}, {"ask", "for"},
 }
@@ -931,7 +931,7 @@ func (x *extractor) scanNames(s *segScan) {
 				strong := t[i].lower == "my" || t[i].lower == "name" || t[i].lower == "names" || t[i].lower == "naitwa" || t[i].lower == "jina" || t[i].lower == "called" || t[i].lower == "named" || t[i].lower == "anaitwa" || t[i].lower == "wanaitwa" || (cueEnd-i >= 2 && (t[cueEnd-1].lower == "called" || t[cueEnd-1].lower == "named"))
 				known := x.names[t[j].lower]
 				if strong || known || (e < n && (t[e].lower == "from" || t[e].lower == "speaking" || t[e].lower == "here")) {
-					if x.places.match(t, j) < 0 || known {
+					if (x.places.match(t, j) < 0 || known) && x.orgs.match(t, j) < 0 {
 						s.addTok(EntityPerson, j, e, "", 0.85, "cue")
 						i = e - 1
 						continue

@@ -20,7 +20,10 @@ var stopwords = map[string]map[string]bool{
 		"can", "will", "do", "be", "at", "so", "your", "we", "they", "her", "his", "him", "there",
 		"yes", "okay", "if", "from", "or", "about", "would", "please", "thank", "i'm", "it's",
 		"don't", "just", "one", "how", "when", "our", "has", "had", "been", "did", "because",
-		"know", "want", "an", "all", "very", "no", "here", "then", "now", "also", "who", "where"),
+		"know", "want", "an", "all", "very", "no", "here", "then", "now", "also", "who", "where",
+		// Frequent English words that Sheng speakers switch to.
+		"school", "fees", "money", "phone", "home", "house", "work", "police", "hospital",
+		"teacher", "problem", "sorry", "thanks", "really", "like", "because", "said", "told"),
 	"sw": setOf("na", "ya", "wa", "ni", "kwa", "za", "la", "katika", "hii", "huyo", "yeye", "mimi",
 		"wewe", "sisi", "nini", "kwamba", "lakini", "sana", "tu", "kama", "pia", "hapa", "hiyo",
 		"hivyo", "hapana", "ndiyo", "ndio", "sawa", "asante", "habari", "nyumbani", "mtoto", "watoto",
