@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "callscope-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "callscope")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the binary with env added to a clean environment.
+func cli(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
+		{"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"}, {"tenant", "--help"}, {"apikey", "--help"}, {"--help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			out, errOut, code := cli(t, nil, args...)
+			if code != 0 || !strings.Contains(out+errOut, "Usage") {
+				t.Fatalf("exit %d, output:\n%s%s", code, out, errOut)
+			}
+		})
+	}
+	out, _, code := cli(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "callscope ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	_, errOut, code := cli(t, nil, "frobnicate")
+	if code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+}
+
+func TestInvalidConfigNamesVariable(t *testing.T) {
+	for _, env := range []string{"CALLSCOPE_ADDR=nowhere", "API_PORT=http", "MAX_CONCURRENT_PROCESSING=0", "CALLSCOPE_LOG_FORMAT=yaml"} {
+		name, _, _ := strings.Cut(env, "=")
+		_, errOut, code := cli(t, []string{env, "CALLSCOPE_DATA_DIR=" + t.TempDir()}, "serve")
+		if code == 0 || !strings.Contains(errOut, name) {
+			t.Fatalf("%s: exit %d, stderr %q", env, code, errOut)
+		}
+	}
+}
+
+func TestTenantAndKeyCommands(t *testing.T) {
+	env := []string{"CALLSCOPE_DATA_DIR=" + t.TempDir()}
+	out, errOut, code := cli(t, env, "tenant", "create", "--name", "acme", "--results-secret", "0123456789abcdef0123")
+	if code != 0 {
+		t.Fatalf("tenant create: %d %s", code, errOut)
+	}
+	var tn map[string]any
+	if err := json.Unmarshal([]byte(out), &tn); err != nil || tn["id"] == "" || tn["name"] != "acme" || tn["has_results_secret"] != true {
+		t.Fatalf("tenant create printed %q (%v)", out, err)
+	}
+	_, errOut, code = cli(t, env, "tenant", "create", "--name", "acme")
+	if code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("duplicate tenant: %d %q", code, errOut)
+	}
+	out, _, code = cli(t, env, "apikey", "create", "--tenant", "acme", "--name", "ci")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	key := lines[len(lines)-1]
+	if code != 0 || !regexp.MustCompile(`^cs_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$`).MatchString(key) {
+		t.Fatalf("apikey create: %d %q", code, out)
+	}
+	out, _, _ = cli(t, env, "apikey", "list", "--tenant", tn["id"].(string))
+	var keys []map[string]any
+	if err := json.Unmarshal([]byte(out), &keys); err != nil || len(keys) != 1 || strings.Contains(out, key[16:]) {
+		t.Fatalf("apikey list: %q %v", out, err)
+	}
+	out, _, code = cli(t, env, "apikey", "revoke", keys[0]["id"].(string))
+	if code != 0 || !strings.Contains(out, "revoked_at") {
+		t.Fatalf("revoke: %d %q", code, out)
+	}
+	out, _, _ = cli(t, env, "tenant", "list")
+	if !strings.Contains(out, `"acme"`) {
+		t.Fatalf("tenant list: %q", out)
+	}
+	_, errOut, code = cli(t, env, "apikey", "create", "--tenant", "nobody")
+	if code != 1 || !strings.Contains(errOut, "nobody") {
+		t.Fatalf("unknown tenant: %d %q", code, errOut)
+	}
+}
+
+// server is a running `callscope serve`.
+type server struct {
+	cmd      *exec.Cmd
+	addr     string
+	adminKey string
+	exited   chan error
+	stderr   *bytes.Buffer
+}
+
+var addrRe = regexp.MustCompile(`"msg":"callscope serving","addr":"([^"]+)"`)
+
+func startServer(t *testing.T, dataDir string, extra ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "CALLSCOPE_DATA_DIR=" + dataDir, "CALLSCOPE_LOG_FORMAT=json",
+		"CALLSCOPE_RATE_LIMIT_GET=0", "CALLSCOPE_RATE_LIMIT_POST=0"}, extra...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	s := &server{cmd: cmd, exited: make(chan error, 1), stderr: &bytes.Buffer{}}
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var mu sync.Mutex
+	keyc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "cs_") {
+				keyc <- sc.Text()
+			}
+		}
+	}()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			s.stderr.WriteString(line + "\n")
+			mu.Unlock()
+			if m := addrRe.FindStringSubmatch(line); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	go func() { s.exited <- cmd.Wait(); pw.Close() }()
+	select {
+	case s.addr = <-found:
+	case err := <-s.exited:
+		t.Fatalf("server exited: %v\n%s", err, s.stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start:\n%s", s.stderr)
+	}
+	select {
+	case s.adminKey = <-keyc:
+	case <-time.After(100 * time.Millisecond):
+		// Not a first start: no key is printed.
+	}
+	return s
+}
+
+// TestSIGTERMUnderLoad sends SIGTERM while clients create calls. Clients
+// behave like a load balancer: they watch /health and stop sending new
+// requests once it reports draining. Requests sent before then — including
+// slow uploads still in flight when the listener closes — must all be
+// answered (no connection reset), and after a restart every created call is
+// there with its event dispatched by the queue (no job lost).
+func TestSIGTERMUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, "CALLSCOPE_SHUTDOWN_TIMEOUT=15s", "CALLSCOPE_SHUTDOWN_DELAY=700ms")
+	// The first start prints the admin key once.
+	key := s.adminKey
+	if !strings.HasPrefix(key, "cs_") {
+		t.Fatalf("no admin key printed: %q", key)
+	}
+	var (
+		created  sync.Map
+		nCreated atomic.Int64
+		draining atomic.Bool
+		badMu    sync.Mutex
+		bad      []string
+		wg       sync.WaitGroup
+	)
+	fail := func(msg string) {
+		badMu.Lock()
+		bad = append(bad, msg)
+		badMu.Unlock()
+	}
+	client := &http.Client{Timeout: 20 * time.Second}
+	post := func(id string, body io.Reader) {
+		req, _ := http.NewRequest("POST", "http://"+s.addr+"/api/v1/calls", body)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := client.Do(req)
+		if err != nil {
+			fail(id + ": " + err.Error())
+			return
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			fail(fmt.Sprintf("%s: status %d", id, res.StatusCode))
+			return
+		}
+		created.Store(id, true)
+		nCreated.Add(1)
+	}
+	// The health watcher, as a load balancer runs it.
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		for !draining.Load() {
+			res, err := client.Get("http://" + s.addr + "/health")
+			if err != nil || res.StatusCode == http.StatusServiceUnavailable {
+				draining.Store(true)
+			}
+			if err == nil {
+				res.Body.Close()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; !draining.Load(); i++ {
+				id := fmt.Sprintf("load-%d-%d", w, i)
+				post(id, strings.NewReader(`{"call_id":"`+id+`"}`))
+			}
+		}(w)
+	}
+	time.Sleep(500 * time.Millisecond)
+	// Slow uploads: sent before SIGTERM, their bodies finish only after the
+	// listener has closed.
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write([]byte(`{"call_id": "slow-` + fmt.Sprint(i) + `"`))
+			time.Sleep(1500 * time.Millisecond)
+			pw.Write([]byte(`}`))
+			pw.Close()
+		}()
+		go func(i int) { defer wg.Done(); post(fmt.Sprintf("slow-%d", i), pr) }(i)
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := nCreated.Load()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	wg.Wait()
+	<-healthDone
+	t.Logf("created %d calls, %d of them before SIGTERM", nCreated.Load(), before)
+	if len(bad) > 0 {
+		t.Fatalf("%d requests were not answered, e.g. %v", len(bad), bad[0])
+	}
+	for i := 0; i < 3; i++ {
+		if _, ok := created.Load(fmt.Sprintf("slow-%d", i)); !ok {
+			t.Fatalf("slow request %d in flight at shutdown was not served", i)
+		}
+	}
+	if nCreated.Load() <= before {
+		t.Fatal("no request was served after SIGTERM")
+	}
+
+	// Restart on the same data: every call is there, every event is
+	// dispatched by the queue.
+	s2 := startServer(t, dir)
+	n := 0
+	created.Range(func(k, _ any) bool {
+		n++
+		if n%25 != 0 && !strings.HasPrefix(k.(string), "slow-") {
+			return true
+		}
+		req, _ := http.NewRequest("GET", "http://"+s2.addr+"/api/v1/calls/"+k.(string), nil)
+		req.Header.Set("X-API-Key", key)
+		res, err := client.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("call %s after restart: %v %v", k, err, res)
+		}
+		res.Body.Close()
+		return true
+	})
+	if s2.adminKey != "" {
+		t.Fatal("a restart printed a new admin key")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := client.Get("http://" + s2.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		m := regexp.MustCompile(`callscope_queue_jobs\{state="(available|running|retryable)"\} (\d+)`).FindAllStringSubmatch(string(b), -1)
+		pending := 0
+		for _, x := range m {
+			var v int
+			fmt.Sscan(x[2], &v)
+			pending += v
+		}
+		completed := regexp.MustCompile(`callscope_queue_jobs\{state="completed"\} (\d+)`).FindStringSubmatch(string(b))
+		if pending == 0 && completed != nil && completed[1] == fmt.Sprint(nCreated.Load()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs not all done: pending %d, completed %v, created %d", pending, completed, nCreated.Load())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
