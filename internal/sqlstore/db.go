@@ -116,21 +116,14 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		}
 	}
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
-	if err != nil {
-		return fmt.Errorf("open sqlite: %w", err)
-	}
+	w := openCachingDB("file:" + path + "?" + common + "&_pragma=journal_mode(WAL)&_txlock=immediate")
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("open sqlite: %w", err)
-	}
+	r := openCachingDB("file:" + path + "?" + common + "&_pragma=query_only(1)")
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.sqlWriter, s.sqlReader = w, r
