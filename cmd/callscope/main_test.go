@@ -347,3 +347,28 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// BenchmarkIdleRSS starts `callscope serve` on an empty SQLite data
+// directory, lets it settle with its queue polling, and reports its resident
+// memory.
+func BenchmarkIdleRSS(b *testing.B) {
+	dir := b.TempDir()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CALLSCOPE_DATA_DIR=" + dir, "CALLSCOPE_LOG_FORMAT=json"}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	time.Sleep(3 * time.Second)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(status)
+	if m == nil {
+		b.Fatalf("no VmRSS in %s", status)
+	}
+	var kb float64
+	fmt.Sscan(string(m[1]), &kb)
+	b.ReportMetric(kb/1024, "RSS-MB")
+}
