@@ -833,6 +833,9 @@ func validYMD(y, m, d int) bool {
 	if y == 0 {
 		return true
 	}
+	if y < 1900 || y > 2100 {
+		return false
+	}
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 	return t.Day() == d
 }

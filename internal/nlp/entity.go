@@ -53,6 +53,8 @@ type Entity struct {
 
 // IDPattern is a tenant's regular expression for identity numbers; Group
 // selects the capture group that is the number itself (0 for the whole match).
+// Patterns only run on segments containing a digit, so a pattern must match
+// numbers, not words.
 type IDPattern struct {
 	Name    string `json:"name"`
 	Type    string `json:"type,omitempty"` // default national_id
@@ -139,6 +141,9 @@ func newPhraseIndex(phrases []string) phraseIndex {
 
 // match returns the end token index of the longest phrase at toks[i], or -1.
 func (ix phraseIndex) match(toks []token, i int) int {
+	if i < 0 || i >= len(toks) {
+		return -1
+	}
 	for _, p := range ix[toks[i].lower] {
 		if i+len(p) > len(toks) {
 			continue
@@ -224,7 +229,7 @@ func (x *extractor) scanPatterns(s *segScan) {
 			s.addBytes(EntityEmail, m[0], m[1], strings.ToLower(s.text[m[0]:m[1]]), 0.98, "pattern")
 		}
 	}
-	if strings.IndexByte(s.text, '.') >= 0 {
+	if strings.IndexByte(s.text, '.') >= 0 && mayHoldURL(s.toks) {
 		for _, m := range urlRe.FindAllStringIndex(s.text, -1) {
 			e := m[1]
 			for e > m[0] && strings.IndexByte(".,;:!?)", s.text[e-1]) >= 0 {
@@ -236,6 +241,10 @@ func (x *extractor) scanPatterns(s *segScan) {
 			s.addBytes(EntityURL, m[0], e, s.text[m[0]:e], 0.95, "pattern")
 		}
 	}
+	// Identity numbers contain digits; most segments have none.
+	if strings.IndexAny(s.text, "0123456789") < 0 {
+		return
+	}
 	for _, p := range x.ids {
 		for _, m := range p.re.FindAllStringSubmatchIndex(s.text, -1) {
 			a, b := m[2*p.group], m[2*p.group+1]
@@ -245,6 +254,19 @@ func (x *extractor) scanPatterns(s *segScan) {
 			s.addBytes(p.typ, a, b, strings.ReplaceAll(s.text[a:b], " ", ""), 0.9, "pattern")
 		}
 	}
+}
+
+// urlHints are what a URL's text must contain.
+var urlHints = setOf("www", "http", "https", "com", "org", "net", "ke", "uk", "ug", "tz", "io", "info")
+
+// mayHoldURL is a cheap test before running the URL expression.
+func mayHoldURL(t []token) bool {
+	for k := 1; k < len(t); k++ {
+		if urlHints[t[k].lower] && (t[k].lower == "www" || t[k].lower == "http" || t[k].lower == "https" || (t[k-1].text == "." && t[k-1].end == t[k].start)) {
+			return true
+		}
+	}
+	return len(t) > 0 && urlHints[t[0].lower]
 }
 
 func (s *segScan) overlapsBytes(a, b int) bool {
@@ -809,12 +831,12 @@ func isCopula(t []token, k int) bool {
 }
 
 // personCues precede a name: "my name is", "this is", "naitwa".
-var personCues = [][]string{
+var personCues = cues([][]string{
 	{"my", "name", "is"}, {"name", "is"}, {"names", "are"}, {"i", "am", "called"}, {"i'm", "called"},
 	{"is", "called"}, {"was", "called"}, {"are", "called"}, {"named"}, {"call", "me"}, {"this", "is"},
 	{"speaking", "with"}, {"speaking", "to"}, {"naitwa"}, {"anaitwa"}, {"wanaitwa"}, {"jina", "langu", "ni"},
 	{"jina", "lake", "ni"}, {"mimi", "ni"}, {"i", "am"}, {"i'm"}, {"it's"}, {"ask", "for"},
-}
+}...)
 
 // personTitles precede a name and are not part of it.
 var personTitles = map[string]bool{
@@ -845,11 +867,11 @@ var ambiguousNames = map[string]bool{
 }
 
 // locationCues precede a place: "I live in", "nakaa".
-var locationCues = [][]string{
+var locationCues = cues([][]string{
 	{"live", "in"}, {"living", "in"}, {"lives", "in"}, {"stay", "in"}, {"staying", "in"},
 	{"stays", "in"}, {"based", "in"}, {"moved", "to"}, {"nakaa"}, {"naishi"}, {"anaishi"},
 	{"tunaishi"}, {"anakaa"}, {"tunakaa"}, {"niko"}, {"near"}, {"village", "of"},
-}
+}...)
 
 // placeSuffixes after a capitalised word make it a place ("Kiambu County").
 var placeSuffixes = map[string]bool{
@@ -859,7 +881,7 @@ var placeSuffixes = map[string]bool{
 }
 
 // orgCues precede an organisation: "I work at", "calling from".
-var orgCues = [][]string{{"work", "at"}, {"work", "for"}, {"works", "at"}, {"works", "for"}, {"working", "at"}, {"working", "for"}, {"calling", "from"}, {"employed", "by"}}
+var orgCues = cues([][]string{{"work", "at"}, {"work", "for"}, {"works", "at"}, {"works", "for"}, {"working", "at"}, {"working", "for"}, {"calling", "from"}, {"employed", "by"}}...)
 
 // scanNames finds organisations, places and people.
 func (x *extractor) scanNames(s *segScan) {
@@ -904,7 +926,7 @@ func (x *extractor) scanNames(s *segScan) {
 			}
 		}
 		// Cue phrases.
-		if cueEnd := matchCue(t, i, orgCues); cueEnd > 0 {
+		if cueEnd := orgCues.match(t, i); cueEnd > 0 {
 			if e := x.orgs.match(t, cueEnd); cueEnd < n && e < 0 {
 				if e := capRun(cueEnd, 4); e > cueEnd {
 					s.addTok(EntityOrganization, cueEnd, e, "", 0.7, "cue")
@@ -913,7 +935,7 @@ func (x *extractor) scanNames(s *segScan) {
 				}
 			}
 		}
-		if cueEnd := matchCue(t, i, locationCues); cueEnd > 0 && cueEnd < n {
+		if cueEnd := locationCues.match(t, i); cueEnd > 0 && cueEnd < n {
 			if e := x.places.match(t, cueEnd); e < 0 {
 				if e := capRun(cueEnd, 3); e > cueEnd {
 					s.addTok(EntityLocation, cueEnd, e, "", 0.7, "cue")
@@ -922,7 +944,7 @@ func (x *extractor) scanNames(s *segScan) {
 				}
 			}
 		}
-		if cueEnd := matchCue(t, i, personCues); cueEnd > 0 && cueEnd < n && !s.used[cueEnd] {
+		if cueEnd := personCues.match(t, i); cueEnd > 0 && cueEnd < n && !s.used[cueEnd] {
 			j := cueEnd
 			for j < n && personTitles[t[j].lower] {
 				j++
@@ -1029,22 +1051,34 @@ func isUpperWord(s string) bool {
 	return true
 }
 
-// matchCue returns the token index after a cue phrase starting at i, or -1.
-func matchCue(t []token, i int, cues [][]string) int {
+// cueSet is a list of cue phrases indexed by their first word.
+type cueSet map[string][][]string
+
+// cues builds a cueSet from phrases given as word lists.
+func cues(list ...[]string) cueSet {
+	c := cueSet{}
+	for _, p := range list {
+		c[p[0]] = append(c[p[0]], p)
+	}
+	return c
+}
+
+// match returns the token index after the longest cue starting at i, or -1.
+func (c cueSet) match(t []token, i int) int {
 	best := -1
-	for _, c := range cues {
-		if i+len(c) > len(t) {
+	for _, p := range c[t[i].lower] {
+		if i+len(p) > len(t) {
 			continue
 		}
 		ok := true
-		for k, w := range c {
-			if t[i+k].lower != w {
+		for k := 1; k < len(p); k++ {
+			if t[i+k].lower != p[k] {
 				ok = false
 				break
 			}
 		}
-		if ok && i+len(c) > best {
-			best = i + len(c)
+		if ok && i+len(p) > best {
+			best = i + len(p)
 		}
 	}
 	return best

@@ -123,21 +123,21 @@ func phraseHits(d *doc, phrases []string, window string, n int, after int) (ids 
 			agentIdx = agentIdx[len(agentIdx)-n:]
 		}
 	}
-	cues := make([][]string, 0, len(phrases))
+	set := cueSet{}
 	for _, p := range phrases {
 		var ws []string
 		for _, t := range tokenize(p) {
 			ws = append(ws, t.lower)
 		}
 		if len(ws) > 0 {
-			cues = append(cues, ws)
+			set[ws[0]] = append(set[ws[0]], ws)
 		}
 	}
 	firstIdx = -1
 	for _, i := range agentIdx {
 		toks := d.toks[i]
 		for k := range toks {
-			if matchCue(toks, k, cues) > 0 {
+			if set.match(toks, k) > 0 {
 				ids = append(ids, d.segs[i].SegmentID)
 				if firstIdx < 0 {
 					firstIdx = i

@@ -26,7 +26,7 @@ type SummarySentence struct {
 }
 
 // reasonCues mark the sentence that says why someone called.
-var reasonCues = [][]string{
+var reasonCueList = [][]string{
 	{"calling", "about"}, {"calling", "because"}, {"calling", "to"}, {"i'm", "calling"}, {"i", "am", "calling"},
 	{"i", "want", "to"}, {"i", "wanted", "to"}, {"i", "would", "like"}, {"i'd", "like"}, {"i", "need"},
 	{"my", "problem"}, {"the", "problem", "is"}, {"the", "issue", "is"}, {"my", "issue"}, {"i", "have", "a"},
@@ -36,13 +36,19 @@ var reasonCues = [][]string{
 	{"i'm", "reaching", "out"}, {"this", "is", "a", "reminder"}, {"we're", "calling"}, {"we", "are", "calling"},
 }
 
+var (
+	reasonCues = cues(reasonCueList...)
+	// outboundReasonCues let the agent state the reason of an outbound call.
+	outboundReasonCues = cues(reasonCueList[len(reasonCueList)-4:]...)
+)
+
 // agreeCues mark an agreement.
-var agreeCues = [][]string{
+var agreeCues = cues([][]string{
 	{"agreed"}, {"we", "agree"}, {"that", "works"}, {"sounds", "good"}, {"deal"}, {"confirmed"},
 	{"is", "booked"}, {"are", "booked"}, {"booked", "you"}, {"scheduled"}, {"we", "have", "agreed"},
 	{"tumekubaliana"}, {"sawa", "basi"}, {"that's", "fine"}, {"that", "is", "fine"}, {"i", "agree"},
 	{"okay", "so"}, {"so", "we", "will"}, {"so", "i", "will"}, {"has", "been"}, {"have", "been"},
-}
+}...)
 
 // greetingWords make a sentence small talk when it has little else.
 var greetingWords = setOf("hello", "hi", "good", "morning", "afternoon", "evening", "thank", "thanks",
@@ -99,11 +105,11 @@ func summarize(d *doc, todos []Todo, c *Classification) Summary {
 		}
 		return bi
 	}
-	hasCue := func(cd cand, cues [][]string) bool {
+	hasCue := func(cd cand, set cueSet) bool {
 		sn := d.sents[cd.idx]
 		toks := d.toks[sn.seg][:sn.to]
 		for k := sn.from; k < sn.to; k++ {
-			if matchCue(toks, k, cues) > 0 {
+			if set.match(toks, k) > 0 {
 				return true
 			}
 		}
@@ -112,7 +118,7 @@ func summarize(d *doc, todos []Todo, c *Classification) Summary {
 	// Reason: an early caller sentence with a reason cue or keyword evidence.
 	reason := best(func(cd cand) float64 {
 		sn := d.sents[cd.idx]
-		if d.roles[sn.seg] == roleAgent && !hasCue(cd, reasonCues[len(reasonCues)-4:]) {
+		if d.roles[sn.seg] == roleAgent && !hasCue(cd, outboundReasonCues) {
 			return 0
 		}
 		s := 0.0

@@ -17,7 +17,7 @@ type Todo struct {
 }
 
 // commitTriggers start a commitment by the speaker's side.
-var commitTriggers = [][]string{
+var commitTriggers = cues([][]string{
 	{"i", "will"}, {"i'll"}, {"we", "will"}, {"we'll"}, {"i", "am", "going", "to"}, {"i'm", "going", "to"},
 	{"we", "are", "going", "to"}, {"we're", "going", "to"}, {"i", "shall"}, {"we", "shall"},
 	{"i'm", "gonna"}, {"someone", "will"}, {"somebody", "will"},
@@ -25,16 +25,16 @@ var commitTriggers = [][]string{
 	{"a", "technician", "will"}, {"our", "technician", "will"}, {"the", "technician", "will"},
 	{"a", "counsellor", "will"}, {"our", "counsellor", "will"}, {"they", "will"}, {"they'll"},
 	{"i", "promise", "to"}, {"i", "commit", "to"}, {"i'd", "like", "to", "book"},
-}
+}...)
 
 // requestTriggers start a request to the other side.
-var requestTriggers = [][]string{
+var requestTriggers = cues([][]string{
 	{"please"}, {"kindly"}, {"could", "you"}, {"can", "you"}, {"would", "you"}, {"will", "you"},
 	{"you", "need", "to"}, {"you", "have", "to"}, {"you", "must"}, {"you", "should"},
 	{"make", "sure", "you"}, {"remember", "to"}, {"don't", "forget", "to"}, {"you'll", "need", "to"},
 	{"i", "need", "you", "to"}, {"i", "want", "you", "to"}, {"i'd", "like", "you", "to"},
 	{"tafadhali"}, {"naomba"},
-}
+}...)
 
 // actionVerbs are what a to-do does.
 var actionVerbs = map[string]bool{
@@ -144,14 +144,15 @@ func extractTodos(d *doc, ents []Entity) []Todo {
 // triggerSkip may sit inside a trigger ("I'm also going to").
 var triggerSkip = setOf("also", "just", "definitely", "actually", "now", "then", "really", "personally", "quickly", "immediately", "certainly", "surely")
 
-// matchTrigger is matchCue allowing adverbs between the words of a trigger.
-func matchTrigger(toks []token, i, to int, cues [][]string) int {
+// matchTrigger is cueSet.match allowing adverbs between the words of a
+// trigger.
+func matchTrigger(toks []token, i, to int, set cueSet) int {
 	best := -1
-	for _, c := range cues {
-		k := i
+	for _, c := range set[toks[i].lower] {
+		k := i + 1
 		ok := true
-		for n, w := range c {
-			for n > 0 && k < to && triggerSkip[toks[k].lower] {
+		for _, w := range c[1:] {
+			for k < to && triggerSkip[toks[k].lower] {
 				k++
 			}
 			if k >= to || toks[k].lower != w {
@@ -166,6 +167,9 @@ func matchTrigger(toks []token, i, to int, cues [][]string) int {
 	}
 	return best
 }
+
+// youWill is the listener's own commitment.
+var youWill = cues([]string{"you", "will"}, []string{"you'll"})
 
 // pronounsNotActors cannot own a "X will …" commitment.
 var pronounsNotActors = setOf("you", "it", "this", "that", "there", "which", "what", "who", "when", "how", "where", "why", "it's", "and", "or", "but", "if")
@@ -185,7 +189,7 @@ func todoKind(d *doc, sn sentence, toks []token, i int, prev string) string {
 		return "commitment"
 	}
 	// "you will pay on Friday": the listener commits.
-	if e := matchTrigger(toks, i, to, [][]string{{"you", "will"}, {"you'll"}}); e > 0 && actionAfter(toks, e, to, false) && !youWillNotTodo[toks[e].lower] && !sn.question {
+	if e := matchTrigger(toks, i, to, youWill); e > 0 && actionAfter(toks, e, to, false) && !youWillNotTodo[toks[e].lower] && !sn.question {
 		return "request"
 	} else if e > 0 && sn.question && actionAfter(toks, e, to, false) && !youWillNotTodo[toks[e].lower] {
 		return "request"
