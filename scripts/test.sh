@@ -76,5 +76,8 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit
 go vet ./...
 go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; go mod tidy -diff; exit 1; }
 
+echo "== the store suite, per database"
+go test -count=1 -v -run '^TestStore$' ./internal/sqlstore/ | grep -E '^    --- (PASS|FAIL): TestStore/' || { echo "store suite did not run" >&2; exit 1; }
+
 echo "== go test"
 go test -count=1 -timeout 20m ./...
