@@ -63,3 +63,20 @@ func TestEvaluateDirErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestHoldout reports scores on calls written after development and never
+// tuned against. It has no floors: its figures are the honest estimate.
+func TestHoldout(t *testing.T) {
+	r, err := EvaluateDir("testdata/holdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + b.String())
+	if os.Getenv("NLP_EVAL_MISSES") != "" {
+		t.Log("\n" + strings.Join(r.Misses, "\n"))
+	}
+}
