@@ -32,9 +32,7 @@ func (q *Queue) RecordEvent(ctx context.Context, tx *sqlstore.Tx, c *callscope.C
 	if err := tx.CreateEvent(ctx, e); err != nil {
 		return nil, err
 	}
-	if _, err := q.InsertTx(ctx, tx, DispatchEventArgs{TenantID: e.TenantID, EventID: e.ID}, nil); err != nil {
-		return nil, err
-	}
+	q.Enqueue(tx, DispatchEventArgs{TenantID: e.TenantID, EventID: e.ID}, nil)
 	return e, nil
 }
 

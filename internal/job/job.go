@@ -97,6 +97,7 @@ type client interface {
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	insertTx(ctx context.Context, tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insertManyTx(ctx context.Context, tx *sqlstore.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
 type typed[TTx any] struct {
@@ -106,6 +107,10 @@ type typed[TTx any] struct {
 
 func (t typed[TTx]) insertTx(ctx context.Context, tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return t.Client.InsertTx(ctx, t.unwrap(tx), args, opts)
+}
+
+func (t typed[TTx]) insertManyTx(ctx context.Context, tx *sqlstore.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return t.Client.InsertManyTx(ctx, t.unwrap(tx), params)
 }
 
 func (t typed[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
@@ -178,6 +183,23 @@ func migrate[TTx any](ctx context.Context, d riverdriver.Driver[TTx]) error {
 // made in tx is committed.
 func (q *Queue) InsertTx(ctx context.Context, tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return q.c.insertTx(ctx, tx, args, opts)
+}
+
+// Enqueue adds a job to tx: it is inserted just before tx commits, together
+// with the other jobs enqueued in transactions sharing that commit, so it
+// exists exactly when tx's changes do. Use InsertTx instead where the
+// insert's result (a unique job skipped as duplicate) matters.
+func (q *Queue) Enqueue(tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertOpts) {
+	tx.Defer(q, river.InsertManyParams{Args: args, InsertOpts: opts}, q.flush)
+}
+
+func (q *Queue) flush(ctx context.Context, tx *sqlstore.Tx, items []any) error {
+	params := make([]river.InsertManyParams, len(items))
+	for i, it := range items {
+		params[i] = it.(river.InsertManyParams)
+	}
+	_, err := q.c.insertManyTx(ctx, tx, params)
+	return err
 }
 
 // Insert inserts a job on its own.
@@ -260,4 +282,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 		return q.c.StopAndCancel(hard)
 	}
 	return err
+}
+
+// InsertManyTx inserts several jobs in tx with one statement.
+func (q *Queue) InsertManyTx(ctx context.Context, tx *sqlstore.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return q.c.insertManyTx(ctx, tx, params)
 }

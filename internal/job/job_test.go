@@ -3,6 +3,7 @@ package job_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func TestRecordEvent(t *testing.T) {
 		}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
-		done := make(chan string, 10)
+		done := make(chan string, 100)
 		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond,
 			OnJobDone: func(kind, outcome string, _ time.Duration) { done <- kind + ":" + outcome }})
 		if err != nil {
@@ -53,6 +54,46 @@ func TestRecordEvent(t *testing.T) {
 			}
 		})
 
+		t.Run("JobsFollowTheirTransaction", func(t *testing.T) {
+			// Many transactions at once (sharing commits on SQLite): the
+			// jobs of the ones that fail are not inserted.
+			before, err := s.JobCounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := 0; i < 40; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					s.InTx(ctx, func(tx *sqlstore.Tx) error {
+						c := &callscope.Call{TenantID: tn.ID}
+						if err := tx.CreateCall(ctx, c); err != nil {
+							return err
+						}
+						if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil); err != nil {
+							return err
+						}
+						if i%2 == 1 {
+							return errors.New("abort")
+						}
+						return nil
+					})
+				}(i)
+			}
+			wg.Wait()
+			after, err := s.JobCounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := after["available"] - before["available"]; got != 20 {
+				t.Fatalf("jobs inserted = %d, want 20 (one per committed transaction)", got)
+			}
+			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 20 {
+				t.Fatalf("events = %d, want 20", n)
+			}
+		})
+
 		t.Run("CommittedChangeIsDispatched", func(t *testing.T) {
 			var ev *callscope.Event
 			err := s.InTx(ctx, func(tx *sqlstore.Tx) error {
@@ -67,20 +108,22 @@ func TestRecordEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 1 {
+			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 21 {
 				t.Fatalf("undispatched before start = %d", n)
 			}
 			if err := q.Start(ctx); err != nil {
 				t.Fatal(err)
 			}
 			defer q.Stop(ctx)
-			select {
-			case got := <-done:
-				if got != "event.dispatch:completed" {
-					t.Fatalf("job done = %s", got)
+			for i := 0; i < 21; i++ {
+				select {
+				case got := <-done:
+					if got != "event.dispatch:completed" {
+						t.Fatalf("job done = %s", got)
+					}
+				case <-time.After(15 * time.Second):
+					t.Fatal("event dispatch jobs did not all run")
 				}
-			case <-time.After(15 * time.Second):
-				t.Fatal("event dispatch job never ran")
 			}
 			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 0 {
 				t.Fatalf("undispatched after run = %d (event %s)", n, ev.ID)

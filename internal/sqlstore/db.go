@@ -66,6 +66,9 @@ type Store struct {
 	sqlReader *sql.DB
 	path      string
 
+	// batch groups SQLite write transactions into shared commits.
+	batch *committer
+
 	// PostgreSQL: one pool for everything.
 	pool *pgxpool.Pool
 
@@ -127,6 +130,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.sqlWriter, s.sqlReader = w, r
+	s.batch = newCommitter(s)
 	return nil
 }
 
@@ -179,6 +183,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	var errs []error
+	if s.batch != nil {
+		s.batch.close()
+	}
 	if s.sqlReader != nil {
 		errs = append(errs, s.sqlReader.Close())
 	}
@@ -196,6 +203,48 @@ type Tx struct {
 	queries
 	sqlTx *sql.Tx
 	pgTx  pgx.Tx
+	// deferred holds the work the current transaction function registered
+	// with Defer.
+	deferred []deferredItem
+}
+
+// FlushFunc does, in the transaction and just before its commit, the work
+// registered with Defer under one key, all of it at once.
+type FlushFunc func(ctx context.Context, tx *Tx, items []any) error
+
+type deferredItem struct {
+	key   any
+	item  any
+	flush FlushFunc
+}
+
+// Defer registers item to be handed to flush, with every other item
+// registered under the same key, once the transaction's work is done and
+// before it commits. Where transactions share a commit, items of one that
+// fails are dropped with its changes, and one flush serves them all: this is
+// how many small inserts of the same kind become one statement.
+func (tx *Tx) Defer(key any, item any, flush FlushFunc) {
+	tx.deferred = append(tx.deferred, deferredItem{key, item, flush})
+}
+
+// flushDeferred runs the flushes of items, grouped by key in first-seen order.
+func (tx *Tx) flushDeferred(ctx context.Context, items []deferredItem) error {
+	var keys []any
+	groups := map[any][]any{}
+	flushes := map[any]FlushFunc{}
+	for _, d := range items {
+		if _, ok := groups[d.key]; !ok {
+			keys = append(keys, d.key)
+			flushes[d.key] = d.flush
+		}
+		groups[d.key] = append(groups[d.key], d.item)
+	}
+	for _, k := range keys {
+		if err := flushes[k](ctx, tx, groups[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SQLTx returns the underlying database/sql transaction on SQLite.
@@ -205,43 +254,28 @@ func (tx *Tx) SQLTx() *sql.Tx { return tx.sqlTx }
 func (tx *Tx) PgxTx() pgx.Tx { return tx.pgTx }
 
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
-// back otherwise.
+// back otherwise. On SQLite, transactions that queue up behind one another
+// share a commit (see batch.go); fn must not use the Store itself (only tx),
+// and a panic in fn is returned as its error.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	tx := &Tx{}
-	var commit func() error
-	var rollback func()
-	if s.pool != nil {
-		ptx, err := s.pool.Begin(ctx)
-		if err != nil {
-			return translate(err)
-		}
-		tx.pgTx = ptx
-		tx.queries = queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now}
-		commit = func() error { return ptx.Commit(ctx) }
-		rollback = func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }
-	} else {
-		stx, err := s.sqlWriter.BeginTx(ctx, nil)
-		if err != nil {
-			return translate(err)
-		}
-		tx.sqlTx = stx
-		tx.queries = queries{ex: sqlExec{stx}, d: s.dialect, now: s.now}
-		commit = stx.Commit
-		rollback = func() { _ = stx.Rollback() }
+	if s.pool == nil {
+		return s.batch.submit(ctx, fn)
 	}
-	defer func() {
-		// A panic must not leave the (single, on SQLite) writer connection
-		// inside an open transaction.
-		if p := recover(); p != nil {
-			rollback()
-			panic(p)
-		}
-	}()
-	if err := fn(tx); err != nil {
+	ptx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	tx := &Tx{pgTx: ptx, queries: queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now}}
+	rollback := func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }
+	if err := runFn(fn, tx); err != nil {
 		rollback()
 		return err
 	}
-	if err := commit(); err != nil {
+	if err := tx.flushDeferred(ctx, tx.deferred); err != nil {
+		rollback()
+		return err
+	}
+	if err := ptx.Commit(ctx); err != nil {
 		rollback()
 		return translate(err)
 	}

@@ -156,6 +156,16 @@ func (r *router) pick(q string) executor {
 }
 
 func (r *router) execRows(ctx context.Context, q string, args ...any) (int64, error) {
+	if r.s.batch != nil && !isRead(q) {
+		// A write on its own joins the next shared commit.
+		var n int64
+		err := r.s.batch.submit(ctx, func(tx *Tx) error {
+			var err error
+			n, err = tx.ex.execRows(ctx, q, args...)
+			return err
+		})
+		return n, err
+	}
 	return r.pick(q).execRows(ctx, q, args...)
 }
 

@@ -48,6 +48,9 @@ type cachedStmt struct {
 type cachingConn struct {
 	driver.Conn
 	stmts map[string]*cachedStmt
+	// detached is set while the connection runs a batch transaction: its
+	// statements ignore their callers' contexts (see batch.go).
+	detached bool
 }
 
 // Interfaces the wrapped connection must keep offering.
@@ -62,7 +65,31 @@ var (
 )
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Value(detachedKey{}) != nil {
+		c.detached = true
+		return &detachedTx{Tx: tx, c: c}, nil
+	}
+	return tx, nil
+}
+
+type detachedTx struct {
+	driver.Tx
+	c *cachingConn
+}
+
+func (t *detachedTx) Commit() error   { t.c.detached = false; return t.Tx.Commit() }
+func (t *detachedTx) Rollback() error { t.c.detached = false; return t.Tx.Rollback() }
+
+// ctx returns the context a statement runs with.
+func (c *cachingConn) ctx(ctx context.Context) context.Context {
+	if c.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -113,6 +140,7 @@ func (c *cachingConn) stmt(ctx context.Context, q string) (*cachedStmt, error) {
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	ctx = c.ctx(ctx)
 	s, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -124,6 +152,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.N
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = c.ctx(ctx)
 	s, err := c.stmt(ctx, q)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ func TestStore(t *testing.T) {
 		t.Run("Analyzer", func(t *testing.T) { testAnalyzer(t, s) })
 		t.Run("EventAndDelivery", func(t *testing.T) { testEventDelivery(t, s) })
 		t.Run("Tx/Rollback", func(t *testing.T) { testRollback(t, s) })
+		t.Run("Tx/ConcurrentMembersFailAlone", func(t *testing.T) { testConcurrentTx(t, s) })
 	})
 }
 
@@ -495,4 +496,45 @@ func testRollback(t *testing.T, s *sqlstore.Store) {
 	}
 	_, err = s.Call(ctx, tn.ID, "rolled-back")
 	wantCode(t, err, callscope.ENOTFOUND)
+}
+
+// testConcurrentTx runs many transactions at once (on SQLite they share
+// commits): the ones that fail or panic leave nothing behind, the others all
+// commit.
+func testConcurrentTx(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	var wg sync.WaitGroup
+	errs := make([]error, 60)
+	for i := range errs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = s.InTx(ctx, func(tx *sqlstore.Tx) error {
+				if err := tx.CreateCall(ctx, newCall(tn.ID, fmt.Sprintf("tx-%d", i))); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return fmt.Errorf("member %d fails", i)
+				case 2:
+					if i%2 == 0 {
+						panic(fmt.Sprintf("member %d panics", i))
+					}
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, getErr := s.Call(ctx, tn.ID, fmt.Sprintf("tx-%d", i))
+		failed := i%3 == 1 || (i%3 == 2 && i%2 == 0)
+		if failed {
+			if err == nil || callscope.ErrorCode(getErr) != callscope.ENOTFOUND {
+				t.Fatalf("member %d: err %v, left %v", i, err, getErr)
+			}
+		} else if err != nil || getErr != nil {
+			t.Fatalf("member %d: err %v, get %v", i, err, getErr)
+		}
+	}
 }
