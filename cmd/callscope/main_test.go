@@ -372,3 +372,32 @@ func BenchmarkIdleRSS(b *testing.B) {
 	fmt.Sscan(string(m[1]), &kb)
 	b.ReportMetric(kb/1024, "RSS-MB")
 }
+
+// TestCLIWhileServing creates a tenant and a key with the command while a
+// server runs on the same SQLite database, and uses the key at once.
+func TestCLIWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, "recordings")); err != nil {
+		t.Fatalf("no recordings folder: %v", err)
+	}
+	env := []string{"CALLSCOPE_DATA_DIR=" + dir}
+	if _, errOut, code := cli(t, env, "tenant", "create", "--name", "live"); code != 0 {
+		t.Fatalf("tenant create while serving: %d %s", code, errOut)
+	}
+	out, errOut, code := cli(t, env, "apikey", "create", "--tenant", "live")
+	if code != 0 {
+		t.Fatalf("apikey create while serving: %d %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	req, _ := http.NewRequest("POST", "http://"+s.addr+"/api/v1/calls", strings.NewReader(`{"call_id":"cli-1"}`))
+	req.Header.Set("X-API-Key", lines[len(lines)-1])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("new key on the running server: %d", res.StatusCode)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -69,6 +71,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer s.Close()
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "recordings"), 0o750); err != nil {
+		return fmt.Errorf("CALLSCOPE_DATA_DIR: %w", err)
+	}
 	if err := bootstrap(ctx, s, stdout, log); err != nil {
 		return err
 	}
