@@ -82,6 +82,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jobMetrics := cshttp.NewJobMetrics(reg)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
+	job.AddPendingWorkers(workers, s, log.With("component", "jobs"))
 	q, err := job.New(s, workers, job.Config{
 		ProcessingWorkers: cfg.MaxConcurrentProcessing,
 		JobTimeout:        cfg.ProcessingTimeout,

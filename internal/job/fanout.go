@@ -1,0 +1,84 @@
+package job
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+// ProcessCallArgs asks for a call's post-call pipeline to run.
+type ProcessCallArgs struct {
+	TenantID string `json:"tenant_id"`
+	CallID   string `json:"call_id"`
+	Force    bool   `json:"force,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ProcessCallArgs) Kind() string { return "call.process" }
+
+// InsertOpts runs processing in its own queue.
+func (ProcessCallArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueProcessing} }
+
+// CampaignReconcileArgs asks for a finished call's outcome to be recorded
+// against its campaign contact (seed 004); a no-op for calls outside
+// campaigns.
+type CampaignReconcileArgs struct {
+	TenantID string `json:"tenant_id"`
+	CallID   string `json:"call_id"`
+}
+
+// Kind implements river.JobArgs.
+func (CampaignReconcileArgs) Kind() string { return "campaign.reconcile" }
+
+// CRMPushArgs asks for a call's results to be pushed to the tenant's CRM.
+type CRMPushArgs struct {
+	TenantID string `json:"tenant_id"`
+	CallID   string `json:"call_id"`
+}
+
+// Kind implements river.JobArgs.
+func (CRMPushArgs) Kind() string { return "crm.push" }
+
+// PendingWorker works a job kind whose engine is not part of this build yet:
+// it checks the call still exists and records, in the log and in the job's
+// completion, that nothing was done. Jobs enqueued now are thereby visible
+// and harmless, and a later version's worker picks up new ones.
+type PendingWorker[T river.JobArgs] struct {
+	river.WorkerDefaults[T]
+	Store  *sqlstore.Store
+	Logger *slog.Logger
+	Reason string
+	call   func(T) (tenant, call string)
+}
+
+// NewPendingWorker returns a PendingWorker for args that name a call.
+func NewPendingWorker[T river.JobArgs](store *sqlstore.Store, log *slog.Logger, reason string, call func(T) (string, string)) *PendingWorker[T] {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &PendingWorker[T]{Store: store, Logger: log, Reason: reason, call: call}
+}
+
+// Work implements river.Worker.
+func (w *PendingWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
+	tenant, call := w.call(j.Args)
+	if _, err := w.Store.Call(ctx, tenant, call); err != nil {
+		return river.JobCancel(err)
+	}
+	w.Logger.InfoContext(ctx, "job skipped", "kind", j.Kind, "call_id", call, "reason", w.Reason)
+	return river.RecordOutput(ctx, map[string]string{"skipped": w.Reason})
+}
+
+// AddPendingWorkers registers the workers of the fan-out job kinds whose
+// engines are not configured in this build.
+func AddPendingWorkers(workers *river.Workers, store *sqlstore.Store, log *slog.Logger) {
+	river.AddWorker(workers, NewPendingWorker(store, log, "campaigns are not configured",
+		func(a CampaignReconcileArgs) (string, string) { return a.TenantID, a.CallID }))
+	river.AddWorker(workers, NewPendingWorker(store, log, "CRM push is not configured",
+		func(a CRMPushArgs) (string, string) { return a.TenantID, a.CallID }))
+	river.AddWorker(workers, NewPendingWorker(store, log, "post-call processing is not configured",
+		func(a ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+}
