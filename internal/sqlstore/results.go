@@ -1,0 +1,63 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/subtle"
+
+	"github.com/callscope/callscope"
+)
+
+// TenantByResultsSecret returns the tenant whose results secret is secret,
+// comparing in constant time against every tenant that has one. Returns
+// ENOTFOUND when none matches.
+func (q *queries) TenantByResultsSecret(ctx context.Context, secret string) (*callscope.Tenant, error) {
+	rs, err := q.ex.query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var found *callscope.Tenant
+	for rs.Next() {
+		t, err := scanTenant(rs)
+		if err != nil {
+			return nil, err
+		}
+		// Compare with every tenant, matched or not, so timing tells nothing.
+		if subtle.ConstantTimeCompare([]byte(t.ResultsSecret), []byte(secret)) == 1 && found == nil {
+			found = t
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if found == nil || secret == "" {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "no tenant has this results secret")
+	}
+	return found, nil
+}
+
+// UpdateRecording writes back a recording's metadata and token. Returns
+// ENOTFOUND if it does not exist.
+func (q *queries) UpdateRecording(ctx context.Context, rec *callscope.Recording) error {
+	var token any
+	if rec.AccessToken != "" {
+		token = rec.AccessToken
+	}
+	n, err := q.ex.execRows(ctx, `UPDATE recordings SET format = $2, content_type = $3, channels = $4, duration_seconds = $5,
+		size_bytes = $6, storage_key = $7, source_url = $8, access_token = $9 WHERE id = $1`,
+		rec.ID, rec.Format, rec.ContentType, rec.Channels, rec.DurationSeconds, rec.SizeBytes, rec.StorageKey, rec.SourceURL, token)
+	if err == nil && n == 0 {
+		return callscope.Errorf(callscope.ENOTFOUND, "recording not found")
+	}
+	return err
+}
+
+// Recording returns one recording of a call. Returns ENOTFOUND if the call
+// has no such recording.
+func (q *queries) Recording(ctx context.Context, callID, recordingID string) (*callscope.Recording, error) {
+	rec, err := scanRecording(q.ex.queryRow(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE call_id = $1 AND id = $2`, callID, recordingID))
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "recording not found")
+	}
+	return rec, err
+}
