@@ -49,6 +49,9 @@ var digitSeparators = map[string]bool{
 	",": true, ".": true, "-": true, ";": true, ":": true, "(": true, ")": true, "–": true,
 }
 
+// maxChunks bounds the parts of one digit run.
+const maxChunks = 40
+
 // digitChunk is one token's contribution to a dictated number.
 type digitChunk struct {
 	digits   string
@@ -66,7 +69,9 @@ func digitRun(toks []token, i int) (chunks []digitChunk, plus bool) {
 		plus = true
 		k++
 	}
-	for k < len(toks) {
+	// A dictated number has at most a few dozen parts; the cap keeps
+	// scanning linear on adversarial input.
+	for k < len(toks) && len(chunks) < maxChunks {
 		t := toks[k]
 		if t.kind == tNum && allDigits(t.text) {
 			chunks = append(chunks, digitChunk{digits: t.text, from: k, to: k + 1})
@@ -248,7 +253,9 @@ func spokenCardinal(toks []token, i int) (float64, int, bool) {
 	total, cur := 0.0, 0.0
 	j := i
 	any := false
-	for j < len(toks) {
+	// No spoken quantity runs longer than a dozen words; the cap keeps
+	// scanning linear on adversarial input.
+	for j < len(toks) && j-i < 12 {
 		w := toks[j].lower
 		switch {
 		case w == "a" && !any && j+1 < len(toks) && (toks[j+1].lower == "hundred" || toks[j+1].lower == "thousand" || toks[j+1].lower == "million" || toks[j+1].lower == "couple"):
@@ -290,12 +297,11 @@ func spokenCardinal(toks []token, i int) (float64, int, bool) {
 		case w == "mia" || w == "elfu" || w == "laki" || w == "milioni":
 			// Swahili puts the multiplier first: "elfu mbili" = 2000.
 			m := map[string]float64{"mia": 100, "elfu": 1000, "laki": 100000, "milioni": 1e6}[w]
-			v, k, ok := spokenCardinal(toks, j+1)
-			if !ok || v >= m {
+			// Only the multiplier's own operand: stop at the next multiplier.
+			v, k := swahiliOperand(toks, j+1)
+			if v == 0 || v >= m {
 				goto done
 			}
-			// Only the multiplier's own operand: stop at the next multiplier.
-			v, k = swahiliOperand(toks, j+1)
 			total += cur + v*m
 			cur = 0
 			any = true
@@ -323,7 +329,7 @@ done:
 // mia tano" → 2 for elfu), stopping before the next multiplier.
 func swahiliOperand(toks []token, j int) (float64, int) {
 	v := 0.0
-	for j < len(toks) {
+	for start := j; j < len(toks) && j-start < 6; {
 		w := toks[j].lower
 		switch {
 		case unitWords[w] > 0 && w != "o" && w != "oh":
