@@ -16,7 +16,9 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
+	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -99,7 +101,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := &cshttp.Server{
 		Store: s, Queue: q, Logger: log, Registry: reg, Version: version,
 		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
-		MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
+		Recordings: blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
+		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
 		Models: func(context.Context) []cshttp.ModelStatus {
 			return []cshttp.ModelStatus{{Stage: "all", Provider: "builtin", Reachable: true, Detail: "offline engines; no model provider configured"}}
 		},

@@ -20,17 +20,20 @@ import (
 
 // Config is callscope's whole configuration.
 type Config struct {
-	Addr            string         // CALLSCOPE_ADDR; API_HOST + API_PORT
-	DataDir         string         // CALLSCOPE_DATA_DIR
-	DatabaseURL     string         // CALLSCOPE_DATABASE_URL (secret)
-	TrustedNetworks []netip.Prefix // CALLSCOPE_TRUSTED_NETWORKS
-	RateLimitGet    int            // CALLSCOPE_RATE_LIMIT_GET, requests per minute per client; 0 = off
-	RateLimitPost   int            // CALLSCOPE_RATE_LIMIT_POST, writes per minute per client; 0 = off
-	LogFormat       string         // CALLSCOPE_LOG_FORMAT: auto, json, text
-	LogLevel        string         // CALLSCOPE_LOG_LEVEL: debug, info, warn, error
-	MaxBodyBytes    int64          // CALLSCOPE_MAX_BODY_BYTES: JSON request bodies
-	ShutdownTimeout time.Duration  // CALLSCOPE_SHUTDOWN_TIMEOUT: drain deadline
-	ShutdownDelay   time.Duration  // CALLSCOPE_SHUTDOWN_DELAY: lame-duck time before closing
+	Addr             string         // CALLSCOPE_ADDR; API_HOST + API_PORT
+	DataDir          string         // CALLSCOPE_DATA_DIR
+	DatabaseURL      string         // CALLSCOPE_DATABASE_URL (secret)
+	TrustedNetworks  []netip.Prefix // CALLSCOPE_TRUSTED_NETWORKS
+	RateLimitGet     int            // CALLSCOPE_RATE_LIMIT_GET, requests per minute per client; 0 = off
+	RateLimitPost    int            // CALLSCOPE_RATE_LIMIT_POST, writes per minute per client; 0 = off
+	LogFormat        string         // CALLSCOPE_LOG_FORMAT: auto, json, text
+	LogLevel         string         // CALLSCOPE_LOG_LEVEL: debug, info, warn, error
+	MaxBodyBytes     int64          // CALLSCOPE_MAX_BODY_BYTES: JSON request bodies
+	MaxUploadBytes   int64          // CALLSCOPE_MAX_UPLOAD_BYTES: recording uploads
+	AllowPrivateURLs bool           // CALLSCOPE_ALLOW_PRIVATE_URLS: outbound requests may reach private addresses
+	AllowedNetworks  []netip.Prefix // CALLSCOPE_ALLOWED_NETWORKS: private ranges outbound requests may reach
+	ShutdownTimeout  time.Duration  // CALLSCOPE_SHUTDOWN_TIMEOUT: drain deadline
+	ShutdownDelay    time.Duration  // CALLSCOPE_SHUTDOWN_DELAY: lame-duck time before closing
 
 	MaxConcurrentProcessing int           // MAX_CONCURRENT_PROCESSING
 	ProcessingTimeout       time.Duration // PROCESSING_TIMEOUT_SECONDS
@@ -75,6 +78,9 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_LOG_FORMAT", Default: "auto", Help: "auto (JSON unless stderr is a terminal), json or text"},
 	{Name: "CALLSCOPE_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "CALLSCOPE_MAX_BODY_BYTES", Default: "1048576", Help: "largest JSON request body accepted"},
+	{Name: "CALLSCOPE_MAX_UPLOAD_BYTES", Default: "1073741824", Help: "largest recording upload"},
+	{Name: "CALLSCOPE_ALLOW_PRIVATE_URLS", Default: "false", Help: "let outbound requests (webhooks, recording URLs, CRM) reach private and loopback addresses"},
+	{Name: "CALLSCOPE_ALLOWED_NETWORKS", Help: "comma-separated CIDRs outbound requests may reach although private (e.g. the PBX's subnet)"},
 	{Name: "CALLSCOPE_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a stopping server drains requests and jobs"},
 	{Name: "CALLSCOPE_SHUTDOWN_DELAY", Default: "2s", Help: "after SIGTERM, how long /health answers 503 and responses close their connections before the listener closes"},
 	{Name: "CALLSCOPE_MAX_CONCURRENT_PROCESSING", Aliases: []string{"MAX_CONCURRENT_PROCESSING"}, Default: "5", Help: "pipeline runs at once"},
@@ -167,20 +173,18 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		!strings.HasPrefix(u, "sqlite:") && !strings.HasPrefix(u, "file:") {
 		return nil, fmt.Errorf("CALLSCOPE_DATABASE_URL: want postgres://…, sqlite:PATH or file:PATH")
 	}
-	nets, _, err := r.get("CALLSCOPE_TRUSTED_NETWORKS")
+	if c.TrustedNetworks, err = r.prefixes("CALLSCOPE_TRUSTED_NETWORKS"); err != nil {
+		return nil, err
+	}
+	if c.AllowedNetworks, err = r.prefixes("CALLSCOPE_ALLOWED_NETWORKS"); err != nil {
+		return nil, err
+	}
+	ap, apName, err := r.get("CALLSCOPE_ALLOW_PRIVATE_URLS")
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range strings.FieldsFunc(nets, func(r rune) bool { return r == ',' || r == ' ' }) {
-		p, err := netip.ParsePrefix(n)
-		if err != nil {
-			a, aerr := netip.ParseAddr(n)
-			if aerr != nil {
-				return nil, fmt.Errorf("CALLSCOPE_TRUSTED_NETWORKS: %q is not a CIDR or an IP address", n)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		c.TrustedNetworks = append(c.TrustedNetworks, p.Masked())
+	if c.AllowPrivateURLs, err = strconv.ParseBool(strings.TrimSpace(ap)); err != nil {
+		return nil, fmt.Errorf("%s: invalid boolean %q (want true or false)", orDefault(apName, "CALLSCOPE_ALLOW_PRIVATE_URLS"), ap)
 	}
 	if c.RateLimitGet, err = r.intVar("CALLSCOPE_RATE_LIMIT_GET", 0, 1_000_000_000); err != nil {
 		return nil, err
@@ -199,6 +203,10 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		return nil, err
 	}
 	c.MaxBodyBytes = int64(n)
+	if n, err = r.intVar("CALLSCOPE_MAX_UPLOAD_BYTES", 1024, 1<<40); err != nil {
+		return nil, err
+	}
+	c.MaxUploadBytes = int64(n)
 	sd, name, err := r.get("CALLSCOPE_SHUTDOWN_TIMEOUT")
 	if err != nil {
 		return nil, err
@@ -340,6 +348,28 @@ func (r reader) intVar(name string, min, max int) (int, error) {
 		return 0, fmt.Errorf("%s: invalid value %q (want a whole number from %d to %d)", orDefault(from, name), v, min, max)
 	}
 	return n, nil
+}
+
+// prefixes reads a comma-separated list of CIDRs (a bare IP is a /32 or
+// /128).
+func (r reader) prefixes(name string) ([]netip.Prefix, error) {
+	v, from, err := r.get(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []netip.Prefix
+	for _, n := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return nil, fmt.Errorf("%s: %q is not a CIDR or an IP address", orDefault(from, name), n)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func (r reader) oneOf(name string, allowed ...string) (string, error) {

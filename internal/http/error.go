@@ -71,26 +71,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write([]byte("\n"))
 }
 
-// decodeJSON reads a JSON request body into dst. Malformed JSON, a value of
-// the wrong type and an over-large body become field errors naming where.
+// decodeJSON reads a JSON object request body into dst. Malformed JSON, a
+// value of the wrong type and an over-large body become field errors naming
+// where.
 func decodeJSON(r *http.Request, limit int64, dst any) error {
-	if r.Body == nil || r.Body == http.NoBody {
-		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Field required: a JSON body is expected", Type: "missing"})
-	}
-	// The Content-Type is not checked: curl -d sends form encoding, and a
-	// body that parses as JSON is what matters.
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	body, err := readJSONBody(r, limit)
 	if err != nil {
-		return jsonError(err, limit)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Field required: a JSON body is expected", Type: "missing"})
-	}
-	if trimmed := bytes.TrimSpace(body); trimmed[0] != '{' {
-		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Input should be a JSON object", Type: "model_type"})
-	}
-	if !utf8.Valid(body) {
-		return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Invalid JSON: the body is not valid UTF-8", Type: "json_invalid"})
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -104,6 +91,36 @@ func decodeJSON(r *http.Request, limit int64, dst any) error {
 		return jsonError(err, limit)
 	}
 	return nil
+}
+
+// readJSONBody reads a request body of at most limit bytes that must be
+// one well-formed JSON object (or, with arrays, array) in UTF-8.
+func readJSONBody(r *http.Request, limit int64, arrays ...bool) ([]byte, error) {
+	// The Content-Type is not checked: curl -d sends form encoding, and a
+	// body that parses as JSON is what matters.
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Field required: a JSON body is expected", Type: "missing"})
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		return nil, jsonError(err, limit)
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Field required: a JSON body is expected", Type: "missing"})
+	}
+	if trimmed[0] != '{' && !(len(arrays) > 0 && arrays[0] && trimmed[0] == '[') {
+		return nil, callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Input should be a JSON object", Type: "model_type"})
+	}
+	if !utf8.Valid(body) {
+		return nil, callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Invalid JSON: the body is not valid UTF-8", Type: "json_invalid"})
+	}
+	if !json.Valid(trimmed) {
+		// Decode to learn where it breaks.
+		var v any
+		return nil, jsonError(json.Unmarshal(trimmed, &v), limit)
+	}
+	return body, nil
 }
 
 func jsonError(err error, limit int64) error {

@@ -27,15 +27,30 @@ type route struct {
 	Method  string
 	Pattern string
 	Auth    authMode
-	// Limit exempts the route from rate limiting when false.
+	// NoLimit exempts the route from rate limiting.
 	NoLimit bool
+	// Body says what the route reads from the request body.
+	Body bodyKind
+	// MaxBody overrides the server's body-size limit for this route.
+	MaxBody int64
 	Summary string
 	Handle  func(w http.ResponseWriter, r *http.Request) error
 }
 
 type ctxKey int
 
-const principalKey ctxKey = iota
+const (
+	principalKey ctxKey = iota
+	limitKey
+)
+
+// bodyLimit is the body-size limit of the request's route.
+func bodyLimit(r *http.Request) int64 {
+	if n, ok := r.Context().Value(limitKey).(int64); ok {
+		return n
+	}
+	return 1 << 20
+}
 
 // principal returns who the request acts as (set by wrap for authenticated
 // routes).
@@ -171,13 +186,30 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// bodyKind says what a route reads from the request body.
+type bodyKind int
+
+const (
+	bodyNone   bodyKind = iota // nothing
+	bodyJSON                   // a JSON document
+	bodyUpload                 // a file (multipart or raw), streamed
+)
+
 // wrap applies a route's authentication, rate limit and body limit, and
 // maps the error its handler returns.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+		limit := s.MaxBodyBytes
+		if rt.MaxBody > 0 {
+			limit = rt.MaxBody
 		}
+		if rt.Body == bodyUpload {
+			limit = s.MaxUploadBytes
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		r = r.WithContext(context.WithValue(r.Context(), limitKey, limit))
 		if rt.Auth != authPublic {
 			p, err := s.authenticate(r)
 			client := clientKey(r, p)

@@ -15,17 +15,42 @@ func (s *Server) routes() []route {
 
 		// Tenants and API keys (admin keys only).
 		{Method: "GET", Pattern: "/api/v1/tenants", Auth: authAdmin, Summary: "List tenants", Handle: s.handleListTenants},
-		{Method: "POST", Pattern: "/api/v1/tenants", Auth: authAdmin, Summary: "Create a tenant", Handle: s.handleCreateTenant},
+		{Method: "POST", Pattern: "/api/v1/tenants", Auth: authAdmin, Summary: "Create a tenant", Body: bodyJSON, Handle: s.handleCreateTenant},
 		{Method: "GET", Pattern: "/api/v1/tenants/{tenant_id}", Auth: authAdmin, Summary: "Get a tenant", Handle: s.handleGetTenant},
-		{Method: "PATCH", Pattern: "/api/v1/tenants/{tenant_id}", Auth: authAdmin, Summary: "Change a tenant", Handle: s.handleUpdateTenant},
+		{Method: "PATCH", Pattern: "/api/v1/tenants/{tenant_id}", Auth: authAdmin, Summary: "Change a tenant", Body: bodyJSON, Handle: s.handleUpdateTenant},
 		{Method: "GET", Pattern: "/api/v1/tenants/{tenant_id}/api-keys", Auth: authAdmin, Summary: "List a tenant's API keys", Handle: s.handleListKeys},
-		{Method: "POST", Pattern: "/api/v1/tenants/{tenant_id}/api-keys", Auth: authAdmin, Summary: "Create an API key", Handle: s.handleCreateKey},
+		{Method: "POST", Pattern: "/api/v1/tenants/{tenant_id}/api-keys", Auth: authAdmin, Summary: "Create an API key", Body: bodyJSON, Handle: s.handleCreateKey},
 		{Method: "DELETE", Pattern: "/api/v1/tenants/{tenant_id}/api-keys/{key_id}", Auth: authAdmin, Summary: "Revoke an API key", Handle: s.handleRevokeKey},
 
 		// Calls.
-		{Method: "POST", Pattern: "/api/v1/calls", Auth: authTenant, Summary: "Create a call", Handle: s.handleCreateCall},
+		{Method: "POST", Pattern: "/api/v1/calls", Auth: authTenant, Summary: "Create a call", Body: bodyJSON, Handle: s.handleCreateCall},
 		{Method: "GET", Pattern: "/api/v1/calls", Auth: authTenant, Summary: "List calls", Handle: s.handleListCalls},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}", Auth: authTenant, Summary: "Get a call session", Handle: s.handleGetCall},
+
+		// Call Sessions API (seed 001 §3), in sessions.go.
+		{Method: "GET", Pattern: "/api/v1/calls/active", Auth: authTenant, Summary: "Get active calls", Handle: s.handleActiveCalls},
+		{Method: "GET", Pattern: "/api/v1/calls/stats", Auth: authTenant, Summary: "Get call stats", Handle: s.handleCallStats},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/transcript", Auth: authTenant, Summary: "Get call transcript", Handle: s.handleTranscript},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/segments", Auth: authTenant, Summary: "Get call segments", Handle: s.handleSegments},
+		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/segments", Auth: authTenant, Summary: "Append transcript segments", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleAppendSegments},
+		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/end", Auth: authTenant, Summary: "Manually end call", Handle: s.handleEndCall},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/export", Auth: authTenant, Summary: "Export call for AI pipeline", Handle: s.handleExport},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/translation", Auth: authTenant, Summary: "Get call translation", Handle: s.handleTranslation},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/progressive-analysis", Auth: authTenant, Summary: "Get progressive analysis", Handle: s.handleProgressive},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/entity-evolution", Auth: authTenant, Summary: "Get entity evolution", Handle: s.handleEntityEvolution},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/classification-evolution", Auth: authTenant, Summary: "Get classification evolution", Handle: s.handleClassificationEvolution},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/processing", Auth: authTenant, Summary: "Get call processing status", Handle: s.handleCallProcessing},
+		{Method: "GET", Pattern: "/api/v1/calls/processing/status", Auth: authTenant, Summary: "Get processing status", Handle: s.handleProcessingStatus},
+
+		// Voice-bot results, CDRs and recordings (seed 004), in results.go
+		// and recordings.go.
+		{Method: "POST", Pattern: "/api/v1/call-results", Auth: authPublic, Summary: "Receive voice-bot call results", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCallResults},
+		{Method: "POST", Pattern: "/api/v1/cdrs", Auth: authTenant, Summary: "Ingest Asterisk CDRs", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCDRs},
+		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recording", Auth: authTenant, Summary: "Upload a recording", Body: bodyUpload, Handle: s.handleUploadRecording},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/recordings", Auth: authTenant, Summary: "List a call's recordings", Handle: s.handleListRecordings},
+		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Rotate a recording's access token", Handle: s.handleRotateRecordingToken},
+		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Revoke a recording's access token", Handle: s.handleRevokeRecordingToken},
+		{Method: "GET", Pattern: "/recordings/{token}", Auth: authPublic, Summary: "Get a recording by its access token", Handle: s.handleRecordingByToken},
 	}
 }
 
@@ -34,6 +59,17 @@ func (s *Server) Routes() []string {
 	var out []string
 	for _, r := range s.routes() {
 		out = append(out, r.Method+" "+r.Pattern)
+	}
+	return out
+}
+
+// JSONRoutes lists "METHOD pattern" for the routes that take a JSON body.
+func (s *Server) JSONRoutes() []string {
+	var out []string
+	for _, r := range s.routes() {
+		if r.Body == bodyJSON {
+			out = append(out, r.Method+" "+r.Pattern)
+		}
 	}
 	return out
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
@@ -36,6 +38,13 @@ type Server struct {
 	RateLimitGet    int // per minute per client; 0 = unlimited
 	RateLimitPost   int
 	MaxBodyBytes    int64
+	// MaxUploadBytes bounds a recording upload.
+	MaxUploadBytes int64
+
+	// Recordings stores recording files.
+	Recordings blob.Store
+	// Egress is the policy for requests to URLs users give (recording URLs).
+	Egress egress.Policy
 
 	// Health reports extra component checks for /health/detailed
 	// and the configured model providers for /health/models.
@@ -87,6 +96,9 @@ func (s *Server) Init() error {
 	}
 	if s.MaxBodyBytes <= 0 {
 		s.MaxBodyBytes = 1 << 20
+	}
+	if s.MaxUploadBytes <= 0 {
+		s.MaxUploadBytes = 1 << 30
 	}
 	if s.Registry == nil {
 		s.Registry = prometheus.NewRegistry()

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/blob"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -36,6 +37,9 @@ type env struct {
 
 type envOpt func(*cshttp.Server)
 
+// resultsSecret is the test tenant's X-CXBCore-Secret.
+const resultsSecret = "results-secret-0123456789abcdef"
+
 func newEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -45,6 +49,7 @@ func newEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
+	job.AddPendingWorkers(workers, s, nil)
 	q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +64,12 @@ func newEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
 	_, e.admin, err = s.CreateAPIKey(ctx, def.ID, "admin", true)
 	must(t, err)
 	e.tenant = sqlstoretest.MustTenant(t, s)
+	secret := resultsSecret
+	e.tenant, err = s.UpdateTenant(ctx, e.tenant.ID, sqlstore.TenantUpdate{ResultsSecret: &secret})
+	must(t, err)
 	_, e.key, err = s.CreateAPIKey(ctx, e.tenant.ID, "", false)
 	must(t, err)
-	e.server = &cshttp.Server{Store: s, Queue: q}
+	e.server = &cshttp.Server{Store: s, Queue: q, Recordings: blob.Dir{Root: t.TempDir()}}
 	for _, o := range opts {
 		o(e.server)
 	}

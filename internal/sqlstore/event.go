@@ -131,3 +131,22 @@ func (q *queries) JobCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rs.Err()
 }
+
+// JobKinds returns how many queue jobs of each kind exist, in any state.
+func (q *queries) JobKinds(ctx context.Context) (map[string]int, error) {
+	rs, err := q.ex.query(ctx, `SELECT kind, count(*) FROM river_job GROUP BY kind`)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]int{}
+	for rs.Next() {
+		var k string
+		var n int
+		if err := rs.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rs.Err()
+}

@@ -1,0 +1,264 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/voicebot"
+)
+
+// Tenant settings read by the results webhook.
+const (
+	// SettingCRMPush holds the tenant's CRM push configuration; results are
+	// pushed only when it is set.
+	SettingCRMPush = "crm_push"
+	// SettingProcessResults, when true, runs the post-call pipeline on
+	// every call whose results arrive.
+	SettingProcessResults = "process_call_results"
+)
+
+// handleCallResults stores a voice-bot platform's call results (seed 004):
+// authenticated by the tenant's results secret, merged into the call found
+// by session_id without letting absent fields erase stored ones, with the
+// fan-out enqueued in the same transaction.
+func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	secret := r.Header.Get("X-CXBCore-Secret")
+	if secret == "" {
+		return callscope.Errorf(callscope.EFORBIDDEN, "Missing X-CXBCore-Secret header")
+	}
+	tenant, err := s.Store.TenantByResultsSecret(ctx, secret)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return callscope.Errorf(callscope.EFORBIDDEN, "Invalid X-CXBCore-Secret")
+	} else if err != nil {
+		return err
+	}
+	body, err := readJSONBody(r, bodyLimit(r))
+	if err != nil {
+		return err
+	}
+	p, err := voicebot.Parse(body)
+	if err != nil {
+		return err
+	}
+	sid := p.String("session_id")
+	// Two first posts for one session may race to create the call; the
+	// loser finds it on its second try.
+	for attempt := 0; ; attempt++ {
+		err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error { return s.storeResults(ctx, tx, tenant, p) })
+		if callscope.ErrorCode(err) != callscope.ECONFLICT || attempt == 2 {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "session_id": sid})
+	return nil
+}
+
+func rawJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // values here are built from JSON-safe types
+	}
+	return b
+}
+
+// storeResults merges one results payload into its call, in tx.
+func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *callscope.Tenant, p voicebot.Payload) error {
+	sid := p.String("session_id")
+	now := callscope.Timestamp(s.Now())
+	c, err := tx.Call(ctx, tenant.ID, sid)
+	created := false
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		created = true
+		c = &callscope.Call{TenantID: tenant.ID, Direction: callscope.Inbound, Status: callscope.CallInProgress,
+			ExternalIDs: []callscope.ExternalID{{Kind: "session_id", Value: sid}}}
+	} else if err != nil {
+		return err
+	}
+	prevStatus := c.Status
+
+	var stored voicebot.Payload
+	if raw, ok := c.Raw["call_results"]; ok {
+		_ = json.Unmarshal(raw, &stored)
+	}
+	doc := voicebot.Merge(stored, p)
+
+	// The recording: a stable token-based URL, minted once and kept.
+	var rec *callscope.Recording
+	hasRec := doc.Has("recording_url") || doc.Has("recording_key")
+	if hasRec {
+		if !created {
+			recs, err := tx.Recordings(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, x := range recs {
+				if (x.SourceURL != "" && x.SourceURL == doc.String("recording_url")) ||
+					(x.StorageKey != "" && x.StorageKey == doc.String("recording_key")) ||
+					(x.AccessToken != "" && x.AccessToken == stored.String("recording_access_token")) {
+					rec = x
+					break
+				}
+			}
+		}
+		token := p.String("recording_access_token")
+		if token == "" && rec != nil {
+			token = rec.AccessToken
+		}
+		if token == "" {
+			token = stored.String("recording_access_token")
+		}
+		if token == "" {
+			token = voicebot.NewToken()
+		}
+		doc["recording_access_token"] = rawJSON(token)
+		if rec == nil {
+			rec = &callscope.Recording{TenantID: tenant.ID, Channels: 1}
+		}
+		rec.AccessToken = token
+		rec.SourceURL = doc.String("recording_url")
+		if k := doc.String("recording_key"); k != "" {
+			rec.StorageKey = "remote:" + strings.TrimPrefix(k, "remote:")
+		}
+		rec.Format, rec.ContentType = formatFromName(rec.SourceURL + rec.StorageKey)
+	}
+	if sum, ok := voicebot.CacheSummary(doc["usage_metrics"]); ok {
+		doc["llm_cache_summary"] = rawJSON(sum)
+	}
+
+	// The call record's own fields, from the merged document.
+	if v := doc.String("from_number"); v != "" {
+		c.From = v
+	} else if v := doc.String("caller_id"); v != "" && c.From == "" {
+		c.From = v
+	}
+	if v := doc.String("to_number"); v != "" {
+		c.To = v
+	}
+	if d := voicebot.Direction(doc.String("call_direction")); d != "" {
+		c.Direction = d
+	}
+	if d, ok := doc.Number("call_duration_seconds"); ok && d >= 0 {
+		c.DurationSeconds = d
+	}
+	c.DisconnectedBy = doc.String("disconnected_by")
+	c.Status = voicebot.StatusFrom(c.DisconnectedBy)
+	if c.Status == callscope.CallFailed && c.ErrorInfo == "" {
+		c.ErrorInfo = "disconnected_by: " + c.DisconnectedBy
+	}
+	c.CompletedAt = &now
+	if c.EndedAt == nil {
+		c.EndedAt = &now
+	}
+	if c.StartedAt == nil {
+		start := now.Add(-time.Duration(c.DurationSeconds * float64(time.Second)))
+		c.StartedAt = &start
+	}
+	if v := doc.String("campaign_id"); v != "" {
+		c.CampaignID = v
+	}
+	if c.Raw == nil {
+		c.Raw = map[string]json.RawMessage{}
+	}
+	c.Raw["call_results"] = rawJSON(doc)
+
+	if created {
+		if err := tx.CreateCall(ctx, c); err != nil {
+			return err
+		}
+	} else if err := tx.UpdateCall(ctx, c); err != nil {
+		return err
+	}
+	if streamID := doc.String("stream_id"); streamID != "" {
+		// A stream id another call already owns stays in the document only.
+		if _, err := tx.Call(ctx, tenant.ID, streamID); callscope.ErrorCode(err) == callscope.ENOTFOUND {
+			if err := tx.AddExternalID(ctx, c, callscope.ExternalID{Kind: "stream_id", Value: streamID}); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	if p.Has("transcript") {
+		segs := voicebot.Segments(p["transcript"])
+		if err := tx.ReplaceSegments(ctx, c.ID, segs); err != nil {
+			return err
+		}
+		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventTranscriptionReady, map[string]any{
+			"call_id": c.PublicID(), "segment_count": len(segs)}); err != nil {
+			return err
+		}
+	}
+	if hasRec {
+		newRec := rec.ID == ""
+		rec.CallID = c.ID
+		if newRec {
+			if err := tx.CreateRecording(ctx, rec); err != nil {
+				return err
+			}
+			if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventRecordingReady, map[string]any{
+				"call_id": c.PublicID(), "recording_url": "/recordings/" + rec.AccessToken}); err != nil {
+				return err
+			}
+		} else if err := tx.UpdateRecording(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if created || prevStatus != c.Status {
+		typ := callscope.EventCallCompleted
+		if c.Status == callscope.CallFailed {
+			typ = callscope.EventCallFailed
+		}
+		if _, err := s.Queue.RecordEvent(ctx, tx, c, typ, map[string]any{"call_id": c.PublicID(), "status": c.Status,
+			"disconnected_by": c.DisconnectedBy, "duration_seconds": c.DurationSeconds}); err != nil {
+			return err
+		}
+	}
+
+	// Fan-out: campaign reconciliation for every call (a no-op outside
+	// campaigns), CRM push when configured and not skipped, processing when
+	// the tenant wants it.
+	s.Queue.Enqueue(tx, job.CampaignReconcileArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+	if tenant.Settings[SettingCRMPush] != nil && !doc.Bool("skip_post_push") {
+		s.Queue.Enqueue(tx, job.CRMPushArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+	}
+	if v, _ := tenant.Settings[SettingProcessResults].(bool); v {
+		s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+	}
+	return nil
+}
+
+// formatFromName guesses a recording's format and content type from a file
+// name or URL.
+func formatFromName(name string) (format, contentType string) {
+	if i := strings.IndexAny(name, "?#"); i >= 0 {
+		name = name[:i]
+	}
+	switch strings.ToLower(strings.TrimPrefix(path.Ext(name), ".")) {
+	case "mp3":
+		return "mp3", "audio/mpeg"
+	case "wav":
+		return "wav", "audio/wav"
+	case "ogg", "oga", "opus":
+		return "ogg", "audio/ogg"
+	case "gsm":
+		return "gsm", "audio/x-gsm"
+	case "m4a", "mp4":
+		return "m4a", "audio/mp4"
+	case "webm":
+		return "webm", "audio/webm"
+	case "flac":
+		return "flac", "audio/flac"
+	}
+	return "", "application/octet-stream"
+}
