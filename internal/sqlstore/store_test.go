@@ -32,6 +32,11 @@ func TestStore(t *testing.T) {
 		t.Run("EventAndDelivery", func(t *testing.T) { testEventDelivery(t, s) })
 		t.Run("Tx/Rollback", func(t *testing.T) { testRollback(t, s) })
 		t.Run("Tx/ConcurrentMembersFailAlone", func(t *testing.T) { testConcurrentTx(t, s) })
+		t.Run("Session/Active", func(t *testing.T) { testActiveCalls(t, s) })
+		t.Run("Session/AppendSegments", func(t *testing.T) { testAppendSegments(t, s) })
+		t.Run("Session/AppendSegmentsConcurrent", func(t *testing.T) { testAppendSegmentsConcurrent(t, s) })
+		t.Run("Call/Search", func(t *testing.T) { testSearchCalls(t, s) })
+		t.Run("Evolution", func(t *testing.T) { testEvolution(t, s) })
 	})
 }
 
@@ -452,9 +457,16 @@ func testEventDelivery(t *testing.T, s *sqlstore.Store) {
 	if n != 1 {
 		t.Fatalf("undispatched = %d", n)
 	}
-	must(t, s.MarkEventDispatched(ctx, e.ID, time.Now()))
-	must(t, s.MarkEventDispatched(ctx, e.ID, time.Now()))
-	wantCode(t, s.MarkEventDispatched(ctx, "evt_missing", time.Now()), callscope.ENOTFOUND)
+	n64, err := s.MarkEventsDispatched(ctx, []string{e.ID, "evt_missing"}, time.Now())
+	must(t, err)
+	if n64 != 1 {
+		t.Fatalf("marked %d events, want 1", n64)
+	}
+	n64, err = s.MarkEventsDispatched(ctx, []string{e.ID}, time.Now())
+	must(t, err)
+	if n64 != 0 {
+		t.Fatalf("marked again: %d", n64)
+	}
 	n, err = s.UndispatchedEvents(ctx, tn.ID)
 	must(t, err)
 	if n != 0 {
@@ -537,4 +549,263 @@ func testConcurrentTx(t *testing.T, s *sqlstore.Store) {
 			t.Fatalf("member %d: err %v, get %v", i, err, getErr)
 		}
 	}
+}
+
+func testActiveCalls(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	other := sqlstoretest.MustTenant(t, s)
+	live := map[callscope.CallStatus]*callscope.Call{}
+	for i, st := range []callscope.CallStatus{callscope.CallInitiating, callscope.CallRinging, callscope.CallInProgress,
+		callscope.CallEnding, callscope.CallCompleted, callscope.CallScheduled, callscope.CallFailed} {
+		c := newCall(tn.ID, fmt.Sprintf("active-%d", i))
+		c.Status = st
+		c.AudioSeconds = float64(10 * (i + 1))
+		must(t, s.CreateCall(ctx, c))
+		must(t, s.PutSegments(ctx, c.ID, []callscope.Segment{
+			{SegmentID: 1, StartTime: 5, EndTime: 6, Text: "second"},
+			{SegmentID: 0, StartTime: 0, EndTime: 1, Text: "first"},
+		}))
+		live[st] = c
+	}
+	// Another tenant's live call is not listed.
+	must(t, s.CreateCall(ctx, newCall(other.ID, "active-0")))
+
+	calls, segs, err := s.ActiveCalls(ctx, tn.ID)
+	must(t, err)
+	var got []callscope.CallStatus
+	for _, c := range calls {
+		got = append(got, c.Status)
+		if len(c.ExternalIDs) != 1 || c.TenantID != tn.ID {
+			t.Fatalf("active call %+v lacks its external id or is another tenant's", c)
+		}
+		ss := segs[c.ID]
+		if len(ss) != 2 || ss[0].Text != "first" || ss[1].Text != "second" || ss[0].CallID != c.ID {
+			t.Fatalf("segments of %s = %+v, want first, second", c.ID, ss)
+		}
+	}
+	want := []callscope.CallStatus{callscope.CallInitiating, callscope.CallRinging, callscope.CallInProgress, callscope.CallEnding}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("active statuses = %v, want %v (oldest first)", got, want)
+	}
+
+	st, err := s.SessionStats(ctx, tn.ID)
+	must(t, err)
+	if st.Active != 4 || st.Segments != 8 || st.AudioSeconds != 10+20+30+40 ||
+		!reflect.DeepEqual(st.CallIDs, []string{"active-0", "active-1", "active-2", "active-3"}) {
+		t.Fatalf("SessionStats = %+v", st)
+	}
+	t.Run("Empty", func(t *testing.T) {
+		empty := sqlstoretest.MustTenant(t, s)
+		calls, segs, err := s.ActiveCalls(ctx, empty.ID)
+		must(t, err)
+		st, err := s.SessionStats(ctx, empty.ID)
+		must(t, err)
+		if len(calls) != 0 || len(segs) != 0 || st.Active != 0 || st.CallIDs == nil || len(st.CallIDs) != 0 {
+			t.Fatalf("empty tenant: %v %v %+v", calls, segs, st)
+		}
+	})
+}
+
+func testAppendSegments(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID, "append-1")
+	c.AudioSeconds = 2
+	must(t, s.CreateCall(ctx, c))
+	at := time.Date(2025, 10, 24, 9, 0, 0, 0, time.UTC)
+	batch := []callscope.Segment{
+		{SegmentID: -1, Speaker: "caller", StartTime: 0, EndTime: 3.5, Text: "Habari"},
+		{SegmentID: 7, Speaker: "agent", StartTime: 3.5, EndTime: 6.25, Text: "Karibu"},
+		{SegmentID: -1, Speaker: "caller", StartTime: 6.25, EndTime: 9, Text: "Asante"},
+	}
+	var count int
+	var audio float64
+	must(t, s.InTx(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		count, audio, err = tx.AppendSegments(ctx, c.ID, batch, at)
+		return err
+	}))
+	// Ids are assigned after the highest the call or the batch has.
+	if batch[0].SegmentID != 8 || batch[2].SegmentID != 9 || count != 3 || audio != 9 {
+		t.Fatalf("after append: ids %d,%d count %d audio %g", batch[0].SegmentID, batch[2].SegmentID, count, audio)
+	}
+	// The same segments again change nothing.
+	must(t, s.InTx(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		count, audio, err = tx.AppendSegments(ctx, c.ID, batch, at.Add(time.Second))
+		return err
+	}))
+	got, err := s.Call(ctx, tn.ID, c.ID)
+	must(t, err)
+	if count != 3 || audio != 9 || got.AudioSeconds != 9 || !got.LastActivity.Equal(at.Add(time.Second)) {
+		t.Fatalf("after second append: count %d audio %g call %+v", count, audio, got)
+	}
+	// Audio seconds never shrink: the live stream may be ahead of the text.
+	got.AudioSeconds = 30
+	must(t, s.UpdateCall(ctx, got))
+	must(t, s.InTx(ctx, func(tx *sqlstore.Tx) error {
+		count, audio, err = tx.AppendSegments(ctx, c.ID, []callscope.Segment{{SegmentID: -1, StartTime: 9, EndTime: 12, Text: "Kwaheri"}}, at)
+		return err
+	}))
+	if count != 4 || audio != 30 {
+		t.Fatalf("count %d audio %g, want 4 and 30", count, audio)
+	}
+	t.Run("ErrNotFound", func(t *testing.T) {
+		err := s.InTx(ctx, func(tx *sqlstore.Tx) error {
+			_, _, err := tx.AppendSegments(ctx, "no-such-call", nil, at)
+			return err
+		})
+		wantCode(t, err, callscope.ENOTFOUND)
+	})
+}
+
+func testAppendSegmentsConcurrent(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- s.InTx(ctx, func(tx *sqlstore.Tx) error {
+				_, _, err := tx.AppendSegments(ctx, c.ID, []callscope.Segment{{SegmentID: -1, StartTime: float64(i), EndTime: float64(i) + 1, Text: fmt.Sprint(i)}}, time.Now())
+				return err
+			})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	// Concurrent appends without ids never take the same id.
+	got, err := s.Segments(ctx, c.ID)
+	must(t, err)
+	if len(got) != 20 {
+		t.Fatalf("%d segments after 20 concurrent appends, want 20", len(got))
+	}
+}
+
+func testSearchCalls(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	base := time.Date(2025, 10, 1, 8, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		c := newCall(tn.ID, fmt.Sprintf("search-%d", i))
+		start := base.Add(time.Duration(4-i) * time.Hour) // started in the reverse order of creation
+		c.StartedAt = &start
+		c.DurationSeconds = float64([]int{30, 10, 50, 20, 40}[i])
+		if i == 3 {
+			c.Summary = json.RawMessage(`{"text":"Caller reports a missing CHILD in Kibera 50%_off"}`)
+		}
+		must(t, s.CreateCall(ctx, c))
+		ids = append(ids, c.ID)
+	}
+	must(t, s.PutSegments(ctx, ids[1], []callscope.Segment{{SegmentID: 0, EndTime: 1, Text: "My child is missing"}}))
+	must(t, s.PutSegments(ctx, ids[2], []callscope.Segment{{SegmentID: 0, EndTime: 1, Text: "school fees"}}))
+	search := func(cq sqlstore.CallQuery) []string {
+		t.Helper()
+		cq.TenantID = tn.ID
+		cs, err := s.SearchCalls(ctx, cq)
+		must(t, err)
+		out := []string{}
+		for _, c := range cs {
+			out = append(out, c.PublicID())
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		cq   sqlstore.CallQuery
+		want []string
+	}{
+		{"Default", sqlstore.CallQuery{}, []string{"search-4", "search-3", "search-2", "search-1", "search-0"}},
+		{"CreatedAsc", sqlstore.CallQuery{Ascending: true}, []string{"search-0", "search-1", "search-2", "search-3", "search-4"}},
+		{"CreatedAfterCursor", sqlstore.CallQuery{CallFilter: callscope.CallFilter{After: ids[2]}}, []string{"search-1", "search-0"}},
+		{"CreatedAscAfterCursor", sqlstore.CallQuery{CallFilter: callscope.CallFilter{After: ids[2]}, Ascending: true}, []string{"search-3", "search-4"}},
+		{"StartTimeAsc", sqlstore.CallQuery{Sort: sqlstore.SortStartTime, Ascending: true}, []string{"search-4", "search-3", "search-2", "search-1", "search-0"}},
+		{"DurationDesc", sqlstore.CallQuery{Sort: sqlstore.SortDuration}, []string{"search-2", "search-4", "search-0", "search-3", "search-1"}},
+		{"DurationOffset", sqlstore.CallQuery{Sort: sqlstore.SortDuration, CallFilter: callscope.CallFilter{Limit: 2}, Offset: 2}, []string{"search-0", "search-3"}},
+		{"StartBounds", sqlstore.CallQuery{StartFrom: ptr(base.Add(time.Hour)), StartTo: ptr(base.Add(3 * time.Hour))}, []string{"search-3", "search-2"}},
+		{"TextInSegmentIgnoresCase", sqlstore.CallQuery{Text: "CHILD"}, []string{"search-3", "search-1"}},
+		{"TextInSummary", sqlstore.CallQuery{Text: "kibera"}, []string{"search-3"}},
+		{"TextWildcardsAreLiteral", sqlstore.CallQuery{Text: "50%_"}, []string{"search-3"}},
+		{"TextWildcardsDoNotMatchAnything", sqlstore.CallQuery{Text: "%"}, []string{"search-3"}},
+		{"TextNoMatch", sqlstore.CallQuery{Text: "nothing like this"}, []string{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := search(c.cq); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+	t.Run("ErrInvalid/Sort", func(t *testing.T) {
+		_, err := s.SearchCalls(ctx, sqlstore.CallQuery{CallFilter: callscope.CallFilter{TenantID: tn.ID}, Sort: "id; DROP TABLE calls"})
+		wantCode(t, err, callscope.EINVALID)
+	})
+	t.Run("OtherTenant", func(t *testing.T) {
+		other := sqlstoretest.MustTenant(t, s)
+		cs, err := s.SearchCalls(ctx, sqlstore.CallQuery{CallFilter: callscope.CallFilter{TenantID: other.ID}, Text: "child"})
+		must(t, err)
+		if len(cs) != 0 {
+			t.Fatalf("another tenant found %d calls", len(cs))
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func testEvolution(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c := newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	snap := func(kind string, i int, data string) *sqlstore.EvolutionSnapshot {
+		return &sqlstore.EvolutionSnapshot{CallID: c.ID, TenantID: tn.ID, Kind: kind, WindowIndex: i,
+			WindowStart: float64(i * 15), WindowEnd: float64(i*15 + 20), Data: json.RawMessage(data)}
+	}
+	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 1, `{"persons":["Amina","Juma"]}`)))
+	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 0, `{"persons":["Amina"]}`)))
+	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionClassification, 0, `{"category":"child_protection"}`)))
+	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionTranslation, 0, `{"translation":"Hello"}`)))
+	// Writing a window again replaces it.
+	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 1, `{"persons":["Amina","Juma","Wanjiru"]}`)))
+
+	ents, err := s.Evolution(ctx, c.ID, sqlstore.EvolutionEntity)
+	must(t, err)
+	if len(ents) != 2 || ents[0].WindowIndex != 0 || ents[1].WindowIndex != 1 || ents[1].WindowStart != 15 || ents[1].WindowEnd != 35 ||
+		ents[1].CreatedAt.IsZero() || ents[1].TenantID != tn.ID {
+		t.Fatalf("entity evolution = %+v", ents)
+	}
+	var d map[string][]string
+	must(t, json.Unmarshal(ents[1].Data, &d))
+	if len(d["persons"]) != 3 {
+		t.Fatalf("window 1 was not replaced: %s", ents[1].Data)
+	}
+	all, err := s.Evolution(ctx, c.ID, "")
+	must(t, err)
+	var kinds []string
+	for _, x := range all {
+		kinds = append(kinds, fmt.Sprintf("%d:%s", x.WindowIndex, x.Kind))
+	}
+	if want := []string{"0:classification", "0:entity", "0:translation", "1:entity"}; !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("all snapshots = %v, want %v", kinds, want)
+	}
+	none, err := s.Evolution(ctx, "no-such-call", "")
+	must(t, err)
+	if none == nil || len(none) != 0 {
+		t.Fatalf("snapshots of an unknown call = %v, want empty", none)
+	}
+	t.Run("ErrInvalid", func(t *testing.T) {
+		wantCode(t, s.AppendEvolution(ctx, snap("mood", 0, `{}`)), callscope.EINVALID)
+		wantCode(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, -1, `{}`)), callscope.EINVALID)
+		wantCode(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 2, `{not json`)), callscope.EINVALID)
+	})
+	t.Run("DeletedWithCall", func(t *testing.T) {
+		// Snapshots belong to their call: a snapshot of an unknown call is refused.
+		err := s.AppendEvolution(ctx, &sqlstore.EvolutionSnapshot{CallID: "no-such-call", TenantID: tn.ID, Kind: sqlstore.EvolutionEntity})
+		if err == nil {
+			t.Fatal("snapshot of an unknown call was stored")
+		}
+	})
 }

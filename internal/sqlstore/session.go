@@ -1,0 +1,379 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/callscope/callscope"
+)
+
+// ActiveStatuses are the statuses of a live session: the call is being set
+// up, is under way or is hanging up.
+var ActiveStatuses = []callscope.CallStatus{
+	callscope.CallInitiating, callscope.CallRinging, callscope.CallInProgress, callscope.CallEnding,
+}
+
+// activeWhere selects the tenant's live calls (alias c); the tenant is $1.
+var activeWhere = func() string {
+	ph := make([]string, len(ActiveStatuses))
+	for i, s := range ActiveStatuses {
+		ph[i] = "'" + string(s) + "'"
+	}
+	return `c.tenant_id = $1 AND c.status IN (` + strings.Join(ph, ", ") + `)`
+}()
+
+// publicIDExpr is a call's public id (its first external id, else its own
+// id) for the call aliased c, as Call.PublicID computes it.
+const publicIDExpr = `COALESCE((SELECT e.value FROM call_external_ids e WHERE e.call_id = c.id ORDER BY e.position LIMIT 1), c.id)`
+
+// ActiveCalls returns the tenant's live calls (ActiveStatuses), oldest
+// first, with their external ids, and their segments by call id in time
+// order. It reads in three queries whatever the number of calls.
+func (q *queries) ActiveCalls(ctx context.Context, tenantID string) ([]*callscope.Call, map[string][]callscope.Segment, error) {
+	rs, err := q.ex.query(ctx, `SELECT `+callColumns+` FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	calls := []*callscope.Call{}
+	byID := map[string]*callscope.Call{}
+	for rs.Next() {
+		c, err := scanCall(rs)
+		if err != nil {
+			rs.Close()
+			return nil, nil, err
+		}
+		c.ExternalIDs = []callscope.ExternalID{}
+		calls = append(calls, c)
+		byID[c.ID] = c
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return nil, nil, err
+	}
+	rs.Close()
+	segs := map[string][]callscope.Segment{}
+	if len(calls) == 0 {
+		return calls, segs, nil
+	}
+
+	// A call that turned live after the first query is not in byID; one
+	// that ended since keeps what was read.
+	rs, err = q.ex.query(ctx, `SELECT e.call_id, e.kind, e.value FROM call_external_ids e JOIN calls c ON c.id = e.call_id
+		WHERE `+activeWhere+` ORDER BY e.call_id, e.position`, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rs.Next() {
+		var id string
+		var e callscope.ExternalID
+		if err := rs.Scan(&id, &e.Kind, &e.Value); err != nil {
+			rs.Close()
+			return nil, nil, err
+		}
+		if c := byID[id]; c != nil {
+			c.ExternalIDs = append(c.ExternalIDs, e)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return nil, nil, err
+	}
+	rs.Close()
+
+	rs, err = q.ex.query(ctx, `SELECT s.call_id, s.segment_id, s.speaker, s.start_time, s.end_time, s.text, s.confidence
+		FROM segments s JOIN calls c ON c.id = s.call_id
+		WHERE `+activeWhere+` ORDER BY s.call_id, s.start_time, s.segment_id`, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var s callscope.Segment
+		if err := rs.Scan(&s.CallID, &s.SegmentID, &s.Speaker, &s.StartTime, &s.EndTime, &s.Text, &s.Confidence); err != nil {
+			return nil, nil, err
+		}
+		if byID[s.CallID] != nil {
+			segs[s.CallID] = append(segs[s.CallID], s)
+		}
+	}
+	return calls, segs, rs.Err()
+}
+
+// SessionStats sums up a tenant's live sessions.
+type SessionStats struct {
+	Active       int
+	AudioSeconds float64
+	Segments     int
+	// CallIDs are the public ids of the live calls, oldest first.
+	CallIDs []string
+}
+
+// SessionStats returns counts and totals over the tenant's live calls,
+// computed by the database.
+func (q *queries) SessionStats(ctx context.Context, tenantID string) (*SessionStats, error) {
+	var st SessionStats
+	err := q.ex.queryRow(ctx, `SELECT count(*), COALESCE(SUM(c.audio_seconds), 0),
+			CAST(COALESCE(SUM((SELECT count(*) FROM segments s WHERE s.call_id = c.id)), 0) AS BIGINT)
+		FROM calls c WHERE `+activeWhere, tenantID).Scan(&st.Active, &st.AudioSeconds, &st.Segments)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := q.ex.query(ctx, `SELECT `+publicIDExpr+` FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	st.CallIDs = []string{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		st.CallIDs = append(st.CallIDs, id)
+	}
+	return &st, rs.Err()
+}
+
+// LockCall holds a call's row until the transaction ends, so that changes
+// read from it and written back are not interleaved with another
+// transaction's. Use it inside Store.InTx. SQLite runs one writing
+// transaction at a time, so there it has nothing to do. Returns ENOTFOUND if
+// the call does not exist.
+func (q *queries) LockCall(ctx context.Context, callID string) error {
+	if q.d != Postgres {
+		return nil
+	}
+	var id string
+	err := q.ex.queryRow(ctx, `SELECT id FROM calls WHERE id = $1 FOR UPDATE`, callID).Scan(&id)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
+	}
+	return err
+}
+
+// AppendSegments stores segments of a live call and brings the call's
+// session state up to date: last activity becomes at, and audio seconds
+// grows to the end of its last segment. A segment whose id the call already
+// has replaces it, so sending the same segments twice is harmless; segments
+// with a negative SegmentID are given the ids after the highest the call
+// (or segs) has, in order, and segs is updated with them. It returns the
+// call's segment count and audio seconds afterwards. Run it inside
+// Store.InTx: it locks the call for the id assignment.
+func (q *queries) AppendSegments(ctx context.Context, callID string, segs []callscope.Segment, at time.Time) (count int, audio float64, err error) {
+	if err := q.LockCall(ctx, callID); err != nil {
+		return 0, 0, err
+	}
+	next := -1
+	if err := q.ex.queryRow(ctx, `SELECT COALESCE(MAX(segment_id), -1) FROM segments WHERE call_id = $1`, callID).Scan(&next); err != nil {
+		return 0, 0, err
+	}
+	for _, s := range segs {
+		next = max(next, s.SegmentID)
+	}
+	for i := range segs {
+		if segs[i].SegmentID < 0 {
+			next++
+			segs[i].SegmentID = next
+		}
+	}
+	if err := q.PutSegments(ctx, callID, segs); err != nil {
+		return 0, 0, err
+	}
+	var end float64
+	if count, end, err = q.SegmentStats(ctx, callID); err != nil {
+		return 0, 0, err
+	}
+	at = callscope.Timestamp(at)
+	n, err := q.ex.execRows(ctx, `UPDATE calls SET last_activity = $2, updated_at = $2,
+		audio_seconds = CASE WHEN audio_seconds < $3 THEN $3 ELSE audio_seconds END WHERE id = $1`, callID, at, end)
+	if err != nil {
+		return 0, 0, err
+	}
+	if n == 0 {
+		return 0, 0, callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
+	}
+	if err := q.ex.queryRow(ctx, `SELECT audio_seconds FROM calls WHERE id = $1`, callID).Scan(&audio); err != nil {
+		return 0, 0, err
+	}
+	return count, audio, nil
+}
+
+// Orders of a call search.
+const (
+	SortCreatedAt = "created_at"
+	SortStartTime = "start_time"
+	SortDuration  = "duration"
+)
+
+// CallQuery is a call listing with search: the filter of Calls plus bounds
+// on the start time, a text to find and an order. Sorted by created_at the
+// listing pages with the filter's After cursor (newest first, or oldest
+// first with Ascending); in any other order it pages with Offset.
+type CallQuery struct {
+	callscope.CallFilter
+	// StartFrom and StartTo bound the start time (inclusive, exclusive):
+	// started_at, or created_at for a call that never started.
+	StartFrom *time.Time
+	StartTo   *time.Time
+	// Text selects calls whose transcript or summary contains it, ignoring
+	// case (ASCII case only on SQLite).
+	Text      string
+	Sort      string // SortCreatedAt (default), SortStartTime or SortDuration
+	Ascending bool
+	Offset    int
+}
+
+// startExpr is a call's start time as the Call Sessions API shows it.
+const startExpr = `COALESCE(c.started_at, c.created_at)`
+
+// SearchCalls lists the calls that match cq, one page at a time, in one
+// query. Returns EINVALID for an unknown sort.
+func (q *queries) SearchCalls(ctx context.Context, cq CallQuery) ([]*callscope.Call, error) {
+	f := cq.CallFilter
+	if f.TenantID == "" {
+		return nil, callscope.Errorf(callscope.EINVALID, "listing calls needs a tenant")
+	}
+	where := []string{"c.tenant_id = $1"}
+	args := []any{f.TenantID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	if f.UserID != "" {
+		where = append(where, "c.user_id = "+arg(f.UserID))
+	}
+	if len(f.Status) > 0 {
+		ph := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			ph[i] = arg(string(s))
+		}
+		where = append(where, "c.status IN ("+strings.Join(ph, ", ")+")")
+	}
+	if f.Direction != "" {
+		where = append(where, "c.direction = "+arg(string(f.Direction)))
+	}
+	if f.CreatedFrom != nil {
+		where = append(where, "c.created_at >= "+arg(*f.CreatedFrom))
+	}
+	if f.CreatedTo != nil {
+		where = append(where, "c.created_at < "+arg(*f.CreatedTo))
+	}
+	if cq.StartFrom != nil {
+		where = append(where, startExpr+" >= "+arg(*cq.StartFrom))
+	}
+	if cq.StartTo != nil {
+		where = append(where, startExpr+" < "+arg(*cq.StartTo))
+	}
+	if cq.Text != "" {
+		like, summary := "LIKE", "c.summary"
+		if q.d == Postgres {
+			like, summary = "ILIKE", "c.summary::text"
+		}
+		p := arg("%" + escapeLike(cq.Text) + "%")
+		where = append(where, `(EXISTS (SELECT 1 FROM segments s WHERE s.call_id = c.id AND s.text `+like+` `+p+` ESCAPE '\')
+			OR `+summary+` `+like+` `+p+` ESCAPE '\')`)
+	}
+	dir := " DESC"
+	if cq.Ascending {
+		dir = " ASC"
+	}
+	var order string
+	switch cq.Sort {
+	case "", SortCreatedAt:
+		if f.After != "" {
+			op := " < "
+			if cq.Ascending {
+				op = " > "
+			}
+			where = append(where, "c.id"+op+arg(f.After))
+		}
+		order = "c.id" + dir
+	case SortStartTime:
+		order = startExpr + dir + ", c.id" + dir
+	case SortDuration:
+		order = "c.duration_seconds" + dir + ", c.id" + dir
+	default:
+		return nil, callscope.Errorf(callscope.EINVALID, "unknown sort %q", cq.Sort)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > MaxPageSize {
+		limit = 50
+	}
+	query := `SELECT ` + callColumns + ` FROM calls c WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + itoa(limit)
+	if cq.Offset > 0 {
+		query += ` OFFSET ` + itoa(cq.Offset)
+	}
+	rs, err := q.ex.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []*callscope.Call{}
+	for rs.Next() {
+		c, err := scanCall(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	rs.Close()
+	return out, q.loadExternalIDs(ctx, out)
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ProcessJobs counts the post-call processing jobs (kind call.process) of a
+// tenant's calls by queue state (available, running, retryable, …), for one
+// call when callID (callscope's id) is not "".
+func (q *queries) ProcessJobs(ctx context.Context, tenantID, callID string) (map[string]int, error) {
+	query := `SELECT state, count(*) FROM river_job WHERE kind = 'call.process' AND args->>'tenant_id' = $1`
+	args := []any{tenantID}
+	if callID != "" {
+		query += ` AND args->>'call_id' = $2`
+		args = append(args, callID)
+	}
+	rs, err := q.ex.query(ctx, query+` GROUP BY state`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]int{}
+	for rs.Next() {
+		var s string
+		var n int
+		if err := rs.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rs.Err()
+}
+
+// ProcessingCallIDs returns the public ids of up to limit of the tenant's
+// calls whose processing is in the given status, most recently changed
+// first.
+func (q *queries) ProcessingCallIDs(ctx context.Context, tenantID string, status callscope.ProcessingStatus, limit int) ([]string, error) {
+	rs, err := q.ex.query(ctx, `SELECT `+publicIDExpr+` FROM processing p JOIN calls c ON c.id = p.call_id
+		WHERE p.tenant_id = $1 AND p.status = $2 ORDER BY p.updated_at DESC, c.id DESC LIMIT `+itoa(limit), tenantID, string(status))
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []string{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rs.Err()
+}
