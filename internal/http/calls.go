@@ -266,10 +266,15 @@ type callListItem struct {
 	CreatedAt        string                 `json:"created_at"`
 }
 
+// maxListOffset bounds offset pagination; deeper pages are better reached
+// with narrower filters.
+const maxListOffset = 100000
+
 func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f fields
 	filter := callscope.CallFilter{TenantID: tenantID(r), After: q.Get("cursor")}
+	cq := sqlstore.CallQuery{}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > sqlstore.MaxPageSize {
@@ -303,13 +308,61 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 			f.add("Input should be 'inbound' or 'outbound'", "enum", "query", "direction")
 		}
 	}
+	for _, b := range []struct {
+		name string
+		dst  **time.Time
+	}{{"from", &cq.StartFrom}, {"to", &cq.StartTo}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				f.add("Input should be an RFC 3339 date-time such as 2025-10-24T08:00:00Z", "datetime_parsing", "query", b.name)
+				continue
+			}
+			t = callscope.Timestamp(t)
+			*b.dst = &t
+		}
+	}
+	if cq.StartFrom != nil && cq.StartTo != nil && !cq.StartTo.After(*cq.StartFrom) {
+		f.add("to should be after from", "value_error", "query", "to")
+	}
+	if v := q.Get("q"); v != "" {
+		cq.Text = strings.TrimSpace(v)
+		checkText(&f, cq.Text, 200, "query", "q")
+	}
+	switch cq.Sort = q.Get("sort"); cq.Sort {
+	case "", sqlstore.SortCreatedAt, sqlstore.SortStartTime, sqlstore.SortDuration:
+	default:
+		f.add("Input should be 'created_at', 'start_time' or 'duration'", "enum", "query", "sort")
+	}
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		cq.Ascending = true
+	default:
+		f.add("Input should be 'asc' or 'desc'", "enum", "query", "order")
+	}
+	byCreation := cq.Sort == "" || cq.Sort == sqlstore.SortCreatedAt
+	if filter.After != "" && !byCreation {
+		f.add("cursor pages only the created_at order; use offset with sort="+cq.Sort, "value_error", "query", "cursor")
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil || n < 0 || n > maxListOffset:
+			f.add("Input should be a whole number from 0 to "+strconv.Itoa(maxListOffset), "value_error", "query", "offset")
+		case byCreation && n > 0:
+			f.add("offset pages the start_time and duration orders; the created_at order pages with cursor", "value_error", "query", "offset")
+		}
+		cq.Offset = n
+	}
 	if err := f.err(); err != nil {
 		return err
 	}
 	if filter.Limit == 0 {
 		filter.Limit = 50
 	}
-	calls, err := s.Store.Calls(r.Context(), filter)
+	cq.CallFilter = filter
+	calls, err := s.Store.SearchCalls(r.Context(), cq)
 	if err != nil {
 		return err
 	}
@@ -325,10 +378,16 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 			ProcessingStatus: string(c.ProcessingStatus), CreatedAt: c.CreatedAt.Format(time.RFC3339Nano)}
 	}
 	var next *string
+	var nextOffset *int
 	if len(calls) == filter.Limit {
-		id := calls[len(calls)-1].ID
-		next = &id
+		if byCreation {
+			id := calls[len(calls)-1].ID
+			next = &id
+		} else {
+			n := cq.Offset + len(calls)
+			nextOffset = &n
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": items, "next_cursor": next, "limit": filter.Limit})
+	writeJSON(w, http.StatusOK, map[string]any{"calls": items, "next_cursor": next, "next_offset": nextOffset, "limit": filter.Limit})
 	return nil
 }
