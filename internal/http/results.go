@@ -49,10 +49,31 @@ func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	sid := p.String("session_id")
+	// The work that needs no lock (reading the call, merging, encoding) is
+	// done before the transaction, from a snapshot; the transaction checks
+	// the snapshot still holds and redoes the work only if it does not.
+	prep, err := s.prepareResults(ctx, s.Store, tenant, p)
+	if err != nil {
+		return err
+	}
 	// Two first posts for one session may race to create the call; the
 	// loser finds it on its second try.
 	for attempt := 0; ; attempt++ {
-		err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error { return s.storeResults(ctx, tx, tenant, p) })
+		err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+			id, at, err := tx.CallVersion(ctx, tenant.ID, sid)
+			if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+				id, err = "", nil
+			}
+			if err != nil {
+				return err
+			}
+			if id != prep.callID || !at.Equal(prep.version) {
+				if prep, err = s.prepareResults(ctx, tx, tenant, p); err != nil {
+					return err
+				}
+			}
+			return s.storeResults(ctx, tx, tenant, prep)
+		})
 		if callscope.ErrorCode(err) != callscope.ECONFLICT || attempt == 2 {
 			break
 		}
@@ -72,20 +93,43 @@ func rawJSON(v any) json.RawMessage {
 	return b
 }
 
-// storeResults merges one results payload into its call, in tx.
-func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *callscope.Tenant, p voicebot.Payload) error {
+// resultsReader is what preparing results reads: the store or a
+// transaction.
+type resultsReader interface {
+	Call(ctx context.Context, tenantID, ref string) (*callscope.Call, error)
+	Recordings(ctx context.Context, callID string) ([]*callscope.Recording, error)
+}
+
+// preparedResults is one results payload turned into the changes to make.
+type preparedResults struct {
+	callID  string    // "" when the call is to be created
+	version time.Time // the call's updated_at when read
+	call    *callscope.Call
+	created bool
+	prev    callscope.CallStatus
+	doc     voicebot.Payload
+	segs    []callscope.Segment // nil when the payload has no transcript
+	rec     *callscope.Recording
+	hasRec  bool
+}
+
+// prepareResults merges a results payload into the call as read from rd,
+// without writing anything.
+func (s *Server) prepareResults(ctx context.Context, rd resultsReader, tenant *callscope.Tenant, p voicebot.Payload) (*preparedResults, error) {
 	sid := p.String("session_id")
 	now := callscope.Timestamp(s.Now())
-	c, err := tx.Call(ctx, tenant.ID, sid)
-	created := false
+	pr := &preparedResults{}
+	c, err := rd.Call(ctx, tenant.ID, sid)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
-		created = true
+		pr.created = true
 		c = &callscope.Call{TenantID: tenant.ID, Direction: callscope.Inbound, Status: callscope.CallInProgress,
 			ExternalIDs: []callscope.ExternalID{{Kind: "session_id", Value: sid}}}
 	} else if err != nil {
-		return err
+		return nil, err
+	} else {
+		pr.callID, pr.version = c.ID, c.UpdatedAt
 	}
-	prevStatus := c.Status
+	pr.call, pr.prev = c, c.Status
 
 	var stored voicebot.Payload
 	if raw, ok := c.Raw["call_results"]; ok {
@@ -94,17 +138,17 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 	doc := voicebot.Merge(stored, p)
 
 	// The recording: a stable token-based URL, minted once and kept.
-	var rec *callscope.Recording
-	hasRec := doc.Has("recording_url") || doc.Has("recording_key")
-	if hasRec {
-		if !created {
-			recs, err := tx.Recordings(ctx, c.ID)
+	pr.hasRec = doc.Has("recording_url") || doc.Has("recording_key")
+	if pr.hasRec {
+		var rec *callscope.Recording
+		if !pr.created {
+			recs, err := rd.Recordings(ctx, c.ID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			for _, x := range recs {
 				if (x.SourceURL != "" && x.SourceURL == doc.String("recording_url")) ||
-					(x.StorageKey != "" && x.StorageKey == doc.String("recording_key")) ||
+					(x.StorageKey != "" && x.StorageKey == "remote:"+doc.String("recording_key")) ||
 					(x.AccessToken != "" && x.AccessToken == stored.String("recording_access_token")) {
 					rec = x
 					break
@@ -131,9 +175,18 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 			rec.StorageKey = "remote:" + strings.TrimPrefix(k, "remote:")
 		}
 		rec.Format, rec.ContentType = formatFromName(rec.SourceURL + rec.StorageKey)
+		pr.rec = rec
 	}
-	if sum, ok := voicebot.CacheSummary(doc["usage_metrics"]); ok {
-		doc["llm_cache_summary"] = rawJSON(sum)
+	if p.Has("usage_metrics") {
+		if sum, ok := voicebot.CacheSummary(doc["usage_metrics"]); ok {
+			doc["llm_cache_summary"] = rawJSON(sum)
+		}
+	}
+	if p.Has("transcript") {
+		pr.segs = voicebot.Segments(p["transcript"])
+		if pr.segs == nil {
+			pr.segs = []callscope.Segment{}
+		}
 	}
 
 	// The call record's own fields, from the merged document.
@@ -171,8 +224,14 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 		c.Raw = map[string]json.RawMessage{}
 	}
 	c.Raw["call_results"] = rawJSON(doc)
+	pr.doc = doc
+	return pr, nil
+}
 
-	if created {
+// storeResults writes prepared results, in tx.
+func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *callscope.Tenant, pr *preparedResults) error {
+	c, doc, rec := pr.call, pr.doc, pr.rec
+	if pr.created {
 		if err := tx.CreateCall(ctx, c); err != nil {
 			return err
 		}
@@ -181,7 +240,7 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 	}
 	if streamID := doc.String("stream_id"); streamID != "" {
 		// A stream id another call already owns stays in the document only.
-		if _, err := tx.Call(ctx, tenant.ID, streamID); callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		if _, _, err := tx.CallVersion(ctx, tenant.ID, streamID); callscope.ErrorCode(err) == callscope.ENOTFOUND {
 			if err := tx.AddExternalID(ctx, c, callscope.ExternalID{Kind: "stream_id", Value: streamID}); err != nil {
 				return err
 			}
@@ -189,20 +248,18 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 			return err
 		}
 	}
-	if p.Has("transcript") {
-		segs := voicebot.Segments(p["transcript"])
-		if err := tx.ReplaceSegments(ctx, c.ID, segs); err != nil {
+	if pr.segs != nil {
+		if err := tx.ReplaceSegments(ctx, c.ID, pr.segs); err != nil {
 			return err
 		}
 		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventTranscriptionReady, map[string]any{
-			"call_id": c.PublicID(), "segment_count": len(segs)}); err != nil {
+			"call_id": c.PublicID(), "segment_count": len(pr.segs)}); err != nil {
 			return err
 		}
 	}
-	if hasRec {
-		newRec := rec.ID == ""
+	if pr.hasRec {
 		rec.CallID = c.ID
-		if newRec {
+		if rec.ID == "" {
 			if err := tx.CreateRecording(ctx, rec); err != nil {
 				return err
 			}
@@ -214,7 +271,7 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 			return err
 		}
 	}
-	if created || prevStatus != c.Status {
+	if pr.created || pr.prev != c.Status {
 		typ := callscope.EventCallCompleted
 		if c.Status == callscope.CallFailed {
 			typ = callscope.EventCallFailed

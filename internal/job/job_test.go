@@ -86,8 +86,10 @@ func TestRecordEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := after["available"] - before["available"]; got != 20 {
-				t.Fatalf("jobs inserted = %d, want 20 (one per committed transaction)", got)
+			// One dispatch job per commit: at most one per committed
+			// transaction, at least one.
+			if got := after["available"] - before["available"]; got < 1 || got > 20 {
+				t.Fatalf("jobs inserted = %d, want 1 to 20", got)
 			}
 			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 20 {
 				t.Fatalf("events = %d, want 20", n)
@@ -115,15 +117,27 @@ func TestRecordEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer q.Stop(ctx)
-			for i := 0; i < 21; i++ {
-				select {
-				case got := <-done:
-					if got != "event.dispatch:completed" {
-						t.Fatalf("job done = %s", got)
-					}
-				case <-time.After(15 * time.Second):
-					t.Fatal("event dispatch jobs did not all run")
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				n, err := s.UndispatchedEvents(ctx, tn.ID)
+				if err != nil {
+					t.Fatal(err)
 				}
+				if n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d events never dispatched", n)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			select {
+			case got := <-done:
+				if got != "events.dispatch:completed" {
+					t.Fatalf("job done = %s", got)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no job outcome reported")
 			}
 			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 0 {
 				t.Fatalf("undispatched after run = %d (event %s)", n, ev.ID)

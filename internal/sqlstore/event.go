@@ -40,18 +40,18 @@ func (q *queries) Events(ctx context.Context, tenantID, callID string) ([]*calls
 	return out, rs.Err()
 }
 
-// MarkEventDispatched records that an event was handed to every delivery
-// channel. Marking twice keeps the first time. Returns ENOTFOUND for an
-// unknown event.
-func (q *queries) MarkEventDispatched(ctx context.Context, eventID string, at time.Time) error {
-	var n int
-	if err := q.ex.queryRow(ctx, `SELECT count(*) FROM events WHERE id = $1`, eventID).Scan(&n); err != nil {
-		return err
+// MarkEventsDispatched records that events were handed to every delivery
+// channel, and returns how many were not marked before. Marking twice keeps
+// the first time; unknown ids are ignored.
+func (q *queries) MarkEventsDispatched(ctx context.Context, eventIDs []string, at time.Time) (int64, error) {
+	if len(eventIDs) == 0 {
+		return 0, nil
 	}
-	if n == 0 {
-		return callscope.Errorf(callscope.ENOTFOUND, "event not found")
+	args := []any{callscope.Timestamp(at)}
+	for _, id := range eventIDs {
+		args = append(args, id)
 	}
-	return q.exec(ctx, `UPDATE events SET dispatched_at = $2 WHERE id = $1 AND dispatched_at IS NULL`, eventID, callscope.Timestamp(at))
+	return q.ex.execRows(ctx, `UPDATE events SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN (`+placeholders(2, len(eventIDs))+`)`, args...)
 }
 
 // UndispatchedEvents counts the tenant's events not yet dispatched ("" for

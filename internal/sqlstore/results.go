@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"crypto/subtle"
+	"time"
 
 	"github.com/callscope/callscope"
 )
@@ -60,4 +61,20 @@ func (q *queries) Recording(ctx context.Context, callID, recordingID string) (*c
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "recording not found")
 	}
 	return rec, err
+}
+
+// CallVersion returns the id and last update time of the tenant's call
+// named by ref, cheaply, so that a change prepared from an earlier read can
+// check nothing changed meanwhile. Returns ENOTFOUND if there is no such
+// call.
+func (q *queries) CallVersion(ctx context.Context, tenantID, ref string) (string, time.Time, error) {
+	var id string
+	var at time.Time
+	err := q.ex.queryRow(ctx, `SELECT id, updated_at FROM calls
+		WHERE tenant_id = $1 AND id = COALESCE(
+			(SELECT call_id FROM call_external_ids WHERE tenant_id = $1 AND value = $2), $2)`, tenantID, ref).Scan(&id, &at)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return "", time.Time{}, callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
+	}
+	return id, at.UTC(), err
 }

@@ -2,24 +2,36 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 
 	"github.com/callscope/callscope"
 )
 
 // PutSegments stores segments of a call; a segment whose id the call already
 // has replaces the stored one, so sending the same segments twice is
-// harmless.
+// harmless. Segments go in multi-row statements.
 func (q *queries) PutSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
-	for _, s := range segs {
+	const perStatement = 100
+	for len(segs) > 0 {
+		n := min(len(segs), perStatement)
+		args := make([]any, 0, 7*n)
+		var values strings.Builder
+		for i, s := range segs[:n] {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			values.WriteString("(" + placeholders(7*i+1, 7) + ")")
+			args = append(args, callID, s.SegmentID, s.Speaker, s.StartTime, s.EndTime, s.Text, s.Confidence)
+		}
 		err := q.exec(ctx, `INSERT INTO segments (call_id, segment_id, speaker, start_time, end_time, text, confidence)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			VALUES `+values.String()+`
 			ON CONFLICT (call_id, segment_id) DO UPDATE SET speaker = excluded.speaker,
 				start_time = excluded.start_time, end_time = excluded.end_time,
-				text = excluded.text, confidence = excluded.confidence`,
-			callID, s.SegmentID, s.Speaker, s.StartTime, s.EndTime, s.Text, s.Confidence)
+				text = excluded.text, confidence = excluded.confidence`, args...)
 		if err != nil {
 			return err
 		}
+		segs = segs[n:]
 	}
 	return nil
 }
