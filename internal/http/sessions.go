@@ -35,11 +35,23 @@ func (s *Server) handleActiveCalls(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	out := make([]sessionView, len(calls))
+	// Written one session at a time: a thousand sessions are a megabyte
+	// that need not be built before the first byte leaves.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	bw.WriteByte('[')
 	for i, c := range calls {
-		out[i] = newSessionView(c, segs[c.ID])
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(newSessionView(c, segs[c.ID])); err != nil {
+			return nil // the status is sent; nothing else can be said
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	bw.WriteString("]\n")
+	_ = bw.Flush() // a failed write is the client going away
 	return nil
 }
 

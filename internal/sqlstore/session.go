@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -27,18 +29,55 @@ var activeWhere = func() string {
 // id) for the call aliased c, as Call.PublicID computes it.
 const publicIDExpr = `COALESCE((SELECT e.value FROM call_external_ids e WHERE e.call_id = c.id ORDER BY e.position LIMIT 1), c.id)`
 
+// sessionColumns are the columns of a call a live session shows: identity,
+// lifecycle, session state and metadata, without the result documents.
+const sessionColumns = `id, tenant_id, user_id, direction, from_number, to_number, contact_name, title,
+	purpose, campaign_id, status, started_at, ended_at, duration_seconds, processing_mode,
+	connection_info, last_activity, audio_seconds, language, metadata, processing_status, created_at, updated_at`
+
+func scanSession(r row) (*callscope.Call, error) {
+	var c callscope.Call
+	var dir, status, mode, pstatus string
+	var conn, meta []byte
+	err := r.Scan(&c.ID, &c.TenantID, &c.UserID, &dir, &c.From, &c.To, &c.ContactName, &c.Title,
+		&c.Purpose, &c.CampaignID, &status, &c.StartedAt, &c.EndedAt, &c.DurationSeconds, &mode,
+		&conn, &c.LastActivity, &c.AudioSeconds, &c.Language, &meta, &pstatus, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	c.Direction, c.Status = callscope.Direction(dir), callscope.CallStatus(status)
+	c.ProcessingMode, c.ProcessingStatus = callscope.ProcessingMode(mode), callscope.ProcessingStatus(pstatus)
+	c.ConnectionInfo = rawJSON(conn)
+	if len(meta) > 2 { // "{}" is by far the most common
+		if err := json.Unmarshal(meta, &c.Metadata); err != nil {
+			return nil, fmt.Errorf("call %s metadata: %w", c.ID, err)
+		}
+	}
+	for _, t := range []**time.Time{&c.StartedAt, &c.EndedAt, &c.LastActivity} {
+		if *t != nil {
+			u := (*t).UTC()
+			*t = &u
+		}
+	}
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return &c, nil
+}
+
 // ActiveCalls returns the tenant's live calls (ActiveStatuses), oldest
 // first, with their external ids, and their segments by call id in time
-// order. It reads in three queries whatever the number of calls.
+// order. It reads in three queries whatever the number of calls. The calls
+// carry what a session shows (sessionColumns): their result documents
+// (translation, entities, summary, …), script and raw payloads are left
+// empty; read a call with Call for those.
 func (q *queries) ActiveCalls(ctx context.Context, tenantID string) ([]*callscope.Call, map[string][]callscope.Segment, error) {
-	rs, err := q.ex.query(ctx, `SELECT `+callColumns+` FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
+	rs, err := q.ex.query(ctx, `SELECT `+sessionColumns+` FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
 	if err != nil {
 		return nil, nil, err
 	}
 	calls := []*callscope.Call{}
 	byID := map[string]*callscope.Call{}
 	for rs.Next() {
-		c, err := scanCall(rs)
+		c, err := scanSession(rs)
 		if err != nil {
 			rs.Close()
 			return nil, nil, err
@@ -59,8 +98,8 @@ func (q *queries) ActiveCalls(ctx context.Context, tenantID string) ([]*callscop
 
 	// A call that turned live after the first query is not in byID; one
 	// that ended since keeps what was read.
-	rs, err = q.ex.query(ctx, `SELECT e.call_id, e.kind, e.value FROM call_external_ids e JOIN calls c ON c.id = e.call_id
-		WHERE `+activeWhere+` ORDER BY e.call_id, e.position`, tenantID)
+	rs, err = q.ex.query(ctx, `SELECT e.call_id, e.kind, e.value FROM call_external_ids e
+		WHERE e.call_id IN (SELECT c.id FROM calls c WHERE `+activeWhere+`) ORDER BY e.call_id, e.position`, tenantID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,8 +121,8 @@ func (q *queries) ActiveCalls(ctx context.Context, tenantID string) ([]*callscop
 	rs.Close()
 
 	rs, err = q.ex.query(ctx, `SELECT s.call_id, s.segment_id, s.speaker, s.start_time, s.end_time, s.text, s.confidence
-		FROM segments s JOIN calls c ON c.id = s.call_id
-		WHERE `+activeWhere+` ORDER BY s.call_id, s.start_time, s.segment_id`, tenantID)
+		FROM segments s WHERE s.call_id IN (SELECT c.id FROM calls c WHERE `+activeWhere+`)
+		ORDER BY s.call_id, s.start_time, s.segment_id`, tenantID)
 	if err != nil {
 		return nil, nil, err
 	}
