@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/job"
@@ -303,6 +304,19 @@ func TestOpenAPISchemasMatchViews(t *testing.T) {
 		{"Check", Check{}, true},
 		{"ModelStatus", ModelStatus{}, true},
 		{"FieldError", callscope.FieldError{}, true},
+		{"CallStats", callStatsView{}, true},
+		{"Transcript", transcriptView{}, true},
+		{"SegmentInput", segmentInput{}, false},
+		{"SegmentWriteResult", appendSegmentsView{}, true},
+		{"Translation", translationView{}, true},
+		{"ProgressiveAnalysis", progressiveView{}, true},
+		{"EvolutionSummary", evolutionData{}, true},
+		{"EntityWindow", entityWindowView{}, true},
+		{"ClassificationWindow", classificationWindowView{}, true},
+		{"CallProcessing", processingView{}, true},
+		{"StageError", callscope.StageError{}, true},
+		{"StageRun", callscope.StageRun{}, true},
+		{"ProcessingOverview", processingOverview{}, true},
 		{"CallCreate", createCallRequest{}, false},
 		{"TenantCreate", tenantRequest{}, false},
 		{"TenantUpdate", tenantRequest{}, false},
@@ -371,6 +385,7 @@ func TestOpenAPISchemasMatchViews(t *testing.T) {
 // nonNullPointer lists pointer fields the handler always sets.
 var nonNullPointer = map[string]bool{
 	"CallSession.start_time": true, // falls back to created_at
+	"Transcript.segments":    true, // left out rather than null
 }
 
 func asSlice(v any) []any { s, _ := v.([]any); return s }
@@ -598,6 +613,61 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	do(srv, "GET /api/v1/calls/{call_id}", "/api/v1/calls/CA1", key, "")
 	do(srv, "GET /api/v1/calls/{call_id}", "/api/v1/calls/nope", key, "")
 
+	// The Call Sessions API routes.
+	const pbx = "/api/v1/calls/1761295415.12887"
+	do(srv, "POST /api/v1/calls/{call_id}/segments", pbx+"/segments", key,
+		`{"segments":[{"segment_id":0,"speaker":"caller","start_time":0,"end_time":2.5,"text":"Habari","confidence":0.9},{"start_time":2.5,"end_time":4,"text":"Karibu"}]}`)
+	do(srv, "POST /api/v1/calls/{call_id}/segments", pbx+"/segments", key, `[{"start_time":4,"end_time":5,"text":"Asante"}]`)
+	do(srv, "POST /api/v1/calls/{call_id}/segments", pbx+"/segments", key, `{"segments":[{"start_time":3,"end_time":1,"text":""}]}`)
+	do(srv, "POST /api/v1/calls/{call_id}/segments", "/api/v1/calls/nope/segments", key, `[{"start_time":0,"end_time":1,"text":"x"}]`)
+	do(srv, "GET /api/v1/calls/{call_id}/segments", pbx+"/segments", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/segments", "/api/v1/calls/nope/segments", key, "")
+	do(srv, "GET /api/v1/calls/active", "/api/v1/calls/active", key, "")
+	do(srv, "GET /api/v1/calls/stats", "/api/v1/calls/stats", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/transcript", pbx+"/transcript", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/transcript", pbx+"/transcript?include_segments=true", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/transcript", pbx+"/transcript?include_segments=perhaps", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/transcript", "/api/v1/calls/nope/transcript", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/processing", pbx+"/processing", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/processing", "/api/v1/calls/nope/processing", key, "")
+	live, err := store.Call(ctx, tenant.ID, "1761295415.12887")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, kind := range []string{sqlstore.EvolutionEntity, sqlstore.EvolutionClassification, sqlstore.EvolutionTranslation} {
+		if err := store.AppendEvolution(ctx, &sqlstore.EvolutionSnapshot{CallID: live.ID, TenantID: tenant.ID, Kind: kind, WindowIndex: i,
+			WindowEnd: 15, Data: json.RawMessage(`{"translation":"Hello","category":"general","persons":["Amina"]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, route := range []string{"translation", "progressive-analysis", "entity-evolution", "classification-evolution"} {
+		do(srv, "GET /api/v1/calls/{call_id}/"+route, pbx+"/"+route, key, "")
+		do(srv, "GET /api/v1/calls/{call_id}/"+route, "/api/v1/calls/CA1/"+route, key, "")
+		do(srv, "GET /api/v1/calls/{call_id}/"+route, "/api/v1/calls/nope/"+route, key, "")
+	}
+	do(srv, "POST /api/v1/calls/{call_id}/end", pbx+"/end?reason="+strings.Repeat("r", 300), key, "")
+	do(srv, "POST /api/v1/calls/{call_id}/end", pbx+"/end?reason=manual", key, "")
+	do(srv, "POST /api/v1/calls/{call_id}/end", pbx+"/end", key, "")
+	do(srv, "POST /api/v1/calls/{call_id}/end", "/api/v1/calls/nope/end", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/processing", pbx+"/processing", key, "")
+	started := time.Now().Add(-time.Minute)
+	if err := store.PutProcessing(ctx, &callscope.Processing{CallID: live.ID, TenantID: tenant.ID, Status: callscope.ProcessingInProgress,
+		CurrentStage: "translate", StagesCompleted: []string{"transcribe"}, StagesRemaining: []string{"translate"}, StartedAt: &started,
+		Errors: []callscope.StageError{{Stage: "transcribe", Message: "retrying", Retryable: true, At: started}},
+		Stages: []callscope.StageRun{{Stage: "transcribe", Status: "completed", StartedAt: started, Seconds: 12, AudioSeconds: 5}}}); err != nil {
+		t.Fatal(err)
+	}
+	do(srv, "GET /api/v1/calls/{call_id}/processing", pbx+"/processing", key, "")
+	do(srv, "GET /api/v1/calls/processing/status", "/api/v1/calls/processing/status", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/export", pbx+"/export", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/export", pbx+"/export?format=text", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/export", "/api/v1/calls/CA1/export", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/export", pbx+"/export?format=pdf", key, "")
+	do(srv, "GET /api/v1/calls/{call_id}/export", "/api/v1/calls/nope/export", key, "")
+	do(srv, "GET /api/v1/calls", "/api/v1/calls?q=habari&sort=duration&order=asc&limit=1&from=2020-01-01T00:00:00Z", key, "")
+	do(srv, "GET /api/v1/calls", "/api/v1/calls?sort=size", key, "")
+	do(srv, "GET /api/v1/calls/active", "/api/v1/calls/active", "", "")
+
 	do(limited, "GET /api/v1/calls", "/api/v1/calls", key, "")
 	do(limited, "GET /api/v1/calls", "/api/v1/calls", key, "")
 	do(limited, "POST /api/v1/calls", "/api/v1/calls", key, `{}`)
@@ -620,6 +690,20 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 		"POST /api/v1/calls 429",
 		"GET /api/v1/calls 200", "GET /api/v1/calls 422", "GET /api/v1/calls 401", "GET /api/v1/calls 429",
 		"GET /api/v1/calls/{call_id} 200", "GET /api/v1/calls/{call_id} 404",
+		"POST /api/v1/calls/{call_id}/segments 200", "POST /api/v1/calls/{call_id}/segments 422",
+		"POST /api/v1/calls/{call_id}/segments 404",
+		"GET /api/v1/calls/{call_id}/segments 200", "GET /api/v1/calls/{call_id}/segments 404",
+		"GET /api/v1/calls/active 200", "GET /api/v1/calls/active 401", "GET /api/v1/calls/stats 200",
+		"GET /api/v1/calls/{call_id}/transcript 200", "GET /api/v1/calls/{call_id}/transcript 422",
+		"GET /api/v1/calls/{call_id}/transcript 404",
+		"GET /api/v1/calls/{call_id}/translation 200", "GET /api/v1/calls/{call_id}/translation 404",
+		"GET /api/v1/calls/{call_id}/progressive-analysis 200", "GET /api/v1/calls/{call_id}/progressive-analysis 404",
+		"GET /api/v1/calls/{call_id}/entity-evolution 200", "GET /api/v1/calls/{call_id}/entity-evolution 404",
+		"GET /api/v1/calls/{call_id}/classification-evolution 200", "GET /api/v1/calls/{call_id}/classification-evolution 404",
+		"POST /api/v1/calls/{call_id}/end 200", "POST /api/v1/calls/{call_id}/end 422", "POST /api/v1/calls/{call_id}/end 404",
+		"GET /api/v1/calls/{call_id}/processing 200", "GET /api/v1/calls/{call_id}/processing 404",
+		"GET /api/v1/calls/processing/status 200",
+		"GET /api/v1/calls/{call_id}/export 200", "GET /api/v1/calls/{call_id}/export 422", "GET /api/v1/calls/{call_id}/export 404",
 	} {
 		if !covered[want] {
 			t.Errorf("never saw %s", want)
