@@ -21,6 +21,7 @@ import (
 	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
@@ -85,7 +86,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
 	job.AddPendingWorkers(workers, s, log.With("component", "jobs"))
-	q, err := job.New(s, workers, job.Config{
+	var q *job.Queue
+	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: cfg.Enable,
+		Logger: log.With("component", "pipeline"),
+		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
+			_, err := q.RecordEvent(ctx, tx, c, typ, data)
+			return err
+		}}
+	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
+	q, err = job.New(s, workers, job.Config{
 		ProcessingWorkers: cfg.MaxConcurrentProcessing,
 		JobTimeout:        cfg.ProcessingTimeout,
 		Logger:            log.With("component", "queue"),
@@ -102,6 +111,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: s, Queue: q, Logger: log, Registry: reg, Version: version,
 		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
+		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
 		Recordings: blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
 		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
 		Models: func(context.Context) []cshttp.ModelStatus {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/voicebot"
 )
@@ -289,8 +290,15 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 	if tenant.Settings[SettingCRMPush] != nil && !doc.Bool("skip_post_push") {
 		s.Queue.Enqueue(tx, job.CRMPushArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
 	}
-	if v, _ := tenant.Settings[SettingProcessResults].(bool); v {
-		s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+	if v, _ := tenant.Settings[SettingProcessResults].(bool); v && s.ProcessingEnabled {
+		// New results are processed again, unless a run is already due.
+		ok, _, err := tx.RequestProcessing(ctx, tenant.ID, c.ID, true, pipeline.Stages)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+		}
 	}
 	return nil
 }

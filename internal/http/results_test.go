@@ -163,7 +163,9 @@ func TestCallResults(t *testing.T) {
 				t.Fatalf("recordings = %+v", recs)
 			}
 			kinds = jobKinds(t, e.store)
-			if kinds["campaign.reconcile"] != 2 || kinds["crm.push"] != 1 || kinds["call.process"] != 2 {
+			// Processing is asked for again, but never queued twice: a second
+			// job exists only if the first had already finished.
+			if kinds["campaign.reconcile"] != 2 || kinds["crm.push"] != 1 || kinds["call.process"] < 1 || kinds["call.process"] > 2 {
 				t.Fatalf("fan-out after second payload = %v (skip_post_push must stop the CRM push)", kinds)
 			}
 			events, err := e.store.Events(ctx, e.tenant.ID, c.ID)

@@ -42,6 +42,11 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/processing", Auth: authTenant, Summary: "Get call processing status", Handle: s.handleCallProcessing},
 		{Method: "GET", Pattern: "/api/v1/calls/processing/status", Auth: authTenant, Summary: "Get processing status", Handle: s.handleProcessingStatus},
 
+		// Post-call processing (seed 000; seed 001 §3.8), in process.go.
+		{Method: "POST", Pattern: "/api/v1/process", Auth: authTenant, Summary: "Queue a call's post-call processing", Handle: s.handleProcess, Body: bodyJSON},
+		{Method: "POST", Pattern: "/api/v1/process/reprocess", Auth: authTenant, Summary: "Process a call again", Handle: s.handleReprocess, Body: bodyJSON},
+		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/trigger-ai-pipeline", Auth: authTenant, Summary: "Trigger AI pipeline processing", Handle: s.handleTriggerPipeline},
+
 		// Voice-bot results, CDRs and recordings (seed 004), in results.go
 		// and recordings.go.
 		{Method: "POST", Pattern: "/api/v1/call-results", Auth: authPublic, Summary: "Receive voice-bot call results", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCallResults},

@@ -41,6 +41,10 @@ type Server struct {
 	// MaxUploadBytes bounds a recording upload.
 	MaxUploadBytes int64
 
+	// ProcessingEnabled lets calls be queued for post-call processing
+	// (ENABLE_POSTCALL_PROCESSING).
+	ProcessingEnabled bool
+
 	// Recordings stores recording files.
 	Recordings blob.Store
 	// Egress is the policy for requests to URLs users give (recording URLs).

@@ -15,6 +15,8 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/config"
+	"github.com/callscope/callscope/internal/pipeline"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -42,15 +44,40 @@ const resultsSecret = "results-secret-0123456789abcdef"
 
 func newEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
 	t.Helper()
+	return buildEnv(t, d, false, opts...)
+}
+
+// newPipelineEnv is newEnv with the post-call pipeline working processing
+// jobs (built-in engines); in newEnv they are only recorded.
+func newPipelineEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
+	t.Helper()
+	return buildEnv(t, d, true, opts...)
+}
+
+func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOpt) *env {
+	t.Helper()
 	ctx := context.Background()
 	s := sqlstoretest.Open(t, d)
 	if err := job.Migrate(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	workers := river.NewWorkers()
+	var q *job.Queue
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
 	job.AddPendingWorkers(workers, s, nil)
-	q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
+	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
+		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
+			_, err := q.RecordEvent(ctx, tx, c, typ, data)
+			return err
+		}}
+	if withPipeline {
+		river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: time.Minute})
+	} else {
+		river.AddWorker(workers, job.NewPendingWorker(s, nil, "processing is not worked in this test",
+			func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+	}
+	var err error
+	q, err = job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +96,7 @@ func newEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
 	must(t, err)
 	_, e.key, err = s.CreateAPIKey(ctx, e.tenant.ID, "", false)
 	must(t, err)
-	e.server = &cshttp.Server{Store: s, Queue: q, Recordings: blob.Dir{Root: t.TempDir()}}
+	e.server = &cshttp.Server{Store: s, Queue: q, Recordings: blob.Dir{Root: t.TempDir()}, ProcessingEnabled: true}
 	for _, o := range opts {
 		o(e.server)
 	}

@@ -19,8 +19,14 @@ type ProcessCallArgs struct {
 // Kind implements river.JobArgs.
 func (ProcessCallArgs) Kind() string { return "call.process" }
 
-// InsertOpts runs processing in its own queue.
-func (ProcessCallArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueProcessing} }
+// InsertOpts runs processing in its own queue. At most one job per call
+// is due at a time because a job is only inserted together with the
+// processing record's atomic move to pending (Store.RequestProcessing), not
+// by a unique-job rule: River may still hold a finished run as running for
+// a moment, and a forced rerun must not be lost to it.
+func (ProcessCallArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueProcessing, MaxAttempts: 8}
+}
 
 // CampaignReconcileArgs asks for a finished call's outcome to be recorded
 // against its campaign contact (seed 004); a no-op for calls outside
@@ -79,6 +85,4 @@ func AddPendingWorkers(workers *river.Workers, store *sqlstore.Store, log *slog.
 		func(a CampaignReconcileArgs) (string, string) { return a.TenantID, a.CallID }))
 	river.AddWorker(workers, NewPendingWorker(store, log, "CRM push is not configured",
 		func(a CRMPushArgs) (string, string) { return a.TenantID, a.CallID }))
-	river.AddWorker(workers, NewPendingWorker(store, log, "post-call processing is not configured",
-		func(a ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 }

@@ -1,0 +1,162 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+// processRequest is the body of POST /api/v1/process (seed 000).
+type processRequest struct {
+	CallID   *string `json:"call_id"`
+	TenantID *string `json:"tenant_id"`
+	Force    bool    `json:"force"`
+}
+
+// Process outcomes, as seed 000 words them.
+const (
+	processQueued    = "queued"
+	processBusy      = "already_queued_or_in_progress"
+	processCompleted = "already_completed"
+)
+
+// decodeProcess reads and validates a process request; seed 000 answers
+// 400 for invalid input.
+func (s *Server) decodeProcess(r *http.Request) (*processRequest, *callscope.Call, error) {
+	var req processRequest
+	if err := decodeJSON(r, bodyLimit(r), &req); err != nil {
+		return nil, nil, asBadRequest(err)
+	}
+	var f fields
+	if req.CallID == nil {
+		f.add("Field required", "missing", "body", "call_id")
+	} else if len(*req.CallID) < 8 {
+		f.add("String should have at least 8 characters", "string_too_short", "body", "call_id")
+	} else {
+		checkID(&f, *req.CallID, "body", "call_id")
+	}
+	if req.TenantID == nil {
+		f.add("Field required", "missing", "body", "tenant_id")
+	} else if len(*req.TenantID) < 3 {
+		f.add("String should have at least 3 characters", "string_too_short", "body", "tenant_id")
+	} else {
+		checkText(&f, *req.TenantID, 200, "body", "tenant_id")
+	}
+	if err := f.err(); err != nil {
+		return nil, nil, asBadRequest(err)
+	}
+	tenant, err := s.Store.Tenant(r.Context(), *req.TenantID)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		tenant, err = s.Store.TenantByName(r.Context(), *req.TenantID)
+	}
+	p := principal(r)
+	if err != nil || (tenant.ID != p.TenantID && !p.Admin) {
+		if err == nil || callscope.ErrorCode(err) == callscope.ENOTFOUND {
+			return nil, nil, callscope.Errorf(callscope.EFORBIDDEN, "This API key may not act for tenant %q", *req.TenantID)
+		}
+		return nil, nil, err
+	}
+	c, err := s.Store.Call(r.Context(), tenant.ID, *req.CallID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &req, c, nil
+}
+
+// asBadRequest turns a validation error into the 400 seed 000 documents.
+func asBadRequest(err error) error {
+	if e, ok := err.(*callscope.Error); ok && e.Code == callscope.EINVALID {
+		return &callscope.Error{Code: callscope.EBADREQUEST, Message: e.Message, Fields: e.Fields}
+	}
+	return err
+}
+
+// requestProcessing marks a call's processing pending and enqueues its job
+// in one transaction, unless it is pending, running or (without force)
+// completed already. It returns the seed 000 status word.
+func (s *Server) requestProcessing(ctx context.Context, c *callscope.Call, force bool) (string, error) {
+	if !s.ProcessingEnabled {
+		return "", callscope.Errorf(callscope.EUNAVAILABLE, "Post-call processing is disabled (ENABLE_POSTCALL_PROCESSING)")
+	}
+	var outcome string
+	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		ok, status, err := tx.RequestProcessing(ctx, c.TenantID, c.ID, force, pipeline.Stages)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ok:
+			s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: c.TenantID, CallID: c.ID, Force: force}, nil)
+			outcome = processQueued
+		case status == callscope.ProcessingCompleted:
+			outcome = processCompleted
+		default:
+			outcome = processBusy
+		}
+		return nil
+	})
+	return outcome, err
+}
+
+func processAnswer(w http.ResponseWriter, req *processRequest, outcome string) {
+	writeJSON(w, http.StatusAccepted, map[string]any{"call_id": *req.CallID, "tenant_id": *req.TenantID,
+		"enqueued": outcome == processQueued, "status": outcome})
+}
+
+// handleProcess queues a call's post-call processing, idempotently (seed
+// 000): a completed call answers already_completed, a queued or running one
+// already_queued_or_in_progress, anything else is set pending and queued.
+func (s *Server) handleProcess(w http.ResponseWriter, r *http.Request) error {
+	req, c, err := s.decodeProcess(r)
+	if err != nil {
+		return err
+	}
+	outcome, err := s.requestProcessing(r.Context(), c, false)
+	if err != nil {
+		return err
+	}
+	processAnswer(w, req, outcome)
+	return nil
+}
+
+// handleReprocess runs a call's processing again: allowed for failed or
+// pending calls; a completed call answers 409 unless the body says
+// "force": true, which starts a new run (results are replaced; analyzer
+// runs are appended).
+func (s *Server) handleReprocess(w http.ResponseWriter, r *http.Request) error {
+	req, c, err := s.decodeProcess(r)
+	if err != nil {
+		return err
+	}
+	outcome, err := s.requestProcessing(r.Context(), c, req.Force)
+	if err != nil {
+		return err
+	}
+	if outcome == processCompleted {
+		return callscope.Errorf(callscope.ECONFLICT, "Call %s was already processed; send \"force\": true to process it again", *req.CallID)
+	}
+	processAnswer(w, req, outcome)
+	return nil
+}
+
+// handleTriggerPipeline is seed 001 §3.8 on the same idempotent path: a
+// call already queued, running or processed is not queued again. The
+// X-Processing-Status header says which happened.
+func (s *Server) handleTriggerPipeline(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.Store.Call(r.Context(), tenantID(r), r.PathValue("call_id"))
+	if err != nil {
+		return err
+	}
+	outcome, err := s.requestProcessing(r.Context(), c, false)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Processing-Status", strings.ReplaceAll(outcome, "_", "-"))
+	writeJSON(w, http.StatusOK, "AI pipeline processing triggered successfully")
+	return nil
+}

@@ -1,0 +1,173 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/nlp"
+)
+
+// Builtin runs the offline engines of internal/nlp: no network, no GPU,
+// deterministic. It has no translator (there is no offline translation
+// model to ship); the translate stage is skipped without a provider.
+type Builtin struct{ E *nlp.Engine }
+
+var (
+	_ EntityExtractor = Builtin{}
+	_ Classifier      = Builtin{}
+	_ Summarizer      = Builtin{}
+	_ QAScorer        = Builtin{}
+	_ TodoExtractor   = Builtin{}
+	_ AnalyzerRunner  = Builtin{}
+)
+
+func (b Builtin) opts(in Input) nlp.Options { return nlp.Options{CallStart: in.Start, Language: in.Language} }
+
+// Entities implements EntityExtractor.
+func (b Builtin) Entities(_ context.Context, in Input) ([]nlp.Entity, Usage, error) {
+	return b.E.ExtractEntities(in.Segments, b.opts(in)), Usage{}, nil
+}
+
+// Classify implements Classifier.
+func (b Builtin) Classify(_ context.Context, in Input) (nlp.Classification, Usage, error) {
+	return b.E.Classify(in.Segments, b.opts(in)), Usage{}, nil
+}
+
+// Summarize implements Summarizer.
+func (b Builtin) Summarize(_ context.Context, in Input) (nlp.Summary, Usage, error) {
+	return b.E.Summarize(in.Segments, b.opts(in)), Usage{}, nil
+}
+
+// ScoreQA implements QAScorer.
+func (b Builtin) ScoreQA(_ context.Context, in Input) (nlp.QAResult, Usage, error) {
+	return b.E.ScoreQA(in.Segments, b.opts(in)), Usage{}, nil
+}
+
+// Todos implements TodoExtractor.
+func (b Builtin) Todos(_ context.Context, in Input) ([]nlp.Todo, Usage, error) {
+	return b.E.ExtractTodos(in.Segments, b.opts(in)), Usage{}, nil
+}
+
+// Built-in analyzer rule sets: an analyzer of kind "builtin" names one in
+// its prompt.
+const (
+	RuleSummary        = "summary"        // the extractive summary
+	RuleClassification = "classification" // category and risk with evidence
+	RuleQA             = "qa"             // rubric score per item
+	RuleTodos          = "todos"          // commitments and requests
+	RuleEntities       = "entities"       // entities by type
+	RuleKeywords       = "keywords:"      // "keywords: refund, cancel" counts each keyword
+)
+
+// RunAnalyzer implements AnalyzerRunner for analyzers of kind "builtin".
+// Returns a permanent error for other kinds (they need a model provider).
+func (b Builtin) RunAnalyzer(_ context.Context, a *callscope.Analyzer, in Input) (string, json.RawMessage, Usage, error) {
+	if a.Kind != "builtin" {
+		return "", nil, Usage{}, fmt.Errorf("analyzer kind %q needs a model provider, and none is configured", a.Kind)
+	}
+	rule := strings.TrimSpace(strings.ToLower(a.Prompt))
+	var text string
+	var out any
+	switch {
+	case rule == RuleSummary:
+		s := b.E.Summarize(in.Segments, b.opts(in))
+		text, out = s.Text, s
+	case rule == RuleClassification:
+		c := b.E.Classify(in.Segments, b.opts(in))
+		text = fmt.Sprintf("Category: %s (%.0f%% confidence). Risk: %s.", c.Label, 100*c.Confidence, c.Risk)
+		out = c
+	case rule == RuleQA:
+		q := b.E.ScoreQA(in.Segments, b.opts(in))
+		var parts []string
+		for _, it := range q.Items {
+			if it.Applicable {
+				parts = append(parts, fmt.Sprintf("%s %.0f%%", it.Label, 100*it.Score))
+			}
+		}
+		text = fmt.Sprintf("QA score %.0f/100. %s.", q.Score, strings.Join(parts, ", "))
+		out = q
+	case rule == RuleTodos:
+		todos := b.E.ExtractTodos(in.Segments, b.opts(in))
+		var parts []string
+		for _, t := range todos {
+			parts = append(parts, fmt.Sprintf("%s: %s", t.Owner, t.Text))
+		}
+		text = fmt.Sprintf("%d to-dos. %s", len(todos), strings.Join(parts, "; "))
+		out = todos
+	case rule == RuleEntities:
+		ents := b.E.ExtractEntities(in.Segments, b.opts(in))
+		byType := map[string][]string{}
+		for _, e := range ents {
+			byType[e.Type] = append(byType[e.Type], e.Text)
+		}
+		var parts []string
+		for _, typ := range []string{"person", "location", "organization", "phone", "email", "date", "money", "age"} {
+			if len(byType[typ]) > 0 {
+				parts = append(parts, typ+": "+strings.Join(byType[typ], ", "))
+			}
+		}
+		text, out = strings.Join(parts, "; "), byType
+	case strings.HasPrefix(rule, RuleKeywords):
+		counts := map[string]int{}
+		var words []string
+		for _, k := range strings.Split(strings.TrimPrefix(rule, RuleKeywords), ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				words = append(words, k)
+			}
+		}
+		for _, s := range in.Segments {
+			low := strings.ToLower(s.Text)
+			for _, k := range words {
+				counts[k] += strings.Count(low, k)
+			}
+		}
+		var parts []string
+		for _, k := range words {
+			parts = append(parts, fmt.Sprintf("%s: %d", k, counts[k]))
+		}
+		text, out = strings.Join(parts, ", "), counts
+	default:
+		return "", nil, Usage{}, fmt.Errorf("unknown built-in rule set %q (want summary, classification, qa, todos, entities or keywords: a, b)", a.Prompt)
+	}
+	b2, err := json.Marshal(out)
+	return text, b2, Usage{}, err
+}
+
+// BuiltinEngines returns the offline engines configured by the tenant's
+// settings ("taxonomy": "helpline" or "contact_centre"), built once per
+// tenant and configuration.
+type BuiltinEngines struct {
+	mu    sync.Mutex
+	cache map[string]*nlp.Engine
+}
+
+// SettingTaxonomy names the tenant's classification taxonomy.
+const SettingTaxonomy = "taxonomy"
+
+// For returns the engines for a tenant.
+func (b *BuiltinEngines) For(t *callscope.Tenant) Engines {
+	name, _ := t.Settings[SettingTaxonomy].(string)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cache == nil {
+		b.cache = map[string]*nlp.Engine{}
+	}
+	e, ok := b.cache[name]
+	if !ok {
+		cfg := nlp.Config{}
+		if tax := nlp.DefaultTaxonomy(name); tax != nil {
+			cfg.Taxonomy = tax
+		}
+		var err error
+		if e, err = nlp.New(cfg); err != nil {
+			e = nlp.Default()
+		}
+		b.cache[name] = e
+	}
+	bi := Builtin{E: e}
+	return Engines{Entities: bi, Classifier: bi, Summarizer: bi, QA: bi, Todos: bi, Analyzers: bi}
+}

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/job"
+)
+
+// Worker runs the processing job of a call.
+type Worker struct {
+	river.WorkerDefaults[job.ProcessCallArgs]
+	Runner *Runner
+	// Limit bounds one run (PROCESSING_TIMEOUT_SECONDS).
+	Limit time.Duration
+}
+
+// Timeout implements river.Worker.
+func (w *Worker) Timeout(*river.Job[job.ProcessCallArgs]) time.Duration { return w.Limit }
+
+// Work implements river.Worker: permanent failures end the job, retryable
+// ones come back after the provider's Retry-After or River's backoff; the
+// last attempt's failure marks the processing failed.
+func (w *Worker) Work(ctx context.Context, j *river.Job[job.ProcessCallArgs]) error {
+	err := w.Runner.Run(ctx, j.Args.TenantID, j.Args.CallID)
+	if err == nil {
+		return nil
+	}
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return river.JobCancel(err)
+	}
+	var se *StageError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if !se.Retryable {
+		return river.JobCancel(err)
+	}
+	if j.Attempt >= j.MaxAttempts {
+		w.Runner.GiveUp(context.WithoutCancel(ctx), j.Args.TenantID, j.Args.CallID, err)
+		return river.JobCancel(err)
+	}
+	if se.RetryAfter > 0 {
+		return river.JobSnooze(se.RetryAfter)
+	}
+	return err
+}
+
+// GiveUp marks a call's processing failed after its last attempt.
+func (r *Runner) GiveUp(ctx context.Context, tenantID, callID string, cause error) {
+	call, err := r.Store.Call(ctx, tenantID, callID)
+	if err != nil {
+		return
+	}
+	p, err := r.Store.Processing(ctx, call.ID)
+	if err != nil {
+		return
+	}
+	ru := &run{r: r, call: call, p: p, tenant: &callscope.Tenant{ID: tenantID}}
+	_ = ru.fail(ctx, p.CurrentStage, time.Now(), errors.Join(ErrPermanent, errors.New("gave up after the last attempt: "+cause.Error())))
+}
