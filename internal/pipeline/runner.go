@@ -483,6 +483,10 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 // progress for the next attempt; a permanent one marks it failed.
 func (ru *run) fail(ctx context.Context, stage string, begin time.Time, err error) error {
 	retry, after := IsRetryable(err)
+	if ctx.Err() != nil {
+		// Stopped from outside (shutdown, timeout): the next attempt resumes.
+		retry = true
+	}
 	p := ru.p
 	p.Errors = append(p.Errors, callscope.StageError{Stage: stage, Message: err.Error(), Retryable: retry, At: ru.r.now()})
 	if len(p.Errors) > 50 {
