@@ -25,7 +25,9 @@ var (
 	_ AnalyzerRunner  = Builtin{}
 )
 
-func (b Builtin) opts(in Input) nlp.Options { return nlp.Options{CallStart: in.Start, Language: in.Language} }
+func (b Builtin) opts(in Input) nlp.Options {
+	return nlp.Options{CallStart: in.Start, Language: in.Language}
+}
 
 // Entities implements EntityExtractor.
 func (b Builtin) Entities(_ context.Context, in Input) ([]nlp.Entity, Usage, error) {
