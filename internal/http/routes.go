@@ -47,6 +47,21 @@ func (s *Server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/process/reprocess", Auth: authTenant, Summary: "Process a call again", Handle: s.handleReprocess, Body: bodyJSON},
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/trigger-ai-pipeline", Auth: authTenant, Summary: "Trigger AI pipeline processing", Handle: s.handleTriggerPipeline},
 
+		// Calls and analyzers as the console uses them (seed 003), in analyzers.go.
+		{Method: "GET", Pattern: "/api/calls", Auth: authTenant, Summary: "List calls for the organization", Handle: s.handleConsoleCalls},
+		{Method: "GET", Pattern: "/api/calls/{id}", Auth: authTenant, Summary: "Call details with transcription and analysis groups", Handle: s.handleConsoleCall},
+		{Method: "POST", Pattern: "/api/calls/{id}/rerun", Auth: authTenant, Summary: "Re-run all active analyzers", Handle: s.handleRerun},
+		{Method: "GET", Pattern: "/api/calls/{id}/recording", Auth: authTenant, Summary: "Serve the call's recording", Handle: s.handleConsoleRecording},
+		{Method: "GET", Pattern: "/api/analyzers", Auth: authTenant, Summary: "List analyzers", Handle: s.handleListAnalyzers},
+		{Method: "POST", Pattern: "/api/analyzers", Auth: authTenant, Summary: "Create an analyzer", Handle: s.handleCreateAnalyzer, Body: bodyJSON},
+		{Method: "GET", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Get an analyzer", Handle: s.handleGetAnalyzer},
+		{Method: "PATCH", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Change an analyzer", Handle: s.handleUpdateAnalyzer, Body: bodyJSON},
+		{Method: "DELETE", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Delete an analyzer", Handle: s.handleDeleteAnalyzer},
+		{Method: "POST", Pattern: "/api/analyzers/{id}/backfill", Auth: authTenant, Summary: "Run an analyzer over past calls", Handle: s.handleStartBackfill, Body: bodyJSON},
+		{Method: "GET", Pattern: "/api/analyzers/{id}/backfills", Auth: authTenant, Summary: "List an analyzer's backfills", Handle: s.handleListBackfills},
+		{Method: "GET", Pattern: "/api/analyzers/{id}/backfills/{backfill_id}", Auth: authTenant, Summary: "Get a backfill's progress", Handle: s.handleGetBackfill},
+		{Method: "DELETE", Pattern: "/api/analyzers/{id}/backfills/{backfill_id}", Auth: authTenant, Summary: "Cancel a backfill", Handle: s.handleCancelBackfill},
+
 		// Voice-bot results, CDRs and recordings (seed 004), in results.go
 		// and recordings.go.
 		{Method: "POST", Pattern: "/api/v1/call-results", Auth: authPublic, Summary: "Receive voice-bot call results", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCallResults},
