@@ -7,6 +7,8 @@
 //	callscope migrate                   apply database migrations
 //	callscope tenant create|list        manage tenants
 //	callscope apikey create|list|revoke manage API keys
+//	callscope process FILE…             run the pipeline on transcript files
+//	callscope eval DIR                  score the built-in analyzers
 //	callscope version                   print the version
 package main
 
@@ -52,6 +54,8 @@ Usage:
   callscope apikey create --tenant ID|NAME [--admin] [--name LABEL]
   callscope apikey list --tenant ID|NAME
   callscope apikey revoke [--tenant ID|NAME] KEY_ID
+  callscope process [--format json|text] [--out DIR] FILE...
+  callscope eval DIR
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -74,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenant(ctx, rest, stdout, stderr)
 	case "apikey":
 		return cmdAPIKey(ctx, rest, stdout, stderr)
+	case "process":
+		return cmdProcess(ctx, rest, stdout, stderr)
+	case "eval":
+		return cmdEval(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callscope", version)
 		return nil

@@ -401,3 +401,47 @@ func TestCLIWhileServing(t *testing.T) {
 		t.Fatalf("new key on the running server: %d", res.StatusCode)
 	}
 }
+
+func TestProcessCommand(t *testing.T) {
+	out, errOut, code := cli(t, nil, "process", "../../testdata/transcripts/helpline.txt", "../../testdata/transcripts/billing.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"=== CALL EXPORT ===", "Call ID: helpline.txt", "--- ORIGINAL TRANSCRIPT (English) ---",
+		"Persons: Grace, Wanjiru", "Locations: Kibera", "Call ID: billing.json", "=== END OF EXPORT ==="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "2 processed, 0 failed") {
+		t.Errorf("progress: %s", errOut)
+	}
+
+	dir := t.TempDir()
+	_, errOut, code = cli(t, nil, "process", "--format", "json", "--out", dir,
+		"../../testdata/transcripts/helpline.txt", "../../testdata/transcripts/bad.txt", "../../testdata/transcripts/missing.json")
+	if code != 1 {
+		t.Fatalf("exit %d with bad files, want 1: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "bad.txt: error: line 1") || !strings.Contains(errOut, "missing.json: error:") || !strings.Contains(errOut, "1 processed, 2 failed") {
+		t.Fatalf("per-file errors: %s", errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "helpline.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exp map[string]any
+	if err := json.Unmarshal(b, &exp); err != nil || exp["classification"].(map[string]any)["category"] != "physical_abuse" {
+		t.Fatalf("json export: %v %s", err, b)
+	}
+	if _, _, code := cli(t, nil, "process"); code != 2 {
+		t.Fatalf("no files: exit %d, want 2", code)
+	}
+}
+
+func TestEvalCommand(t *testing.T) {
+	out, errOut, code := cli(t, nil, "eval", "../../internal/nlp/testdata/eval")
+	if code != 0 || !strings.Contains(out, "category accuracy") || !strings.Contains(out, "phone") {
+		t.Fatalf("eval: exit %d\n%s%s", code, out, errOut)
+	}
+}

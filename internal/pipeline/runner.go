@@ -209,6 +209,13 @@ func (r *Runner) Run(ctx context.Context, tenantID, callID string) error {
 	if err != nil {
 		return err
 	}
+	if call.Language == "" && len(segs) > 0 {
+		// The call's language, recorded once; the stages read it.
+		call.Language = nlp.DetectLanguage(segs).Language
+		if err := r.Store.SetCallResults(ctx, tenantID, call.ID, map[string]any{"language": call.Language}); err != nil {
+			return err
+		}
+	}
 	var eng Engines
 	if r.Engines != nil {
 		eng = r.Engines(tenant)

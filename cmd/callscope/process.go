@@ -1,0 +1,355 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/config"
+	cshttp "github.com/callscope/callscope/internal/http"
+	"github.com/callscope/callscope/internal/nlp"
+	"github.com/callscope/callscope/internal/pipeline"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NAME] FILE...
+
+Runs the post-call pipeline (the same code as the server) on transcript
+files and prints each call's export (seed 001 format) to stdout, or writes
+one file per input into --out DIR. A transcript file is JSON (an array of
+segments {speaker, start_time, end_time, text}, or an object with
+"segments" or "transcript") or text, one turn per line:
+    Agent: Good morning, how can I help?
+    [00:05] Caller: My token did not arrive.
+Nothing is stored: the work happens in a temporary database. Exits 1 if any
+file failed.`
+
+func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, file := newFlags("process", processSynopsis, stderr)
+	format := fs.String("format", "text", "output `FORMAT`: json or text")
+	outDir := fs.String("out", "", "write one export per input into `DIR` instead of stdout")
+	taxonomy := fs.String("taxonomy", "", "classification taxonomy: helpline or contact_centre (default: the built-in choice)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *format != "json" && *format != "text" {
+		fmt.Fprintf(stderr, "callscope process: --format must be json or text, not %q\n", *format)
+		return errUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "callscope process: give at least one transcript FILE")
+		return errUsage
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	if *outDir != "" {
+		if err := os.MkdirAll(*outDir, 0o750); err != nil {
+			return err
+		}
+	}
+	tmp, err := os.MkdirTemp(cfg.TempPath, "callscope-process-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	st, err := sqlstore.Open(ctx, sqlstore.Config{DataDir: tmp})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	tenant := &callscope.Tenant{Name: callscope.DefaultTenantName, Settings: map[string]any{}}
+	if *taxonomy != "" {
+		if nlp.DefaultTaxonomy(*taxonomy) == nil {
+			fmt.Fprintf(stderr, "callscope process: unknown taxonomy %q (helpline or contact_centre)\n", *taxonomy)
+			return errUsage
+		}
+		tenant.Settings[pipeline.SettingTaxonomy] = *taxonomy
+	}
+	if err := st.CreateTenant(ctx, tenant); err != nil {
+		return err
+	}
+	runner := &pipeline.Runner{Store: st, Engines: (&pipeline.BuiltinEngines{}).For, Switches: withDefaults(cfg.Enable)}
+	// Exports come from the server's own handler, so the CLI and the API
+	// print the same thing.
+	srv := &cshttp.Server{Store: st, TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	if err := srv.Init(); err != nil {
+		return err
+	}
+	bar := newProgress(stderr, fs.NArg())
+	failed := 0
+	for i, path := range fs.Args() {
+		bar.start(i, path)
+		out, err := processFile(ctx, st, runner, srv, tenant, path, *format)
+		if err == nil {
+			err = writeOutput(stdout, *outDir, path, *format, out, i)
+		}
+		if err != nil {
+			failed++
+		}
+		bar.done(i, path, err)
+	}
+	bar.finish(fs.NArg()-failed, failed)
+	if failed > 0 {
+		return errors.New(strconv.Itoa(failed) + " of " + strconv.Itoa(fs.NArg()) + " files failed")
+	}
+	return nil
+}
+
+func withDefaults(enable map[string]bool) map[string]bool {
+	if enable == nil {
+		return config.Switches
+	}
+	return enable
+}
+
+func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runner, srv *cshttp.Server,
+	tenant *callscope.Tenant, path, format string) ([]byte, error) {
+	segs, err := readTranscript(path)
+	if err != nil {
+		return nil, err
+	}
+	now := callscope.Timestamp(time.Now())
+	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now,
+		ExternalIDs: []callscope.ExternalID{{Kind: "file", Value: "file-" + callscope.NewID()}}}
+	if n := len(segs); n > 0 {
+		c.DurationSeconds = segs[n-1].EndTime
+	}
+	if err := st.CreateCall(ctx, c); err != nil {
+		return nil, err
+	}
+	if err := st.PutSegments(ctx, c.ID, segs); err != nil {
+		return nil, err
+	}
+	if err := runner.Run(ctx, tenant.ID, c.ID); err != nil {
+		return nil, fmt.Errorf("processing: %w", err)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/calls/"+c.ID+"/export?format="+format, nil)
+	req.RemoteAddr = "127.0.0.1:1"
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		return nil, fmt.Errorf("export: %d %s", rec.Code, rec.Body)
+	}
+	out := rec.Body.Bytes()
+	// The temporary call id means nothing outside this run: name the file.
+	return []byte(strings.ReplaceAll(string(out), c.ExternalIDs[0].Value, filepath.Base(path))), nil
+}
+
+func writeOutput(stdout io.Writer, dir, path, format string, out []byte, i int) error {
+	if dir == "" {
+		if i > 0 && format == "text" {
+			fmt.Fprintln(stdout)
+		}
+		_, err := stdout.Write(out)
+		return err
+	}
+	ext := ".txt"
+	if format == "json" {
+		ext = ".json"
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ext
+	return os.WriteFile(filepath.Join(dir, name), out, 0o644)
+}
+
+// readTranscript reads a JSON or text transcript file into segments.
+func readTranscript(path string) ([]callscope.Segment, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".wav", ".gsm", ".mp3", ".ulaw", ".alaw", ".sln", ".sln16":
+		return nil, errors.New("audio files need a transcription engine, and this build has none configured")
+	}
+	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
+		return jsonTranscript(b)
+	}
+	return textTranscript(b)
+}
+
+type fileSegment struct {
+	SegmentID  *int     `json:"segment_id"`
+	Speaker    string   `json:"speaker"`
+	Role       string   `json:"role"`
+	StartTime  *float64 `json:"start_time"`
+	EndTime    *float64 `json:"end_time"`
+	Text       string   `json:"text"`
+	Content    string   `json:"content"`
+	Confidence float64  `json:"confidence"`
+}
+
+func jsonTranscript(b []byte) ([]callscope.Segment, error) {
+	var list []fileSegment
+	if err := json.Unmarshal(b, &list); err != nil {
+		var obj struct {
+			Segments   []fileSegment `json:"segments"`
+			Transcript []fileSegment `json:"transcript"`
+		}
+		if err2 := json.Unmarshal(b, &obj); err2 != nil {
+			return nil, fmt.Errorf("not a transcript: %v", err)
+		}
+		list = append(obj.Segments, obj.Transcript...)
+	}
+	if len(list) == 0 {
+		return nil, errors.New("the transcript has no segments")
+	}
+	var out []callscope.Segment
+	clock := 0.0
+	for i, fsg := range list {
+		text := strings.TrimSpace(fsg.Text + fsg.Content)
+		if text == "" {
+			return nil, fmt.Errorf("segment %d has no text", i+1)
+		}
+		s := callscope.Segment{SegmentID: i + 1, Speaker: fsg.Speaker + fsg.Role, Text: text, Confidence: fsg.Confidence}
+		if fsg.SegmentID != nil {
+			s.SegmentID = *fsg.SegmentID
+		}
+		if fsg.StartTime != nil {
+			s.StartTime = *fsg.StartTime
+		} else {
+			s.StartTime = clock
+		}
+		if fsg.EndTime != nil {
+			s.EndTime = *fsg.EndTime
+		} else {
+			s.EndTime = s.StartTime + speakingTime(text)
+		}
+		if s.StartTime < 0 || s.EndTime < s.StartTime {
+			return nil, fmt.Errorf("segment %d: times must satisfy 0 ≤ start_time ≤ end_time", i+1)
+		}
+		clock = s.EndTime + 0.3
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// speakingTime estimates how long a text takes to say (2.5 words a second).
+func speakingTime(text string) float64 { return float64(len(strings.Fields(text)))/2.5 + 0.2 }
+
+var turnLine = regexp.MustCompile(`^(?:\[(\d{1,2}):(\d{2})(?::(\d{2}))?\]\s*)?([^:\[\]]{1,40}):\s*(.+)$`)
+
+func textTranscript(b []byte) ([]callscope.Segment, error) {
+	var out []callscope.Segment
+	clock := 0.0
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := turnLine.FindStringSubmatch(line)
+		if m == nil {
+			return nil, fmt.Errorf("line %d: want \"Speaker: text\", got %q", n, truncate(line, 60))
+		}
+		start := clock
+		if m[1] != "" {
+			a, _ := strconv.Atoi(m[1])
+			bb, _ := strconv.Atoi(m[2])
+			start = float64(a*60 + bb)
+			if m[3] != "" {
+				c, _ := strconv.Atoi(m[3])
+				start = float64(a*3600 + bb*60 + c)
+			}
+		}
+		s := callscope.Segment{SegmentID: len(out) + 1, Speaker: strings.ToLower(strings.TrimSpace(m[4])), StartTime: start,
+			Text: strings.TrimSpace(m[5])}
+		s.EndTime = s.StartTime + speakingTime(s.Text)
+		clock = s.EndTime + 0.3
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errors.New("the transcript has no turns")
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// progress reports per-file progress: a redrawn bar on a terminal, plain
+// lines otherwise.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	total int
+	begin time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, tty: ok && isatty.IsTerminal(f.Fd()), total: total, begin: time.Now()}
+}
+
+func (p *progress) start(i int, path string) {
+	if p.tty {
+		const width = 30
+		filled := width * i / p.total
+		fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s\033[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), i, p.total, truncate(filepath.Base(path), 40))
+	}
+}
+
+func (p *progress) done(i int, path string, err error) {
+	switch {
+	case err != nil && p.tty:
+		fmt.Fprintf(p.w, "\r\033[K%s: %v\n", path, err)
+	case err != nil:
+		fmt.Fprintf(p.w, "%s: error: %v\n", path, err)
+	case !p.tty:
+		fmt.Fprintf(p.w, "%s: ok (%d/%d)\n", path, i+1, p.total)
+	}
+}
+
+func (p *progress) finish(ok, failed int) {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, "%d processed, %d failed in %s\n", ok, failed, time.Since(p.begin).Round(time.Millisecond))
+}
+
+func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, _ := newFlags("eval", `eval DIR
+
+Scores the built-in analyzers on a directory of labelled calls (the format
+of internal/nlp/testdata/eval: one JSON file per call with segments and
+labels) and prints precision, recall and F1 per entity type, category and
+risk accuracy, to-do recall and PII recall.`, stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "callscope eval: give one DIR of labelled calls")
+		return errUsage
+	}
+	rep, err := nlp.EvaluateDir(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return rep.WriteTable(stdout)
+}
