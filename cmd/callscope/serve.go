@@ -112,8 +112,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
 		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
-		Recordings: blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
-		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
+		Recordings:        blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
+		Egress:            egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
 		Models: func(context.Context) []cshttp.ModelStatus {
 			return []cshttp.ModelStatus{{Stage: "all", Provider: "builtin", Reachable: true, Detail: "offline engines; no model provider configured"}}
 		},
