@@ -16,9 +16,9 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
-	"github.com/callscope/callscope/internal/pipeline"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )

@@ -73,4 +73,3 @@ func (q *queries) RequestProcessing(ctx context.Context, tenantID, callID string
 	}
 	return false, callscope.ProcessingStatus(status), nil
 }
-
