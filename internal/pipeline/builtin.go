@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/nlp"
@@ -14,7 +15,38 @@ import (
 // Builtin runs the offline engines of internal/nlp: no network, no GPU,
 // deterministic. It has no translator (there is no offline translation
 // model to ship); the translate stage is skipped without a provider.
-type Builtin struct{ E *nlp.Engine }
+//
+// The engines share one analysis of a transcript (nlp.Engine.Analyze
+// tokenises once for all of them): a Builtin made by BuiltinEngines.For
+// serves one run and remembers the analysis of the transcript it saw last.
+type Builtin struct {
+	E    *nlp.Engine
+	memo *analysisMemo
+}
+
+// analysisMemo keeps the last analysis, keyed by the transcript it is of.
+type analysisMemo struct {
+	mu     sync.Mutex
+	first  *callscope.Segment
+	n      int
+	start  time.Time
+	result nlp.Result
+}
+
+// analysis returns the full analysis of in, computing it once per
+// transcript.
+func (b Builtin) analysis(in Input) (nlp.Result, bool) {
+	if b.memo == nil || len(in.Segments) == 0 {
+		return nlp.Result{}, false
+	}
+	b.memo.mu.Lock()
+	defer b.memo.mu.Unlock()
+	if b.memo.first != &in.Segments[0] || b.memo.n != len(in.Segments) || !b.memo.start.Equal(in.Start) {
+		b.memo.result = b.E.Analyze(in.Segments, b.opts(in))
+		b.memo.first, b.memo.n, b.memo.start = &in.Segments[0], len(in.Segments), in.Start
+	}
+	return b.memo.result, true
+}
 
 var (
 	_ EntityExtractor = Builtin{}
@@ -31,26 +63,41 @@ func (b Builtin) opts(in Input) nlp.Options {
 
 // Entities implements EntityExtractor.
 func (b Builtin) Entities(_ context.Context, in Input) ([]nlp.Entity, Usage, error) {
+	if r, ok := b.analysis(in); ok {
+		return r.Entities, Usage{}, nil
+	}
 	return b.E.ExtractEntities(in.Segments, b.opts(in)), Usage{}, nil
 }
 
 // Classify implements Classifier.
 func (b Builtin) Classify(_ context.Context, in Input) (nlp.Classification, Usage, error) {
+	if r, ok := b.analysis(in); ok {
+		return r.Classification, Usage{}, nil
+	}
 	return b.E.Classify(in.Segments, b.opts(in)), Usage{}, nil
 }
 
 // Summarize implements Summarizer.
 func (b Builtin) Summarize(_ context.Context, in Input) (nlp.Summary, Usage, error) {
+	if r, ok := b.analysis(in); ok {
+		return r.Summary, Usage{}, nil
+	}
 	return b.E.Summarize(in.Segments, b.opts(in)), Usage{}, nil
 }
 
 // ScoreQA implements QAScorer.
 func (b Builtin) ScoreQA(_ context.Context, in Input) (nlp.QAResult, Usage, error) {
+	if r, ok := b.analysis(in); ok {
+		return r.QA, Usage{}, nil
+	}
 	return b.E.ScoreQA(in.Segments, b.opts(in)), Usage{}, nil
 }
 
 // Todos implements TodoExtractor.
 func (b Builtin) Todos(_ context.Context, in Input) ([]nlp.Todo, Usage, error) {
+	if r, ok := b.analysis(in); ok {
+		return r.Todos, Usage{}, nil
+	}
 	return b.E.ExtractTodos(in.Segments, b.opts(in)), Usage{}, nil
 }
 
@@ -170,6 +217,6 @@ func (b *BuiltinEngines) For(t *callscope.Tenant) Engines {
 		}
 		b.cache[name] = e
 	}
-	bi := Builtin{E: e}
+	bi := Builtin{E: e, memo: &analysisMemo{}}
 	return Engines{Entities: bi, Classifier: bi, Summarizer: bi, QA: bi, Todos: bi, Analyzers: bi}
 }

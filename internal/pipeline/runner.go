@@ -155,6 +155,9 @@ type run struct {
 	p      *callscope.Processing
 	in     Input
 	eng    Engines
+	// skipped holds stage records not yet committed: a skipped stage is
+	// written with the next stage that does work (redoing a skip is free).
+	skipped []callscope.StageRun
 	// results of this run, for insights.
 	classification *nlp.Classification
 	summary        *nlp.Summary
@@ -470,9 +473,16 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 	if out.skipped != "" {
 		rec.Status, rec.Reason = StatusSkipped, out.skipped
 	}
-	p.Stages = append(p.Stages, rec)
-	p.StagesCompleted = append(p.StagesCompleted, stage)
-	p.StagesRemaining = slices.DeleteFunc(p.StagesRemaining, func(s string) bool { return s == stage })
+	if out.skipped != "" && len(out.results) == 0 && len(out.runs) == 0 && stage != Stages[len(Stages)-1] {
+		ru.skipped = append(ru.skipped, rec)
+		return nil
+	}
+	for _, sk := range append(ru.skipped, rec) {
+		p.Stages = append(p.Stages, sk)
+		p.StagesCompleted = append(p.StagesCompleted, sk.Stage)
+		p.StagesRemaining = slices.DeleteFunc(p.StagesRemaining, func(s string) bool { return s == sk.Stage })
+	}
+	ru.skipped = nil
 	return ru.r.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		if err := tx.SetCallResults(ctx, ru.tenant.ID, ru.call.ID, out.results); err != nil {
 			return err
