@@ -17,6 +17,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
@@ -381,6 +382,15 @@ func (s *Server) handleEndCall(w http.ResponseWriter, r *http.Request) error {
 		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventCallCompleted, map[string]any{
 			"call_id": c.PublicID(), "id": c.ID, "status": c.Status, "reason": reason,
 			"ended_at": c.EndedAt.Format(time.RFC3339Nano), "duration_seconds": c.DurationSeconds}); err != nil {
+			return err
+		}
+		if !s.ProcessingEnabled {
+			return nil
+		}
+		// Post-call processing, through the same idempotent request as
+		// POST /api/v1/process.
+		ok, _, err := tx.RequestProcessing(ctx, c.TenantID, c.ID, false, pipeline.Stages)
+		if err != nil || !ok {
 			return err
 		}
 		s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: c.TenantID, CallID: c.ID}, nil)
