@@ -37,6 +37,8 @@ func TestStore(t *testing.T) {
 		t.Run("Session/AppendSegmentsConcurrent", func(t *testing.T) { testAppendSegmentsConcurrent(t, s) })
 		t.Run("Call/Search", func(t *testing.T) { testSearchCalls(t, s) })
 		t.Run("Evolution", func(t *testing.T) { testEvolution(t, s) })
+		t.Run("AnalyzerRun/Once", func(t *testing.T) { testAnalyzerRunOnce(t, s) })
+		t.Run("Backfill", func(t *testing.T) { testBackfill(t, s) })
 	})
 }
 
@@ -808,4 +810,231 @@ func testEvolution(t *testing.T, s *sqlstore.Store) {
 			t.Fatal("snapshot of an unknown call was stored")
 		}
 	})
+}
+
+func testAnalyzerRunOnce(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	c, other := newCall(tn.ID), newCall(tn.ID)
+	must(t, s.CreateCall(ctx, c))
+	must(t, s.CreateCall(ctx, other))
+	a := &callscope.Analyzer{TenantID: tn.ID, Name: "Summary", Kind: "builtin", Prompt: "summary", Active: true}
+	must(t, s.CreateAnalyzer(ctx, a))
+	run := func(text string) *callscope.AnalyzerRun {
+		return &callscope.AnalyzerRun{TenantID: tn.ID, CallID: c.ID, AnalyzerID: a.ID, AnalyzerName: a.Name,
+			AnalyzerVersion: a.Version, AnalysisText: text, Output: json.RawMessage(`{"n":1}`)}
+	}
+	// A run without a key (the pipeline's) never conflicts with keyed ones.
+	must(t, s.AppendAnalyzerRun(ctx, run("pipeline")))
+	first := run("job 1")
+	ok, err := s.AppendAnalyzerRunOnce(ctx, first, "job:1")
+	must(t, err)
+	if !ok || first.ID == "" || first.CreatedAt.IsZero() {
+		t.Fatalf("first append: ok=%v run=%+v", ok, first)
+	}
+	again := run("job 1 again")
+	ok, err = s.AppendAnalyzerRunOnce(ctx, again, "job:1")
+	must(t, err)
+	if ok || again.ID != "" {
+		t.Fatalf("second append under the same key: ok=%v run=%+v", ok, again)
+	}
+	ok, err = s.AppendAnalyzerRunOnce(ctx, run("job 2"), "job:2")
+	must(t, err)
+	if !ok {
+		t.Fatal("append under another key was refused")
+	}
+	_, err = s.AppendAnalyzerRunOnce(ctx, run("no key"), "")
+	wantCode(t, err, callscope.EINVALID)
+	runs, err := s.AnalyzerRuns(ctx, c.ID)
+	must(t, err)
+	var texts []string
+	for _, r := range runs {
+		texts = append(texts, r.AnalysisText)
+	}
+	if want := []string{"pipeline", "job 1", "job 2"}; !reflect.DeepEqual(texts, want) {
+		t.Fatalf("runs = %q, want %q", texts, want)
+	}
+	for _, c := range []struct {
+		call, key string
+		want      bool
+	}{{c.ID, "job:1", true}, {c.ID, "job:3", false}, {other.ID, "job:1", false}} {
+		got, err := s.HasAnalyzerRun(ctx, c.call, a.ID, c.key)
+		must(t, err)
+		if got != c.want {
+			t.Fatalf("HasAnalyzerRun(%s, %s) = %v, want %v", c.call, c.key, got, c.want)
+		}
+	}
+
+	must(t, s.CreateRecording(ctx, &callscope.Recording{TenantID: tn.ID, CallID: other.ID, Format: "mp3", ContentType: "audio/mpeg"}))
+	must(t, s.CreateRecording(ctx, &callscope.Recording{TenantID: tn.ID, CallID: other.ID, Format: "wav", ContentType: "audio/wav"}))
+	with, err := s.CallsWithRecordings(ctx, []string{c.ID, other.ID})
+	must(t, err)
+	if with[c.ID] || !with[other.ID] || len(with) != 1 {
+		t.Fatalf("CallsWithRecordings = %v", with)
+	}
+}
+
+func testBackfill(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	a := &callscope.Analyzer{TenantID: tn.ID, Name: "Keywords", Kind: "builtin", Prompt: "keywords: refund", Active: true}
+	must(t, s.CreateAnalyzer(ctx, a))
+	seg := []callscope.Segment{{SegmentID: 1, Speaker: "caller", StartTime: 0, EndTime: 2, Text: "I want a refund"}}
+	var withText []string // newest last
+	mk := func(status callscope.CallStatus, transcript bool) *callscope.Call {
+		c := newCall(tn.ID)
+		c.Status = status
+		must(t, s.CreateCall(ctx, c))
+		if transcript {
+			must(t, s.PutSegments(ctx, c.ID, seg))
+			withText = append(withText, c.ID)
+		}
+		return c
+	}
+	for i := 0; i < 4; i++ {
+		mk(callscope.CallCompleted, true)
+	}
+	failedCall := mk(callscope.CallFailed, true)
+	mk(callscope.CallCompleted, false)
+	// Another tenant's calls are never selected.
+	tn2 := sqlstoretest.MustTenant(t, s)
+	oc := newCall(tn2.ID)
+	must(t, s.CreateCall(ctx, oc))
+	must(t, s.PutSegments(ctx, oc.ID, seg))
+
+	for _, c := range []struct {
+		name   string
+		filter sqlstore.BackfillFilter
+		want   int
+	}{
+		{"All", sqlstore.BackfillFilter{}, 5},
+		{"Status", sqlstore.BackfillFilter{Status: []callscope.CallStatus{callscope.CallCompleted}}, 4},
+		{"Limit", sqlstore.BackfillFilter{Limit: 2}, 2},
+		{"Future", sqlstore.BackfillFilter{From: ptrTime(time.Now().Add(time.Hour))}, 0},
+		{"Past", sqlstore.BackfillFilter{To: ptrTime(time.Now().Add(-time.Hour))}, 0},
+	} {
+		t.Run("Total/"+c.name, func(t *testing.T) {
+			b := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID, Filter: c.filter}
+			must(t, s.CreateBackfill(ctx, b))
+			if b.Total != c.want || b.Status != sqlstore.BackfillQueued {
+				t.Fatalf("total = %d status = %s, want %d queued", b.Total, b.Status, c.want)
+			}
+			got, err := s.Backfill(ctx, tn.ID, b.ID)
+			must(t, err)
+			gotF, _ := json.Marshal(got.Filter)
+			wantF, _ := json.Marshal(c.filter)
+			if string(gotF) != string(wantF) {
+				t.Fatalf("filter = %s, want %s", gotF, wantF)
+			}
+		})
+	}
+
+	b := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
+	must(t, s.CreateBackfill(ctx, b))
+	// A call created after the backfill is not part of it.
+	mk(callscope.CallCompleted, true)
+	running, err := s.StartBackfill(ctx, b.ID)
+	must(t, err)
+	if !running {
+		t.Fatal("StartBackfill = false for a queued backfill")
+	}
+	var walked []string
+	for {
+		ids, err := s.BackfillCalls(ctx, b, 2)
+		must(t, err)
+		if len(ids) == 0 {
+			break
+		}
+		for _, id := range ids {
+			var failure error
+			if id == failedCall.ID {
+				failure = fmt.Errorf("engine said no")
+			}
+			must(t, s.AdvanceBackfill(ctx, b.ID, id, failure))
+			b.ResumeAfter = id
+			walked = append(walked, id)
+		}
+	}
+	var want []string
+	for i := len(withText) - 2; i >= 0; i-- { // newest first, without the late call
+		want = append(want, withText[i])
+	}
+	if !reflect.DeepEqual(walked, want) {
+		t.Fatalf("walked %v, want %v", walked, want)
+	}
+	got, err := s.Backfill(ctx, tn.ID, b.ID)
+	must(t, err)
+	if got.Status != sqlstore.BackfillRunning || got.Total != 5 || got.Done != 4 || got.Failed != 1 ||
+		got.LastError != "engine said no" || got.ResumeAfter != walked[len(walked)-1] || got.StartedAt == nil {
+		t.Fatalf("progress = %+v", got)
+	}
+	// Resuming from the stored cursor finds nothing left.
+	if ids, err := s.BackfillCalls(ctx, got, 10); err != nil || len(ids) != 0 {
+		t.Fatalf("after the last call: %v %v", ids, err)
+	}
+	ok, err := s.FinishBackfill(ctx, b.ID, sqlstore.BackfillCompleted, nil)
+	must(t, err)
+	if !ok {
+		t.Fatal("FinishBackfill = false for a running backfill")
+	}
+	got, err = s.Backfill(ctx, tn.ID, b.ID)
+	must(t, err)
+	if got.Status != sqlstore.BackfillCompleted || got.FinishedAt == nil || !got.Finished() {
+		t.Fatalf("finished = %+v", got)
+	}
+	t.Run("ErrConflict/CancelFinished", func(t *testing.T) {
+		_, err := s.CancelBackfill(ctx, tn.ID, b.ID)
+		wantCode(t, err, callscope.ECONFLICT)
+	})
+
+	t.Run("Cancel", func(t *testing.T) {
+		c := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
+		must(t, s.CreateBackfill(ctx, c))
+		_, err := s.StartBackfill(ctx, c.ID)
+		must(t, err)
+		_, err = s.CancelBackfill(ctx, tn2.ID, c.ID)
+		wantCode(t, err, callscope.ENOTFOUND)
+		got, err := s.CancelBackfill(ctx, tn.ID, c.ID)
+		must(t, err)
+		if got.Status != sqlstore.BackfillCancelled || got.CancelledAt == nil || got.FinishedAt == nil {
+			t.Fatalf("cancelled = %+v", got)
+		}
+		wantCode(t, s.AdvanceBackfill(ctx, c.ID, withText[0], nil), callscope.ECONFLICT)
+		if running, err := s.StartBackfill(ctx, c.ID); err != nil || running {
+			t.Fatalf("StartBackfill after cancel = %v, %v", running, err)
+		}
+		if ok, err := s.FinishBackfill(ctx, c.ID, sqlstore.BackfillCompleted, nil); err != nil || ok {
+			t.Fatalf("FinishBackfill after cancel = %v, %v", ok, err)
+		}
+		_, err = s.CancelBackfill(ctx, tn.ID, c.ID)
+		wantCode(t, err, callscope.ECONFLICT)
+	})
+	t.Run("Fail", func(t *testing.T) {
+		c := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
+		must(t, s.CreateBackfill(ctx, c))
+		ok, err := s.FinishBackfill(ctx, c.ID, sqlstore.BackfillFailed, fmt.Errorf("the analyzer was deleted"))
+		must(t, err)
+		got, err := s.Backfill(ctx, tn.ID, c.ID)
+		must(t, err)
+		if !ok || got.Status != sqlstore.BackfillFailed || got.LastError != "the analyzer was deleted" {
+			t.Fatalf("failed = %v %+v", ok, got)
+		}
+		_, err = s.FinishBackfill(ctx, c.ID, sqlstore.BackfillCancelled, nil)
+		wantCode(t, err, callscope.EINVALID)
+	})
+	t.Run("List", func(t *testing.T) {
+		list, err := s.Backfills(ctx, tn.ID, a.ID)
+		must(t, err)
+		if len(list) != 8 || list[0].ID < list[len(list)-1].ID {
+			t.Fatalf("Backfills = %d, newest first: %v", len(list), list[0].ID > list[len(list)-1].ID)
+		}
+		if other, err := s.Backfills(ctx, tn2.ID, a.ID); err != nil || len(other) != 0 {
+			t.Fatalf("another tenant's list = %d %v", len(other), err)
+		}
+		_, err = s.Backfill(ctx, tn2.ID, b.ID)
+		wantCode(t, err, callscope.ENOTFOUND)
+	})
+}
+
+func ptrTime(t time.Time) *time.Time {
+	t = callscope.Timestamp(t)
+	return &t
 }
