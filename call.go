@@ -150,6 +150,9 @@ type Call struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Version rises with every change to the call or its transcript; a
+	// rendering of the call stays valid while its version does.
+	Version int64 `json:"-"`
 }
 
 // ExternalID returns the call's external id of the given kind, or "".

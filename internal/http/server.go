@@ -65,6 +65,7 @@ type Server struct {
 	mux     *http.ServeMux
 	limiter *limiter
 	metrics *metrics
+	renders *renderCache
 
 	defaultTenantMu sync.Mutex
 	defaultTenant   string
@@ -113,6 +114,7 @@ func (s *Server) Init() error {
 	}
 	s.metrics = m
 	s.limiter = newLimiter(s.RateLimitGet, s.RateLimitPost, s.Now)
+	s.renders = newRenderCache(64 << 20)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))

@@ -32,24 +32,52 @@ func (s *Server) sessionCall(r *http.Request) (*callscope.Call, error) {
 }
 
 func (s *Server) handleActiveCalls(w http.ResponseWriter, r *http.Request) error {
-	calls, segs, err := s.Store.ActiveCalls(r.Context(), tenantID(r))
+	ctx := r.Context()
+	refs, err := s.Store.ActiveCallVersions(ctx, tenantID(r))
 	if err != nil {
 		return err
 	}
-	// Written one session at a time: a thousand sessions are a megabyte
-	// that need not be built before the first byte leaves.
+	// Sessions unchanged since they were last rendered are served from the
+	// render cache; only the others are read and encoded.
+	parts := make([][]byte, len(refs))
+	index := make(map[string]int, len(refs))
+	var misses []string
+	for i, ref := range refs {
+		if b, ok := s.renders.get(ref.ID, "session", ref.Version); ok {
+			parts[i] = b
+			continue
+		}
+		index[ref.ID] = i
+		misses = append(misses, ref.ID)
+	}
+	if len(misses) > 0 {
+		calls, segs, err := s.Store.SessionsByID(ctx, tenantID(r), misses)
+		if err != nil {
+			return err
+		}
+		for _, c := range calls {
+			b, err := json.Marshal(newSessionView(c, segs[c.ID]))
+			if err != nil {
+				return err
+			}
+			s.renders.put(c.ID, "session", c.Version, b)
+			parts[index[c.ID]] = b
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 32<<10)
-	enc := json.NewEncoder(bw)
 	bw.WriteByte('[')
-	for i, c := range calls {
-		if i > 0 {
+	first := true
+	for _, b := range parts {
+		if b == nil {
+			continue // deleted between the two reads
+		}
+		if !first {
 			bw.WriteByte(',')
 		}
-		if err := enc.Encode(newSessionView(c, segs[c.ID])); err != nil {
-			return nil // the status is sent; nothing else can be said
-		}
+		first = false
+		bw.Write(b)
 	}
 	bw.WriteString("]\n")
 	_ = bw.Flush() // a failed write is the client going away
@@ -140,17 +168,31 @@ func (s *Server) handleTranscript(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	segs, err := s.Store.Segments(r.Context(), c.ID)
-	if err != nil {
-		return err
-	}
-	v := transcriptView{CallID: c.PublicID(), CumulativeTranscript: joinTranscript(segs), Language: c.Language,
-		SegmentCount: len(segs), TotalDuration: transcriptDuration(c, segs)}
+	variant := "transcript"
 	if include {
-		views := segmentViews(segs)
-		v.Segments = &views
+		variant = "transcript+segments"
 	}
-	writeJSON(w, http.StatusOK, v)
+	b, ok := s.renders.get(c.ID, variant, c.Version)
+	if !ok {
+		segs, err := s.Store.Segments(r.Context(), c.ID)
+		if err != nil {
+			return err
+		}
+		v := transcriptView{CallID: c.PublicID(), CumulativeTranscript: joinTranscript(segs), Language: c.Language,
+			SegmentCount: len(segs), TotalDuration: transcriptDuration(c, segs)}
+		if include {
+			views := segmentViews(segs)
+			v.Segments = &views
+		}
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
+		s.renders.put(c.ID, variant, c.Version, b)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	w.Write([]byte("\n"))
 	return nil
 }
 

@@ -17,6 +17,10 @@ const callColumns = `id, tenant_id, user_id, direction, from_number, to_number, 
 	translation_language, entities, classification, summary, qa, insights, todos, raw,
 	metadata, processing_status, created_at, updated_at`
 
+// callSelect is callColumns and the call's version, which every write
+// raises (inserts and updates name callColumns only).
+const callSelect = callColumns + `, version`
+
 func callArgs(c *callscope.Call) []any {
 	raw := c.Raw
 	if raw == nil {
@@ -44,7 +48,7 @@ func scanCall(r row) (*callscope.Call, error) {
 		&c.CompletedAt, &c.DurationSeconds, &c.DisconnectedBy, &c.ErrorInfo, &mode,
 		&conn, &c.LastActivity, &c.AudioSeconds, &c.Language, &c.Translation,
 		&c.TranslationLanguage, &ent, &cls, &sum, &qa, &ins, &todos, &raw,
-		&meta, &pstatus, &c.CreatedAt, &c.UpdatedAt)
+		&meta, &pstatus, &c.CreatedAt, &c.UpdatedAt, &c.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +148,7 @@ func (q *queries) AddExternalID(ctx context.Context, c *callscope.Call, e callsc
 // Call returns the tenant's call named by ref: callscope's own id or any of
 // the call's external ids. Returns ENOTFOUND if the tenant has no such call.
 func (q *queries) Call(ctx context.Context, tenantID, ref string) (*callscope.Call, error) {
-	c, err := scanCall(q.ex.queryRow(ctx, `SELECT `+callColumns+` FROM calls
+	c, err := scanCall(q.ex.queryRow(ctx, `SELECT `+callSelect+` FROM calls
 		WHERE tenant_id = $1 AND id = COALESCE(
 			(SELECT call_id FROM call_external_ids WHERE tenant_id = $1 AND value = $2), $2)`, tenantID, ref))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
@@ -229,7 +233,7 @@ func (q *queries) Calls(ctx context.Context, f callscope.CallFilter) ([]*callsco
 	if limit <= 0 || limit > MaxPageSize {
 		limit = 50
 	}
-	rs, err := q.ex.query(ctx, `SELECT `+callColumns+` FROM calls WHERE `+strings.Join(where, " AND ")+
+	rs, err := q.ex.query(ctx, `SELECT `+callSelect+` FROM calls WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY id DESC LIMIT `+itoa(limit), args...)
 	if err != nil {
 		return nil, err
@@ -265,6 +269,7 @@ func (q *queries) UpdateCall(ctx context.Context, c *callscope.Call) error {
 		}
 		sets = append(sets, col+" = $"+itoa(i+1))
 	}
+	sets = append(sets, "version = version + 1")
 	n, err := q.ex.execRows(ctx, `UPDATE calls SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND tenant_id = $2`, args...)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ func (q *queries) SetCallResults(ctx context.Context, tenantID, callID string, v
 		return nil
 	}
 	args := []any{callID, tenantID, q.now()}
-	sets := "updated_at = $3"
+	sets := "updated_at = $3, version = version + 1"
 	for col, v := range values {
 		if !resultColumns[col] {
 			return callscope.Errorf(callscope.EINTERNAL, "not a result column: %s", col)
@@ -62,7 +62,7 @@ func (q *queries) RequestProcessing(ctx context.Context, tenantID, callID string
 		return false, "", err
 	}
 	if n == 1 {
-		if err := q.exec(ctx, `UPDATE calls SET processing_status = 'pending', updated_at = $2 WHERE id = $1`, callID, now); err != nil {
+		if err := q.exec(ctx, `UPDATE calls SET processing_status = 'pending', updated_at = $2, version = version + 1 WHERE id = $1`, callID, now); err != nil {
 			return false, "", err
 		}
 		return true, callscope.ProcessingPending, nil

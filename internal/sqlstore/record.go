@@ -146,7 +146,7 @@ func (q *queries) PutProcessing(ctx context.Context, p *callscope.Processing) er
 	if err != nil {
 		return err
 	}
-	return q.exec(ctx, `UPDATE calls SET processing_status = $2, updated_at = $3 WHERE id = $1`, p.CallID, string(p.Status), p.UpdatedAt)
+	return q.exec(ctx, `UPDATE calls SET processing_status = $2, updated_at = $3, version = version + 1 WHERE id = $1`, p.CallID, string(p.Status), p.UpdatedAt)
 }
 
 // ProcessingCounts returns how many calls of a tenant are in each processing

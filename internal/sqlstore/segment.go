@@ -33,13 +33,22 @@ func (q *queries) PutSegments(ctx context.Context, callID string, segs []callsco
 		}
 		segs = segs[n:]
 	}
-	return nil
+	return q.bumpCall(ctx, callID)
+}
+
+// bumpCall raises a call's version after a change to what it shows that is
+// not in its own row (its segments).
+func (q *queries) bumpCall(ctx context.Context, callID string) error {
+	return q.exec(ctx, `UPDATE calls SET version = version + 1 WHERE id = $1`, callID)
 }
 
 // ReplaceSegments removes a call's segments and stores segs instead.
 func (q *queries) ReplaceSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
 	if err := q.exec(ctx, `DELETE FROM segments WHERE call_id = $1`, callID); err != nil {
 		return err
+	}
+	if len(segs) == 0 {
+		return q.bumpCall(ctx, callID)
 	}
 	return q.PutSegments(ctx, callID, segs)
 }

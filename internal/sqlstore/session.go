@@ -33,7 +33,7 @@ const publicIDExpr = `COALESCE((SELECT e.value FROM call_external_ids e WHERE e.
 // lifecycle, session state and metadata, without the result documents.
 const sessionColumns = `id, tenant_id, user_id, direction, from_number, to_number, contact_name, title,
 	purpose, campaign_id, status, started_at, ended_at, duration_seconds, processing_mode,
-	connection_info, last_activity, audio_seconds, language, metadata, processing_status, created_at, updated_at`
+	connection_info, last_activity, audio_seconds, language, metadata, processing_status, created_at, updated_at, version`
 
 func scanSession(r row) (*callscope.Call, error) {
 	var c callscope.Call
@@ -41,7 +41,7 @@ func scanSession(r row) (*callscope.Call, error) {
 	var conn, meta []byte
 	err := r.Scan(&c.ID, &c.TenantID, &c.UserID, &dir, &c.From, &c.To, &c.ContactName, &c.Title,
 		&c.Purpose, &c.CampaignID, &status, &c.StartedAt, &c.EndedAt, &c.DurationSeconds, &mode,
-		&conn, &c.LastActivity, &c.AudioSeconds, &c.Language, &meta, &pstatus, &c.CreatedAt, &c.UpdatedAt)
+		&conn, &c.LastActivity, &c.AudioSeconds, &c.Language, &meta, &pstatus, &c.CreatedAt, &c.UpdatedAt, &c.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (q *queries) AppendSegments(ctx context.Context, callID string, segs []call
 		return 0, 0, err
 	}
 	at = callscope.Timestamp(at)
-	n, err := q.ex.execRows(ctx, `UPDATE calls SET last_activity = $2, updated_at = $2,
+	n, err := q.ex.execRows(ctx, `UPDATE calls SET last_activity = $2, updated_at = $2, version = version + 1,
 		audio_seconds = CASE WHEN audio_seconds < $3 THEN $3 ELSE audio_seconds END WHERE id = $1`, callID, at, end)
 	if err != nil {
 		return 0, 0, err
@@ -339,7 +339,7 @@ func (q *queries) SearchCalls(ctx context.Context, cq CallQuery) ([]*callscope.C
 	if limit <= 0 || limit > MaxPageSize {
 		limit = 50
 	}
-	query := `SELECT ` + callColumns + ` FROM calls c WHERE ` + strings.Join(where, " AND ") +
+	query := `SELECT ` + callSelect + ` FROM calls c WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ` + itoa(limit)
 	if cq.Offset > 0 {
 		query += ` OFFSET ` + itoa(cq.Offset)
@@ -415,4 +415,89 @@ func (q *queries) ProcessingCallIDs(ctx context.Context, tenantID string, status
 		out = append(out, id)
 	}
 	return out, rs.Err()
+}
+
+// CallRef names a stored call and its version.
+type CallRef struct {
+	ID      string
+	Version int64
+}
+
+// ActiveCallVersions lists the tenant's live calls (ActiveStatuses) with
+// their versions, oldest first: enough to tell which renderings of them
+// are still current.
+func (q *queries) ActiveCallVersions(ctx context.Context, tenantID string) ([]CallRef, error) {
+	rs, err := q.ex.query(ctx, `SELECT c.id, c.version FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []CallRef{}
+	for rs.Next() {
+		var r CallRef
+		if err := rs.Scan(&r.ID, &r.Version); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+// SessionsByID returns the tenant's calls with the given ids, with what a
+// session shows (sessionColumns), their external ids and segments; ids of
+// other tenants' calls are ignored.
+func (q *queries) SessionsByID(ctx context.Context, tenantID string, ids []string) ([]*callscope.Call, map[string][]callscope.Segment, error) {
+	segs := map[string][]callscope.Segment{}
+	if len(ids) == 0 {
+		return nil, segs, nil
+	}
+	args := []any{tenantID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	in := placeholders(2, len(ids))
+	rs, err := q.ex.query(ctx, `SELECT `+sessionColumns+` FROM calls WHERE tenant_id = $1 AND id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	var calls []*callscope.Call
+	byID := map[string]*callscope.Call{}
+	for rs.Next() {
+		c, err := scanSession(rs)
+		if err != nil {
+			rs.Close()
+			return nil, nil, err
+		}
+		c.ExternalIDs = []callscope.ExternalID{}
+		calls = append(calls, c)
+		byID[c.ID] = c
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		return nil, nil, err
+	}
+	rs.Close()
+	if len(calls) == 0 {
+		return calls, segs, nil
+	}
+	if err := q.loadExternalIDs(ctx, calls); err != nil {
+		return nil, nil, err
+	}
+	args = args[1:]
+	rs, err = q.ex.query(ctx, `SELECT call_id, segment_id, speaker, start_time, end_time, text, confidence
+		FROM segments WHERE call_id IN (`+placeholders(1, len(args))+`) ORDER BY call_id, start_time, segment_id`, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var s callscope.Segment
+		if err := rs.Scan(&s.CallID, &s.SegmentID, &s.Speaker, &s.StartTime, &s.EndTime, &s.Text, &s.Confidence); err != nil {
+			return nil, nil, err
+		}
+		if byID[s.CallID] != nil {
+			segs[s.CallID] = append(segs[s.CallID], s)
+		}
+	}
+	return calls, segs, rs.Err()
 }
