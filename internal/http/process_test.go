@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,3 +252,47 @@ func TestProcessEmptyCall(t *testing.T) {
 
 var _ = fmt.Sprint
 var _ = sqlstore.SQLite
+
+// BenchmarkDuplicateProcess sends 10,000 identical process requests for one
+// call from 32 concurrent clients (in-process, SQLite) and checks that
+// exactly one processing job exists afterwards. Reports requests/s.
+func BenchmarkDuplicateProcess(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		e := newEnv(b, "sqlite")
+		h := e.server.Handler()
+		ctx := context.Background()
+		c := &callscope.Call{TenantID: e.tenant.ID, ExternalIDs: []callscope.ExternalID{{Kind: "pbx", Value: "1761295415.12887"}}}
+		must(b, e.store.CreateCall(ctx, c))
+		body := fmt.Sprintf(`{"call_id": "1761295415.12887", "tenant_id": %q}`, e.tenant.ID)
+		const total = 10000
+		var next, queued atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := 0; w < 32; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for next.Add(1) <= total {
+					req := httptest.NewRequest("POST", "/api/v1/process", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+e.key)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != 202 {
+						b.Errorf("status %d: %s", rec.Code, rec.Body)
+						return
+					}
+					if strings.Contains(rec.Body.String(), `"status":"queued"`) {
+						queued.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		if n := jobKinds(b, e.store)["call.process"]; n != 1 || queued.Load() != 1 {
+			b.Fatalf("%d requests gave %d jobs and %d queued answers, want 1 and 1", total, n, queued.Load())
+		}
+		b.ReportMetric(total/elapsed.Seconds(), "requests/s")
+		b.ReportMetric(1, "jobs")
+	}
+}

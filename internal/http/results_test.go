@@ -67,7 +67,7 @@ const secondResults = `{
   "skip_post_push": true
 }`
 
-func jobKinds(t *testing.T, s *sqlstore.Store) map[string]int {
+func jobKinds(t testing.TB, s *sqlstore.Store) map[string]int {
 	t.Helper()
 	k, err := s.JobKinds(context.Background())
 	must(t, err)
