@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/egress"
@@ -94,6 +95,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}}
 	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
+	analyze.AddWorkers(workers, analyze.Config{Store: s, Engines: runner.Engines, Redact: analyze.RedactsLike(runner),
+		Logger: log.With("component", "analyzers")})
 	q, err = job.New(s, workers, job.Config{
 		ProcessingWorkers: cfg.MaxConcurrentProcessing,
 		JobTimeout:        cfg.ProcessingTimeout,
@@ -111,9 +114,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: s, Queue: q, Logger: log, Registry: reg, Version: version,
 		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
-		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
-		Recordings:        blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
-		Egress:            egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
+		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"], MaxConcurrentProcessing: cfg.MaxConcurrentProcessing,
+		Recordings: blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
+		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
 		Models: func(context.Context) []cshttp.ModelStatus {
 			return []cshttp.ModelStatus{{Stage: "all", Provider: "builtin", Reachable: true, Detail: "offline engines; no model provider configured"}}
 		},

@@ -44,6 +44,8 @@ type Server struct {
 	// ProcessingEnabled lets calls be queued for post-call processing
 	// (ENABLE_POSTCALL_PROCESSING).
 	ProcessingEnabled bool
+	// MaxConcurrentProcessing is reported by the processing overview.
+	MaxConcurrentProcessing int
 
 	// Recordings stores recording files.
 	Recordings blob.Store

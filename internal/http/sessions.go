@@ -823,6 +823,10 @@ func (s *Server) handleProcessingStatus(w http.ResponseWriter, r *http.Request) 
 	}
 	v := processingOverview{StatusCounts: map[string]int{}, CallsInProgress: inProgress, Queue: map[string]int{},
 		Timestamp: callscope.Timestamp(s.Now()).Format(time.RFC3339Nano)}
+	if s.MaxConcurrentProcessing > 0 {
+		n := s.MaxConcurrentProcessing
+		v.MaxConcurrentProcessing = &n
+	}
 	requested := 0
 	for _, st := range []callscope.ProcessingStatus{callscope.ProcessingPending, callscope.ProcessingInProgress,
 		callscope.ProcessingCompleted, callscope.ProcessingFailed} {
