@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"mime/multipart"
 	"net/http/httptest"
 	"reflect"
 	"regexp"
@@ -17,9 +18,12 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/audio"
+	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
+	"github.com/callscope/callscope/internal/voicebot"
 )
 
 // These tests hold assets/openapi.json to the route table and to the JSON
@@ -321,6 +325,8 @@ func TestOpenAPISchemasMatchViews(t *testing.T) {
 		{"TenantCreate", tenantRequest{}, false},
 		{"TenantUpdate", tenantRequest{}, false},
 		{"APIKeyCreate", keyRequest{}, false},
+		{"Recording", recordingView{}, true},
+		{"ProcessRequest", processRequest{}, false},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			s, ok := schemas[c.schema].(map[string]any)
@@ -379,6 +385,44 @@ func TestOpenAPISchemasMatchViews(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenAPICallResultsPayloadMatchesFields holds CallResultsPayload to
+// the fields and JSON types the results webhook validates
+// (voicebot.Fields): the same names and types, null allowed wherever the
+// webhook takes it as absent, and unknown fields allowed.
+func TestOpenAPICallResultsPayloadMatchesFields(t *testing.T) {
+	doc := mustSpec(t)
+	s := deref(t, doc, deref(t, doc, doc["components"])["schemas"].(map[string]any)["CallResultsPayload"])
+	props, _ := s["properties"].(map[string]any)
+	for name, typ := range voicebot.Fields {
+		p, ok := props[name]
+		if !ok {
+			t.Errorf("voicebot.Fields has %q but CallResultsPayload has no such property", name)
+			continue
+		}
+		got, null := schemaTypes(t, doc, p)
+		want := strings.Split(fmt.Sprint(typ), " or ") // "array or object"
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("property %q has type %v, but the webhook wants %v", name, got, want)
+		}
+		if name != "session_id" && !null {
+			t.Errorf("property %q does not allow null, which the webhook takes as absent", name)
+		}
+	}
+	for name := range props {
+		if _, ok := voicebot.Fields[name]; !ok {
+			t.Errorf("CallResultsPayload has property %q, which voicebot.Fields does not list", name)
+		}
+	}
+	if !slices.Equal(asSlice(s["required"]), []any{"session_id"}) {
+		t.Errorf("required = %v, want [session_id]", s["required"])
+	}
+	if s["additionalProperties"] != true {
+		t.Error("CallResultsPayload does not allow additional properties, but unknown fields are kept")
 	}
 }
 
@@ -538,17 +582,20 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 			return nil
 		}
 		resp := deref(t, doc, rv)
+		for h := range deref(t, doc, resp["headers"]) {
+			if rec.Header().Get(h) == "" {
+				t.Errorf("%s %s answered %s without the documented %s header", method, target, code, h)
+			}
+		}
 		content, _ := resp["content"].(map[string]any)
+		if len(content) == 0 && rec.Body.Len() == 0 {
+			return nil // an answer documented without a body, such as 304
+		}
 		ct, _, _ := strings.Cut(rec.Header().Get("Content-Type"), ";")
 		media, ok := content[ct].(map[string]any)
 		if !ok {
 			t.Errorf("%s %s answered %s with Content-Type %q; the document lists %v", method, target, code, ct, sortedKeys(content))
 			return nil
-		}
-		for h := range deref(t, doc, resp["headers"]) {
-			if rec.Header().Get(h) == "" {
-				t.Errorf("%s %s answered %s without the documented %s header", method, target, code, h)
-			}
 		}
 		if ct != "application/json" {
 			return nil
@@ -673,6 +720,109 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	do(limited, "POST /api/v1/calls", "/api/v1/calls", key, `{}`)
 	do(limited, "POST /api/v1/calls", "/api/v1/calls", key, `{}`)
 
+	// Voice-bot results, CDRs, recordings and processing, on a server with
+	// recording storage and processing enabled (srv has neither).
+	secret := "openapi-results-secret-0123456789"
+	if _, err := store.UpdateTenant(ctx, tenant.ID, sqlstore.TenantUpdate{ResultsSecret: &secret}); err != nil {
+		t.Fatal(err)
+	}
+	media := &Server{Store: store, Queue: queue, MaxBodyBytes: 4 << 10, MaxUploadBytes: 32 << 10,
+		Recordings: blob.Dir{Root: t.TempDir()}, ProcessingEnabled: true}
+	huge := `{"session_id":"big","uniqueid":"big","pad":"` + strings.Repeat("x", 16<<20) + `"}`
+	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "",
+		`{"session_id":"cxb-session-1","from_number":"+255700000002","call_direction":"inbound","call_duration_seconds":42,"disconnected_by":"user",
+		"transcript":[{"role":"assistant","content":"Habari"},{"role":"user","content":"Nzuri"}],"intents":null,
+		"recording_url":"http://127.0.0.1:9/cxb.wav","transfer_target":{"queue":"agents"},"platform_extra":1}`, "X-CXBCore-Secret", secret)
+	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", `{"session_id":"cxb-session-1"}`)
+	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", `{"session_id":"cxb-session-1"}`, "X-CXBCore-Secret", "wrong-secret")
+	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", `{"call_duration_seconds":"long"}`, "X-CXBCore-Secret", secret)
+	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", huge, "X-CXBCore-Secret", secret)
+	// The platform's recording is proxied; the egress policy refuses
+	// loopback sources.
+	if recs := asSlice(do(media, "GET /api/v1/calls/{call_id}/recordings", "/api/v1/calls/cxb-session-1/recordings", key, "")["recordings"]); len(recs) == 1 {
+		do(media, "GET /recordings/{token}", str(recs[0].(map[string]any), "url"), "", "")
+	} else {
+		t.Errorf("results with a recording_url list %d recordings, want 1", len(recs))
+	}
+
+	do(media, "POST /api/v1/cdrs", "/api/v1/cdrs", key,
+		`{"uniqueid":"1761299999.1","src":"0722000222","dst":"116","start":"2025-10-24 09:00:00","duration":"12","disposition":"NO ANSWER","channel":"PJSIP/trunk-0002"}`)
+	do(media, "POST /api/v1/cdrs", "/api/v1/cdrs", key, `[{"uniqueid":"1761299999.2","linkedid":"1761299999.2","src":"0711000111","dst":"116",
+		"start":"2025-10-24T08:43:35Z","answer":"2025-10-24 08:43:41","end":"2025-10-24 08:46:40","duration":185,"billsec":"179","disposition":"ANSWERED"},
+		{"uniqueid":1761299999.3,"linkedid":"1761299999.2","src":"116","dst":"2001","billsec":170,"disposition":"answered"}]`)
+	do(media, "POST /api/v1/cdrs", "/api/v1/cdrs", key, `[{"uniqueid":"x1","start":"yesterday"},{"src":"1"}]`)
+	do(media, "POST /api/v1/cdrs", "/api/v1/cdrs", key, `[]`)
+	do(media, "POST /api/v1/cdrs", "/api/v1/cdrs", key, huge)
+
+	const rc = "/api/v1/calls/rec-call-0001"
+	do(media, "POST /api/v1/calls", "/api/v1/calls", key, `{"call_id":"rec-call-0001"}`)
+	wav := string((&audio.PCM{SampleRate: 8000, Channels: [][]float32{make([]float32, 4000)}}).WAV())
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("file", "call.wav")
+	fw.Write([]byte(wav))
+	mw.Close()
+	up := do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key, form.String(), "Content-Type", mw.FormDataContentType())
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key, wav, "Content-Type", "audio/wav")
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording?format=slin&sample_rate=16000", key, strings.Repeat("\x00\x01", 800),
+		"Content-Type", "application/octet-stream")
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key, "this is not audio at all, just some text", "Content-Type", "audio/wav")
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key, "")
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording?format=flac&sample_rate=5", key, wav)
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key, "--x\r\n", "Content-Type", "multipart/form-data; boundary=x")
+	do(media, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key,
+		string((&audio.PCM{SampleRate: 8000, Channels: [][]float32{make([]float32, 24000)}}).WAV()), "Content-Type", "audio/wav")
+	do(media, "POST /api/v1/calls/{call_id}/recording", "/api/v1/calls/nope/recording", key, wav)
+	do(srv, "POST /api/v1/calls/{call_id}/recording", rc+"/recording", key, wav)
+	do(media, "GET /api/v1/calls/{call_id}/recordings", rc+"/recordings", key, "")
+	do(media, "GET /api/v1/calls/{call_id}/recordings", "/api/v1/calls/nope/recordings", key, "")
+	url, rid := str(up, "url"), str(up, "id")
+	if url == "" || rid == "" {
+		t.Fatalf("the upload answered no url or id: %v", up)
+	}
+	do(media, "GET /recordings/{token}", url, "", "")
+	do(media, "GET /recordings/{token}", url, "", "", "Range", "bytes=0-99")
+	do(media, "GET /recordings/{token}", url, "", "", "If-None-Match", "*")
+	do(media, "GET /recordings/{token}", url, "", "", "Range", "bytes=999999-")
+	do(media, "GET /recordings/{token}", "/recordings/no-such-token", "", "")
+	do(media, "POST /api/v1/calls/{call_id}/recordings/{recording_id}/token", rc+"/recordings/"+rid+"/token", key, "")
+	do(media, "POST /api/v1/calls/{call_id}/recordings/{recording_id}/token", rc+"/recordings/nope/token", key, "")
+	do(media, "GET /recordings/{token}", url, "", "")
+	if rv := do(media, "DELETE /api/v1/calls/{call_id}/recordings/{recording_id}/token", rc+"/recordings/"+rid+"/token", key, ""); rv["url"] != nil {
+		t.Errorf("a revoked recording has url %v, want null", rv["url"])
+	}
+	do(media, "DELETE /api/v1/calls/{call_id}/recordings/{recording_id}/token", "/api/v1/calls/nope/recordings/"+rid+"/token", key, "")
+
+	const pc = "/api/v1/calls/proc-call-0001"
+	do(media, "POST /api/v1/calls", "/api/v1/calls", key, `{"call_id":"proc-call-0001"}`)
+	do(media, "POST /api/v1/calls/{call_id}/segments", pc+"/segments", key, `[{"speaker":"caller","start_time":0,"end_time":2,"text":"Habari"}]`)
+	proc := `{"call_id":"proc-call-0001","tenant_id":"` + tenant.ID + `"}`
+	do(media, "POST /api/v1/process", "/api/v1/process", key, proc)
+	do(media, "POST /api/v1/process", "/api/v1/process", key, `{"call_id":"proc-call-0001","tenant_id":"`+tenant.Name+`"}`)
+	do(media, "POST /api/v1/process", "/api/v1/process", key, `{"call_id":"short","tenant_id":"x"}`)
+	do(media, "POST /api/v1/process", "/api/v1/process", key, `[1]`)
+	do(media, "POST /api/v1/process", "/api/v1/process", key, `{"call_id":"proc-call-0001","tenant_id":"`+home.ID+`"}`)
+	do(media, "POST /api/v1/process", "/api/v1/process", key, `{"call_id":"no-such-call","tenant_id":"`+tenant.ID+`"}`)
+	do(media, "POST /api/v1/process", "/api/v1/process", key, `{"call_id":"`+strings.Repeat("x", 8<<10)+`"}`)
+	do(srv, "POST /api/v1/process", "/api/v1/process", key, proc)
+	do(media, "POST /api/v1/process/reprocess", "/api/v1/process/reprocess", key, proc)
+	processed, err := store.Call(ctx, tenant.ID, "proc-call-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutProcessing(ctx, &callscope.Processing{CallID: processed.ID, TenantID: tenant.ID, Status: callscope.ProcessingCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	do(media, "POST /api/v1/process", "/api/v1/process", key, proc)
+	do(media, "POST /api/v1/calls/{call_id}/trigger-ai-pipeline", pc+"/trigger-ai-pipeline", key, "")
+	do(media, "POST /api/v1/process/reprocess", "/api/v1/process/reprocess", key, proc)
+	do(media, "POST /api/v1/process/reprocess", "/api/v1/process/reprocess", key, `{"call_id":"proc-call-0001","tenant_id":"`+tenant.ID+`","force":true}`)
+	do(media, "POST /api/v1/process/reprocess", "/api/v1/process/reprocess", key, `{"call_id":"proc-call-0001","force":"yes"}`)
+	do(srv, "POST /api/v1/process/reprocess", "/api/v1/process/reprocess", key, proc)
+	do(media, "POST /api/v1/calls/{call_id}/trigger-ai-pipeline", rc+"/trigger-ai-pipeline", key, "")
+	do(media, "POST /api/v1/calls/{call_id}/trigger-ai-pipeline", "/api/v1/calls/nope/trigger-ai-pipeline", key, "")
+	do(srv, "POST /api/v1/calls/{call_id}/trigger-ai-pipeline", rc+"/trigger-ai-pipeline", key, "")
+
 	// Each answer the test means to provoke was seen; a route that stops
 	// giving one of them fails here rather than passing silently.
 	for _, want := range []string{
@@ -704,6 +854,21 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 		"GET /api/v1/calls/{call_id}/processing 200", "GET /api/v1/calls/{call_id}/processing 404",
 		"GET /api/v1/calls/processing/status 200",
 		"GET /api/v1/calls/{call_id}/export 200", "GET /api/v1/calls/{call_id}/export 422", "GET /api/v1/calls/{call_id}/export 404",
+		"POST /api/v1/call-results 200", "POST /api/v1/call-results 403", "POST /api/v1/call-results 422", "POST /api/v1/call-results 413",
+		"POST /api/v1/cdrs 200", "POST /api/v1/cdrs 422", "POST /api/v1/cdrs 413",
+		"POST /api/v1/calls/{call_id}/recording 201", "POST /api/v1/calls/{call_id}/recording 422", "POST /api/v1/calls/{call_id}/recording 413",
+		"POST /api/v1/calls/{call_id}/recording 404", "POST /api/v1/calls/{call_id}/recording 503",
+		"GET /api/v1/calls/{call_id}/recordings 200", "GET /api/v1/calls/{call_id}/recordings 404",
+		"POST /api/v1/calls/{call_id}/recordings/{recording_id}/token 200", "POST /api/v1/calls/{call_id}/recordings/{recording_id}/token 404",
+		"DELETE /api/v1/calls/{call_id}/recordings/{recording_id}/token 200", "DELETE /api/v1/calls/{call_id}/recordings/{recording_id}/token 404",
+		"GET /recordings/{token} 200", "GET /recordings/{token} 206", "GET /recordings/{token} 304", "GET /recordings/{token} 404",
+		"GET /recordings/{token} 416", "GET /recordings/{token} 503",
+		"POST /api/v1/process 202", "POST /api/v1/process 400", "POST /api/v1/process 403", "POST /api/v1/process 404",
+		"POST /api/v1/process 413", "POST /api/v1/process 503",
+		"POST /api/v1/process/reprocess 202", "POST /api/v1/process/reprocess 400", "POST /api/v1/process/reprocess 409",
+		"POST /api/v1/process/reprocess 503",
+		"POST /api/v1/calls/{call_id}/trigger-ai-pipeline 200", "POST /api/v1/calls/{call_id}/trigger-ai-pipeline 404",
+		"POST /api/v1/calls/{call_id}/trigger-ai-pipeline 503",
 	} {
 		if !covered[want] {
 			t.Errorf("never saw %s", want)
