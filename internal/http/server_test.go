@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
 	cshttp "github.com/callscope/callscope/internal/http"
@@ -76,6 +77,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		river.AddWorker(workers, job.NewPendingWorker(s, nil, "processing is not worked in this test",
 			func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	}
+	analyze.AddWorkers(workers, analyze.Config{Store: s, Engines: runner.Engines, Redact: analyze.RedactsLike(runner)})
 	var err error
 	q, err = job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
 	if err != nil {
