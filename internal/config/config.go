@@ -49,6 +49,24 @@ type Config struct {
 	SCPPassword         string // SCP_PASSWORD (secret)
 	SCPKeyFile          string // SCP_KEY_FILE
 	RemotePathTemplate  string // REMOTE_PATH_TEMPLATE, e.g. /calls/{call_id}.gsm
+	SCPKnownHosts       string // SCP_KNOWN_HOSTS: known_hosts file with the PBX's host key; "" = ~/.ssh/known_hosts
+	SCPInsecureHostKey  bool   // SCP_INSECURE_IGNORE_HOST_KEY: accept any host key (closed networks only)
+
+	// Recording URLs (AUDIO_DOWNLOAD_METHOD=http, Twilio RecordingUrl).
+	RecordingURLUser      string   // CALLSCOPE_RECORDING_URL_USER: Basic auth user (Twilio AccountSid)
+	RecordingURLPassword  string   // CALLSCOPE_RECORDING_URL_PASSWORD (secret): Basic auth password (Twilio AuthToken)
+	RecordingURLAuthHosts []string // CALLSCOPE_RECORDING_URL_AUTH_HOSTS: hosts the credentials are sent to
+
+	// S3-compatible storage, for recordings kept (CALLSCOPE_RECORDINGS_STORE=s3)
+	// and recordings fetched (AUDIO_DOWNLOAD_METHOD=s3).
+	RecordingsStore string // CALLSCOPE_RECORDINGS_STORE: local or s3
+	S3Endpoint      string // CALLSCOPE_S3_ENDPOINT: host[:port], without scheme
+	S3Bucket        string // CALLSCOPE_S3_BUCKET
+	S3AccessKey     string // CALLSCOPE_S3_ACCESS_KEY
+	S3SecretKey     string // CALLSCOPE_S3_SECRET_KEY (secret)
+	S3Region        string // CALLSCOPE_S3_REGION
+	S3UseSSL        bool   // CALLSCOPE_S3_USE_SSL
+	S3Prefix        string // CALLSCOPE_S3_PREFIX: key prefix of stored recordings, e.g. "recordings/"
 
 	// Models.
 	WhisperModel     string // WHISPER_MODEL
@@ -94,7 +112,20 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SCP_SERVER", Aliases: []string{"SCP_SERVER"}, Help: "PBX host[:port] for scp/sftp"},
 	{Name: "CALLSCOPE_SCP_PASSWORD", Aliases: []string{"SCP_PASSWORD"}, Help: "PBX password (prefer SCP_KEY_FILE)", Secret: true},
 	{Name: "CALLSCOPE_SCP_KEY_FILE", Aliases: []string{"SCP_KEY_FILE"}, Help: "SSH private key file for the PBX"},
-	{Name: "CALLSCOPE_REMOTE_PATH_TEMPLATE", Aliases: []string{"REMOTE_PATH_TEMPLATE"}, Help: "recording path on the PBX, with {call_id}"},
+	{Name: "CALLSCOPE_REMOTE_PATH_TEMPLATE", Aliases: []string{"REMOTE_PATH_TEMPLATE"}, Help: "recording path on the PBX (or object key, or URL), with {call_id}"},
+	{Name: "CALLSCOPE_SCP_KNOWN_HOSTS", Aliases: []string{"SCP_KNOWN_HOSTS"}, Help: "known_hosts file holding the PBX's SSH host key (default ~/.ssh/known_hosts); unknown hosts are refused"},
+	{Name: "CALLSCOPE_SCP_INSECURE_IGNORE_HOST_KEY", Aliases: []string{"SCP_INSECURE_IGNORE_HOST_KEY"}, Default: "false", Help: "accept any SSH host key from the PBX; only on a closed network"},
+	{Name: "CALLSCOPE_RECORDING_URL_USER", Help: "Basic auth user for recording URLs (Twilio AccountSid)"},
+	{Name: "CALLSCOPE_RECORDING_URL_PASSWORD", Help: "Basic auth password for recording URLs (Twilio AuthToken)", Secret: true},
+	{Name: "CALLSCOPE_RECORDING_URL_AUTH_HOSTS", Default: "api.twilio.com", Help: "comma-separated hosts recording URL credentials are sent to"},
+	{Name: "CALLSCOPE_RECORDINGS_STORE", Default: "local", Help: "where recordings are kept: local (the data directory) or s3"},
+	{Name: "CALLSCOPE_S3_ENDPOINT", Help: "S3-compatible endpoint, host[:port] (e.g. s3.amazonaws.com, minio:9000)"},
+	{Name: "CALLSCOPE_S3_BUCKET", Help: "S3 bucket of recordings"},
+	{Name: "CALLSCOPE_S3_ACCESS_KEY", Help: "S3 access key"},
+	{Name: "CALLSCOPE_S3_SECRET_KEY", Help: "S3 secret key", Secret: true},
+	{Name: "CALLSCOPE_S3_REGION", Default: "us-east-1", Help: "S3 region"},
+	{Name: "CALLSCOPE_S3_USE_SSL", Default: "true", Help: "use HTTPS to reach the S3 endpoint"},
+	{Name: "CALLSCOPE_S3_PREFIX", Help: "key prefix of recordings kept in S3 (e.g. recordings/)"},
 	{Name: "CALLSCOPE_WHISPER_MODEL", Aliases: []string{"WHISPER_MODEL"}, Help: "transcription model name"},
 	{Name: "CALLSCOPE_TRANSLATION_MODEL", Aliases: []string{"TRANSLATION_MODEL"}, Help: "translation model name"},
 }
@@ -240,6 +271,11 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		{"CALLSCOPE_TEMP_PATH", &c.TempPath}, {"CALLSCOPE_LOGS_PATH", &c.LogsPath}, {"CALLSCOPE_MODELS_PATH", &c.ModelsPath},
 		{"CALLSCOPE_SCP_USER", &c.SCPUser}, {"CALLSCOPE_SCP_SERVER", &c.SCPServer}, {"CALLSCOPE_SCP_PASSWORD", &c.SCPPassword},
 		{"CALLSCOPE_SCP_KEY_FILE", &c.SCPKeyFile}, {"CALLSCOPE_REMOTE_PATH_TEMPLATE", &c.RemotePathTemplate},
+		{"CALLSCOPE_SCP_KNOWN_HOSTS", &c.SCPKnownHosts},
+		{"CALLSCOPE_RECORDING_URL_USER", &c.RecordingURLUser}, {"CALLSCOPE_RECORDING_URL_PASSWORD", &c.RecordingURLPassword},
+		{"CALLSCOPE_S3_ENDPOINT", &c.S3Endpoint}, {"CALLSCOPE_S3_BUCKET", &c.S3Bucket},
+		{"CALLSCOPE_S3_ACCESS_KEY", &c.S3AccessKey}, {"CALLSCOPE_S3_SECRET_KEY", &c.S3SecretKey},
+		{"CALLSCOPE_S3_REGION", &c.S3Region}, {"CALLSCOPE_S3_PREFIX", &c.S3Prefix},
 		{"CALLSCOPE_WHISPER_MODEL", &c.WhisperModel}, {"CALLSCOPE_TRANSLATION_MODEL", &c.TranslationModel},
 	} {
 		if *f.dst, _, err = r.get(f.name); err != nil {
@@ -256,6 +292,9 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		if !strings.Contains(c.RemotePathTemplate, "{call_id}") {
 			return nil, fmt.Errorf("REMOTE_PATH_TEMPLATE: must contain {call_id} when AUDIO_DOWNLOAD_METHOD=%s", m)
 		}
+	}
+	if err := loadRecordingSources(&r, c); err != nil {
+		return nil, err
 	}
 	for name, def := range Switches {
 		v, from, err := r.raw("CALLSCOPE_" + name)
@@ -278,6 +317,74 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		c.Enable[name] = b
 	}
 	return c, nil
+}
+
+// loadRecordingSources reads and checks the variables of the recording
+// store and of the download methods besides scp/sftp's basics.
+func loadRecordingSources(r *reader, c *Config) error {
+	var err error
+	if c.SCPInsecureHostKey, err = r.boolVar("CALLSCOPE_SCP_INSECURE_IGNORE_HOST_KEY"); err != nil {
+		return err
+	}
+	hosts, _, err := r.get("CALLSCOPE_RECORDING_URL_AUTH_HOSTS")
+	if err != nil {
+		return err
+	}
+	for _, h := range strings.FieldsFunc(hosts, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if strings.ContainsAny(h, "/:@") {
+			return fmt.Errorf("CALLSCOPE_RECORDING_URL_AUTH_HOSTS: %q is not a host name", h)
+		}
+		c.RecordingURLAuthHosts = append(c.RecordingURLAuthHosts, strings.ToLower(h))
+	}
+	if (c.RecordingURLUser == "") != (c.RecordingURLPassword == "") {
+		return fmt.Errorf("CALLSCOPE_RECORDING_URL_PASSWORD: set both CALLSCOPE_RECORDING_URL_USER and CALLSCOPE_RECORDING_URL_PASSWORD, or neither")
+	}
+	if c.RecordingsStore, err = r.oneOf("CALLSCOPE_RECORDINGS_STORE", "local", "s3"); err != nil {
+		return err
+	}
+	ssl, sslVar, err := r.get("CALLSCOPE_S3_USE_SSL")
+	if err != nil {
+		return err
+	}
+	if c.S3UseSSL, err = strconv.ParseBool(strings.TrimSpace(ssl)); err != nil {
+		return fmt.Errorf("%s: invalid boolean %q (want true or false)", orDefault(sslVar, "CALLSCOPE_S3_USE_SSL"), ssl)
+	}
+	if strings.Contains(c.S3Endpoint, "://") || strings.Contains(c.S3Endpoint, "/") {
+		return fmt.Errorf("CALLSCOPE_S3_ENDPOINT: want host[:port] without scheme or path, not %q (use CALLSCOPE_S3_USE_SSL for http)", c.S3Endpoint)
+	}
+	if strings.HasPrefix(c.S3Prefix, "/") || strings.Contains(c.S3Prefix, "..") {
+		return fmt.Errorf("CALLSCOPE_S3_PREFIX: %q may not start with / or contain ..", c.S3Prefix)
+	}
+	var why string
+	if c.RecordingsStore == "s3" {
+		why = "CALLSCOPE_RECORDINGS_STORE=s3"
+	} else if c.AudioDownloadMethod == "s3" {
+		why = "AUDIO_DOWNLOAD_METHOD=s3"
+	}
+	if why != "" {
+		if c.S3Endpoint == "" {
+			return fmt.Errorf("CALLSCOPE_S3_ENDPOINT: required when %s", why)
+		}
+		if c.S3Bucket == "" {
+			return fmt.Errorf("CALLSCOPE_S3_BUCKET: required when %s", why)
+		}
+		if (c.S3AccessKey == "") != (c.S3SecretKey == "") {
+			return fmt.Errorf("CALLSCOPE_S3_SECRET_KEY: set both CALLSCOPE_S3_ACCESS_KEY and CALLSCOPE_S3_SECRET_KEY, or neither (anonymous access)")
+		}
+	}
+	return nil
+}
+
+func (r reader) boolVar(name string) (bool, error) {
+	v, from, err := r.get(name)
+	if err != nil {
+		return false, err
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, fmt.Errorf("%s: invalid boolean %q (want true or false)", orDefault(from, name), v)
+	}
+	return b, nil
 }
 
 func orDefault(s, d string) string {

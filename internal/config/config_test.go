@@ -72,6 +72,16 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		{map[string]string{"CALLSCOPE_DATABASE_URL_FILE": "/nonexistent/secret"}, "CALLSCOPE_DATABASE_URL_FILE"},
 		{map[string]string{"AUDIO_DOWNLOAD_METHOD": "scp", "SCP_SERVER": "pbx", "REMOTE_PATH_TEMPLATE": "/calls/x.gsm"}, "REMOTE_PATH_TEMPLATE"},
 		{map[string]string{"CALLSCOPE_SHUTDOWN_TIMEOUT": "soon"}, "CALLSCOPE_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"CALLSCOPE_RECORDINGS_STORE": "s3", "CALLSCOPE_S3_BUCKET": "rec"}, "CALLSCOPE_S3_ENDPOINT"},
+		{map[string]string{"AUDIO_DOWNLOAD_METHOD": "s3", "CALLSCOPE_S3_ENDPOINT": "minio:9000"}, "CALLSCOPE_S3_BUCKET"},
+		{map[string]string{"CALLSCOPE_RECORDINGS_STORE": "gcs"}, "CALLSCOPE_RECORDINGS_STORE"},
+		{map[string]string{"CALLSCOPE_S3_ENDPOINT": "https://s3.example.com"}, "CALLSCOPE_S3_ENDPOINT"},
+		{map[string]string{"CALLSCOPE_S3_USE_SSL": "sometimes"}, "CALLSCOPE_S3_USE_SSL"},
+		{map[string]string{"CALLSCOPE_S3_PREFIX": "../up"}, "CALLSCOPE_S3_PREFIX"},
+		{map[string]string{"CALLSCOPE_RECORDINGS_STORE": "s3", "CALLSCOPE_S3_ENDPOINT": "minio:9000", "CALLSCOPE_S3_BUCKET": "rec", "CALLSCOPE_S3_ACCESS_KEY": "k"}, "CALLSCOPE_S3_SECRET_KEY"},
+		{map[string]string{"SCP_INSECURE_IGNORE_HOST_KEY": "yes please"}, "SCP_INSECURE_IGNORE_HOST_KEY"},
+		{map[string]string{"CALLSCOPE_RECORDING_URL_USER": "AC123"}, "CALLSCOPE_RECORDING_URL_PASSWORD"},
+		{map[string]string{"CALLSCOPE_RECORDING_URL_AUTH_HOSTS": "https://api.twilio.com/"}, "CALLSCOPE_RECORDING_URL_AUTH_HOSTS"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			_, err := config.Load(env(tc.env), "")
@@ -89,5 +99,35 @@ func TestTrustedNetworks(t *testing.T) {
 	}
 	if len(c.TrustedNetworks) != 2 || c.TrustedNetworks[1].Bits() != 32 {
 		t.Fatalf("nets = %v", c.TrustedNetworks)
+	}
+}
+
+func TestRecordingStoreAndSources(t *testing.T) {
+	c, err := config.Load(env(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RecordingsStore != "local" || !c.S3UseSSL || c.S3Region != "us-east-1" || c.SCPInsecureHostKey ||
+		len(c.RecordingURLAuthHosts) != 1 || c.RecordingURLAuthHosts[0] != "api.twilio.com" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	secret := filepath.Join(t.TempDir(), "s3-secret")
+	os.WriteFile(secret, []byte("s3cr3t\n"), 0o600)
+	c, err = config.Load(env(map[string]string{
+		"CALLSCOPE_RECORDINGS_STORE": "s3", "CALLSCOPE_S3_ENDPOINT": "minio:9000", "CALLSCOPE_S3_BUCKET": "recordings",
+		"CALLSCOPE_S3_ACCESS_KEY": "callscope", "CALLSCOPE_S3_SECRET_KEY_FILE": secret, "CALLSCOPE_S3_USE_SSL": "false",
+		"CALLSCOPE_S3_PREFIX": "tenant-a/", "CALLSCOPE_S3_REGION": "eu-central-1",
+		"AUDIO_DOWNLOAD_METHOD": "sftp", "SCP_SERVER": "192.168.10.3", "REMOTE_PATH_TEMPLATE": "/calls/{call_id}.gsm",
+		"SCP_KNOWN_HOSTS": "/etc/callscope/known_hosts", "CALLSCOPE_RECORDING_URL_USER": "AC1",
+		"CALLSCOPE_RECORDING_URL_PASSWORD": "tok", "CALLSCOPE_RECORDING_URL_AUTH_HOSTS": "api.twilio.com, Recordings.Example.com",
+	}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RecordingsStore != "s3" || c.S3Endpoint != "minio:9000" || c.S3Bucket != "recordings" || c.S3AccessKey != "callscope" ||
+		c.S3SecretKey != "s3cr3t" || c.S3UseSSL || c.S3Prefix != "tenant-a/" || c.S3Region != "eu-central-1" ||
+		c.SCPKnownHosts != "/etc/callscope/known_hosts" || c.RecordingURLUser != "AC1" || c.RecordingURLPassword != "tok" ||
+		len(c.RecordingURLAuthHosts) != 2 || c.RecordingURLAuthHosts[1] != "recordings.example.com" {
+		t.Fatalf("config = %+v", c)
 	}
 }
