@@ -205,9 +205,12 @@ func (c *Client) classify(ctx, rctx context.Context, resp *http.Response, err er
 		return ctx.Err()
 	}
 	var apiErr *openai.Error
-	status := 0
+	status, detail := 0, ""
 	if errors.As(err, &apiErr) {
 		status = apiErr.StatusCode
+		if m := oneLine(apiErr.Message); m != "" {
+			detail = " (" + truncate(m, 200) + ")"
+		}
 	} else if resp != nil && resp.StatusCode >= 400 {
 		status = resp.StatusCode
 	}
@@ -217,11 +220,11 @@ func (c *Client) classify(ctx, rctx context.Context, resp *http.Response, err er
 		if resp != nil {
 			after = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
-		return retryable(callscope.ERATELIMIT, status, after, err, "rate limited")
+		return retryable(callscope.ERATELIMIT, status, after, err, "rate limited%s", detail)
 	case status == http.StatusRequestTimeout || status >= 500:
-		return retryable(callscope.EUNAVAILABLE, status, 0, err, "server error")
+		return retryable(callscope.EUNAVAILABLE, status, 0, err, "server error%s", detail)
 	case status >= 400:
-		return permanent(callscope.EINVALID, status, err, "request rejected")
+		return permanent(callscope.EINVALID, status, err, "request rejected%s", detail)
 	}
 	if rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return retryable(callscope.EUNAVAILABLE, 0, 0, err, "no answer within %s", c.cfg.Timeout)
@@ -255,4 +258,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		}
 	}
 	return 0
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }

@@ -91,20 +91,19 @@ func (s *Schema) Validate(raw []byte) error {
 	return nil
 }
 
-// describe flattens a validation error into "at /path: message" parts.
+// describe flattens a validation error's report into one line of
+// "at '/path': problem" parts, at most five.
 func describe(ve *jsonschema.ValidationError) string {
 	var parts []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			parts = append(parts, fmt.Sprintf("at /%s: %s", strings.Join(e.InstanceLocation, "/"), e.ErrorKind))
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
+	for _, line := range strings.Split(ve.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "- "); ok {
+			parts = append(parts, rest)
 		}
 	}
-	walk(ve)
+	if len(parts) == 0 {
+		return oneLine(ve.Error())
+	}
 	if len(parts) > 5 {
 		parts = append(parts[:5], fmt.Sprintf("and %d more", len(parts)-5))
 	}
