@@ -20,8 +20,10 @@ import (
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/egress"
+	"github.com/callscope/callscope/internal/engines"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/llm"
 	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
@@ -87,8 +89,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
 	job.AddPendingWorkers(workers, s, log.With("component", "jobs"))
+	engineCfg := engines.Config{Stages: cfg.LLMStages}
+	if cfg.LLMBaseURL != "" {
+		engineCfg.LLM = &llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel,
+			Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature}
+	}
+	provider, err := engines.New(engineCfg)
+	if err != nil {
+		return fmt.Errorf("CALLSCOPE_LLM_STAGES: %w", err)
+	}
 	var q *job.Queue
-	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: cfg.Enable,
+	runner := &pipeline.Runner{Store: s, Engines: provider.For, Switches: cfg.Enable,
 		Logger: log.With("component", "pipeline"),
 		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
 			_, err := q.RecordEvent(ctx, tx, c, typ, data)
@@ -117,8 +128,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"], MaxConcurrentProcessing: cfg.MaxConcurrentProcessing,
 		Recordings: blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
 		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
-		Models: func(context.Context) []cshttp.ModelStatus {
-			return []cshttp.ModelStatus{{Stage: "all", Provider: "builtin", Reachable: true, Detail: "offline engines; no model provider configured"}}
+		Models: func(ctx context.Context) []cshttp.ModelStatus {
+			var out []cshttp.ModelStatus
+			for _, st := range provider.Health(ctx) {
+				out = append(out, cshttp.ModelStatus{Stage: st.Stage, Provider: st.Provider, Model: st.Model,
+					Endpoint: st.Endpoint, Reachable: st.Reachable, Detail: st.Detail})
+			}
+			return out
 		},
 	}
 	if err := srv.Open(cfg.Addr); err != nil {

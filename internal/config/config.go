@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -72,6 +73,14 @@ type Config struct {
 	WhisperModel     string // WHISPER_MODEL
 	TranslationModel string // TRANSLATION_MODEL
 
+	// Chat model for the language stages (OpenAI-compatible).
+	LLMBaseURL     string        // CALLSCOPE_LLM_BASE_URL
+	LLMAPIKey      string        // CALLSCOPE_LLM_API_KEY (secret)
+	LLMModel       string        // CALLSCOPE_LLM_MODEL
+	LLMStages      []string      // CALLSCOPE_LLM_STAGES
+	LLMTimeout     time.Duration // CALLSCOPE_LLM_TIMEOUT_SECONDS
+	LLMTemperature float64       // CALLSCOPE_LLM_TEMPERATURE
+
 	// Pipeline switches (ENABLE_*), by stage name.
 	Enable map[string]bool
 }
@@ -126,6 +135,12 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_S3_REGION", Default: "us-east-1", Help: "S3 region"},
 	{Name: "CALLSCOPE_S3_USE_SSL", Default: "true", Help: "use HTTPS to reach the S3 endpoint"},
 	{Name: "CALLSCOPE_S3_PREFIX", Help: "key prefix of recordings kept in S3 (e.g. recordings/)"},
+	{Name: "CALLSCOPE_LLM_BASE_URL", Help: "OpenAI-compatible server for the language stages, e.g. http://localhost:11434/v1 (Ollama); empty runs them offline"},
+	{Name: "CALLSCOPE_LLM_API_KEY", Help: "bearer key for that server (local servers need none)", Secret: true},
+	{Name: "CALLSCOPE_LLM_MODEL", Help: "model name on that server (required with CALLSCOPE_LLM_BASE_URL)"},
+	{Name: "CALLSCOPE_LLM_STAGES", Default: "translate,entities,classify,summarize,qa_score,todos,analyzers", Help: "stages that run on the model; the others run offline"},
+	{Name: "CALLSCOPE_LLM_TIMEOUT_SECONDS", Default: "120", Help: "time limit of one model request"},
+	{Name: "CALLSCOPE_LLM_TEMPERATURE", Default: "0", Help: "sampling temperature, always sent"},
 	{Name: "CALLSCOPE_WHISPER_MODEL", Aliases: []string{"WHISPER_MODEL"}, Help: "transcription model name"},
 	{Name: "CALLSCOPE_TRANSLATION_MODEL", Aliases: []string{"TRANSLATION_MODEL"}, Help: "translation model name"},
 }
@@ -281,6 +296,43 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		if *f.dst, _, err = r.get(f.name); err != nil {
 			return nil, err
 		}
+	}
+	if c.LLMBaseURL, _, err = r.get("CALLSCOPE_LLM_BASE_URL"); err != nil {
+		return nil, err
+	}
+	if c.LLMAPIKey, _, err = r.get("CALLSCOPE_LLM_API_KEY"); err != nil {
+		return nil, err
+	}
+	if c.LLMModel, _, err = r.get("CALLSCOPE_LLM_MODEL"); err != nil {
+		return nil, err
+	}
+	if c.LLMBaseURL != "" {
+		if u, err := url.Parse(c.LLMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("CALLSCOPE_LLM_BASE_URL: %q is not an http(s) URL", c.LLMBaseURL)
+		}
+		if c.LLMModel == "" {
+			return nil, fmt.Errorf("CALLSCOPE_LLM_MODEL: required with CALLSCOPE_LLM_BASE_URL")
+		}
+	}
+	stages, _, err := r.get("CALLSCOPE_LLM_STAGES")
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range strings.Split(stages, ",") {
+		if st = strings.TrimSpace(st); st != "" {
+			c.LLMStages = append(c.LLMStages, st)
+		}
+	}
+	if secs, err = r.intVar("CALLSCOPE_LLM_TIMEOUT_SECONDS", 1, 3600); err != nil {
+		return nil, err
+	}
+	c.LLMTimeout = time.Duration(secs) * time.Second
+	temp, tempName, err := r.get("CALLSCOPE_LLM_TEMPERATURE")
+	if err != nil {
+		return nil, err
+	}
+	if c.LLMTemperature, err = strconv.ParseFloat(strings.TrimSpace(temp), 64); err != nil || c.LLMTemperature < 0 || c.LLMTemperature > 2 {
+		return nil, fmt.Errorf("%s: invalid temperature %q (want 0 to 2)", orDefault(tempName, "CALLSCOPE_LLM_TEMPERATURE"), temp)
 	}
 	if c.AudioDownloadMethod, err = r.oneOf("CALLSCOPE_AUDIO_DOWNLOAD_METHOD", "none", "scp", "sftp", "http", "s3"); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,11 +33,17 @@ const (
 func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	secret := r.Header.Get("X-CXBCore-Secret")
-	if secret == "" {
-		return callscope.Errorf(callscope.EFORBIDDEN, "Missing X-CXBCore-Secret header")
-	}
 	tenant, err := s.Store.TenantByResultsSecret(ctx, secret)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		// Wrong secrets are counted against the sender's write budget, so
+		// that guessing is slow.
+		if ok, wait := s.limiter.allow(clientKey(r, nil)+":results-auth", true); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+			return callscope.Errorf(callscope.ERATELIMIT, "Too many requests with a wrong X-CXBCore-Secret; retry in %d s", retryAfter(wait))
+		}
+		if secret == "" {
+			return callscope.Errorf(callscope.EFORBIDDEN, "Missing X-CXBCore-Secret header")
+		}
 		return callscope.Errorf(callscope.EFORBIDDEN, "Invalid X-CXBCore-Secret")
 	} else if err != nil {
 		return err

@@ -391,3 +391,17 @@ func TestCDRs(t *testing.T) {
 		})
 	}
 }
+
+func TestWrongResultsSecretsAreThrottled(t *testing.T) {
+	e := newEnv(t, "sqlite", func(s *cshttp.Server) { s.RateLimitPost = 2 })
+	for i := 0; i < 2; i++ {
+		wantStatus(t, e.do("POST", "/api/v1/call-results", "", firstResults, "X-CXBCore-Secret", "guess"), 403)
+	}
+	r := e.do("POST", "/api/v1/call-results", "", firstResults, "X-CXBCore-Secret", "guess")
+	wantStatus(t, r, 429)
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	// The right secret is never throttled by someone else's guesses.
+	wantStatus(t, e.do("POST", "/api/v1/call-results", "", firstResults, "X-CXBCore-Secret", resultsSecret), 200)
+}
