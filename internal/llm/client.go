@@ -93,7 +93,9 @@ func (c *Client) Model() string { return c.cfg.Model }
 
 // Request is one structured question to the model.
 type Request struct {
+	// Schema is the answer's JSON schema, sent and enforced.
 	Schema *Schema
+	// System is the instructions; User is the transcript and call facts.
 	System string
 	User   string
 	// Check, if set, inspects the decoded answer; an error makes the

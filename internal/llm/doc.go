@@ -2,7 +2,8 @@
 // classification, summary, QA scoring, to-dos and tenant analyzers) on any
 // server that speaks OpenAI's /v1/chat/completions with JSON-schema
 // structured output: OpenAI itself, vLLM, Ollama (self-hosted v0.5.0 or
-// later), llama.cpp's llama-server, LocalAI and speaches. Every request uses
+// later), llama.cpp's llama-server, LocalAI, and speaches' chat routes (not yet
+// tried). Every request uses
 // the nested response_format {"type":"json_schema","json_schema":{"name",
 // "schema","strict"}} because llama.cpp silently ignores the flat
 // {"type":"json_schema","schema"} form; it always sends the temperature

@@ -11,6 +11,7 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/llm"
 	"github.com/callscope/callscope/internal/llm/llmtest"
+	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/pipeline"
 )
 
@@ -222,6 +223,25 @@ func TestSchemaRules(t *testing.T) {
 	} {
 		if _, err := llm.NewSchema(name, json.RawMessage(doc)); callscope.ErrorCode(err) != callscope.EINVALID {
 			t.Errorf("NewSchema(%q, %s) = %v, want EINVALID", name, doc, err)
+		}
+	}
+}
+
+func TestRedactedTranscriptStaysRedacted(t *testing.T) {
+	t.Parallel()
+	in := testInput()
+	in.Segments, _ = nlp.Redact(in.Segments, nlp.Options{})
+	srv := llmtest.New(t).Script(llmtest.JSON(map[string]any{
+		"text": "A report of abuse.", "reason": "", "agreed": []string{}, "next_steps": []string{}, "key_segments": []any{},
+	}))
+	if _, _, err := llm.NewSummarizer(MustClient(t, srv, nil)).Summarize(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"0712 345 678", "0722 111 222", "mary@example.com"} {
+		for _, r := range srv.Requests() {
+			if strings.Contains(string(r.Body), secret) {
+				t.Errorf("%q left the machine", secret)
+			}
 		}
 	}
 }

@@ -114,6 +114,7 @@ func describe(ve *jsonschema.ValidationError) string {
 // make the server read files or fetch URLs.
 type noLoader struct{}
 
+// Load refuses url.
 func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("external schema references are not allowed (%s)", url)
 }
