@@ -462,7 +462,7 @@ func TestHallucination(t *testing.T) {
 		"Thank you.":                                          false,
 		"Thank you for calling, how can I help?":              false,
 		"I watched the video and want to subscribe":           false,
-		"Bye.":                                                false,
+		"Bye.": false,
 	} {
 		if got := stt.Hallucination(text); got != want {
 			t.Errorf("Hallucination(%q) = %v, want %v", text, got, want)
@@ -502,4 +502,3 @@ func assertError(t *testing.T, err error, code string, retry bool, after time.Du
 		t.Errorf("%v is not an *stt.Error", err)
 	}
 }
-

@@ -10,16 +10,16 @@ import (
 func TestNormalizeWords(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"Press 5 to leave a message.":                      "press five to leave a message",
-		"Use the 7 key for Q, and the 9 key for Z.":        "use the seven key for q and the nine key for z",
-		"Enter a filename followed by # or *":              "enter a filename followed by pound or star",
-		"(3 seconds of silence)":                           "",
-		"<beep ascending> Hello":                           "hello",
-		"3D audio enabled":                                 "three d audio enabled",
-		"the 21st caller, 42 calls, 100 percent, 1,250":    "the twenty first caller forty two calls one hundred percent one two hundred fifty",
+		"Press 5 to leave a message.":                     "press five to leave a message",
+		"Use the 7 key for Q, and the 9 key for Z.":       "use the seven key for q and the nine key for z",
+		"Enter a filename followed by # or *":             "enter a filename followed by pound or star",
+		"(3 seconds of silence)":                          "",
+		"<beep ascending> Hello":                          "hello",
+		"3D audio enabled":                                "three d audio enabled",
+		"the 21st caller, 42 calls, 100 percent, 1,250":   "the twenty first caller forty two calls one hundred percent one two hundred fifty",
 		"a polite \"don't call\" menu - now and forever.": "a polite don't call menu now and forever",
 		"Your 2nd and 3rd and 12th and 20th":              "your second and third and twelfth and twentieth",
-		"PIN 007":                                          "pin zero zero seven",
+		"PIN 007":                                         "pin zero zero seven",
 	} {
 		if got := strings.Join(stt.NormalizeWords(in), " "); got != want {
 			t.Errorf("NormalizeWords(%q) = %q, want %q", in, got, want)
@@ -30,7 +30,7 @@ func TestNormalizeWords(t *testing.T) {
 func TestWordErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		ref, hyp     string
+		ref, hyp    string
 		errs, words int
 	}{
 		{"Press 5 to leave a message.", "press five to leave a message", 0, 6},

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestBenchASR(t *testing.T) {
+	for _, tool := range []string{"pocketsphinx_continuous", "flite", "sox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install pocketsphinx pocketsphinx-en-us flite sox)", tool)
+		}
+	}
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	var manifest strings.Builder
+	for i, text := range []string{"Please press one to speak to an agent.", "Your call is important to us."} {
+		wb := filepath.Join(dir, fmt.Sprintf("wb%d.wav", i))
+		nb := filepath.Join(dir, fmt.Sprintf("nb%d.wav", i))
+		run("flite", "-voice", "slt", "-t", text, "-o", wb)
+		run("sox", wb, "-r", "8000", nb)
+		fmt.Fprintf(&manifest, "%s\twb16\t2.0\t%s\n", wb, text)
+		fmt.Fprintf(&manifest, "nb%d.wav\tnb8\t2.0\t%s\n", i, text) // relative to the manifest
+	}
+	silence := filepath.Join(dir, "silence.wav")
+	run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", silence, "trim", "0", "3")
+	fmt.Fprintf(&manifest, "%s\tnb8\t3.0\t(3 seconds of silence)\n", silence)
+	name := filepath.Join(dir, "manifest.tsv")
+	if err := os.WriteFile(name, []byte(manifest.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var stdout, stderr bytes.Buffer
+	if err := cmdBench(context.Background(), []string{"asr", "--limit", "3", name}, &stdout, &stderr); err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	t.Log("\n" + out)
+	for _, cond := range []string{"wb16", "nb8"} {
+		// condition, files, audio s, WER, RTF wall, RTF CPU, overhead, runs, silent words, then the direct columns.
+		re := regexp.MustCompile(`(?m)^\s*` + cond + `\s+\d+\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+\d+\s+0\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+\d+\s*$`)
+		if !re.MatchString(out) {
+			t.Errorf("no figures for %s in:\n%s", cond, out)
+		}
+	}
+	if !strings.Contains(out, "worst files") || !strings.Contains(out, "ref: please press one to speak to an agent") {
+		t.Errorf("worst files missing from:\n%s", out)
+	}
+
+	t.Run("Usage", func(t *testing.T) {
+		for _, args := range [][]string{nil, {"tts"}, {"asr"}, {"asr", "--limit", "x", name}, {"asr", name, name}} {
+			if err := cmdBench(context.Background(), args, &stdout, &stderr); !errors.Is(err, errUsage) {
+				t.Errorf("bench %q: %v, want a usage error", args, err)
+			}
+		}
+	})
+}
