@@ -23,6 +23,10 @@
 //     the Ref's Key (the recording_key a voice-bot platform sends) or
 //     REMOTE_PATH_TEMPLATE as an object key.
 //
+// The SFTP server and the S3 endpoint are set by the operator, not by
+// callers, so they may be private addresses; only URLs go through the
+// egress policy.
+//
 // {call_id} in a template is replaced by the call's remote id (its first
 // external id, such as the PBX unique id 1761295415.12887); ids containing
 // "/", "\" or ".." are refused, so a template cannot be escaped. Every

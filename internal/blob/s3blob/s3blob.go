@@ -20,6 +20,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/config"
 )
 
 // Config says how to reach an S3-compatible endpoint.
@@ -90,6 +91,23 @@ func New(c Config, bucket, prefix string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Client: cl, Bucket: bucket, Prefix: prefix}, nil
+}
+
+// FromConfig returns the Store the CALLSCOPE_S3_* variables describe, for
+// CALLSCOPE_RECORDINGS_STORE=s3. Errors name the variable at fault.
+func FromConfig(c *config.Config) (*Store, error) {
+	if c.S3Endpoint == "" {
+		return nil, fmt.Errorf("CALLSCOPE_S3_ENDPOINT: required when CALLSCOPE_RECORDINGS_STORE=s3")
+	}
+	if c.S3Bucket == "" {
+		return nil, fmt.Errorf("CALLSCOPE_S3_BUCKET: required when CALLSCOPE_RECORDINGS_STORE=s3")
+	}
+	s, err := New(Config{Endpoint: c.S3Endpoint, Region: c.S3Region, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
+		UseSSL: c.S3UseSSL}, c.S3Bucket, c.S3Prefix)
+	if err != nil {
+		return nil, fmt.Errorf("CALLSCOPE_S3_ENDPOINT: %w", err)
+	}
+	return s, nil
 }
 
 // Check verifies that the bucket exists and the credentials may see it, for

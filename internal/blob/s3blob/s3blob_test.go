@@ -18,6 +18,7 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/blob/s3blob"
+	"github.com/callscope/callscope/internal/config"
 )
 
 // MustStore starts an in-process S3 server with an empty bucket and
@@ -176,3 +177,25 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset by client") }
 
 var _ blob.Store = (*s3blob.Store)(nil)
+
+func TestFromConfig(t *testing.T) {
+	t.Parallel()
+	load := func(env map[string]string) *config.Config {
+		c, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	s, err := s3blob.FromConfig(load(map[string]string{"CALLSCOPE_RECORDINGS_STORE": "s3",
+		"CALLSCOPE_S3_ENDPOINT": "minio:9000", "CALLSCOPE_S3_BUCKET": "recordings", "CALLSCOPE_S3_PREFIX": "prod/"}))
+	if err != nil || s.Bucket != "recordings" || s.Prefix != "prod/" || s.Client.EndpointURL().Host != "minio:9000" ||
+		s.Client.EndpointURL().Scheme != "https" {
+		t.Fatalf("FromConfig = %+v, %v", s, err)
+	}
+	c := load(nil)
+	c.S3Endpoint = "minio:9000"
+	if _, err := s3blob.FromConfig(c); err == nil || !strings.HasPrefix(err.Error(), "CALLSCOPE_S3_BUCKET") {
+		t.Fatalf("FromConfig without bucket = %v, want an error naming CALLSCOPE_S3_BUCKET", err)
+	}
+}
