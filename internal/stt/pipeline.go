@@ -59,9 +59,9 @@ type clip struct {
 	audio   Audio
 }
 
-// Run transcribes pcm: it splits it per speaker with m (see
-// audio.SpeakerStreams; nil picks the default layout for the channel
-// count), finds the voiced regions of each speaker, transcribes only those,
+// Run transcribes pcm: it splits it per speaker with m (see audio.Split;
+// nil picks the default layout for the channel count), resamples each
+// speaker to 16 kHz, finds their voiced regions, transcribes only those,
 // and merges all speakers' segments by start time. language is a hint and
 // may be empty. Silence and noise produce no segments and no engine calls.
 // Returns EINVALID for unusable audio or a channel map that does not fit,
@@ -70,27 +70,55 @@ func (p *Pipeline) Run(ctx context.Context, pcm *audio.PCM, m audio.ChannelMap, 
 	if p.Engine == nil {
 		return nil, callscope.Errorf(callscope.EUNAVAILABLE, "stt: no transcription engine configured")
 	}
-	streams, err := audio.SpeakerStreams(pcm, m, SampleRate)
+	streams, err := audio.Split(pcm, m)
 	if err != nil {
 		return nil, err
 	}
 	t := &Transcript{AudioSeconds: pcm.Duration().Seconds(), Language: languageCode(language)}
-	var clips []clip
+	// Every speaker's stream is resampled and searched for speech in its
+	// own goroutine; an engine that takes one clip at a time starts on the
+	// first speaker while the others are still being analysed, so the
+	// analysis hides behind the engine's time.
+	ready := make([]chan analysis, len(streams))
 	for i, s := range streams {
-		regions, err := audio.DetectSpeech(s.Samples, SampleRate, p.VAD)
-		if err != nil {
+		ready[i] = make(chan analysis, 1)
+		go func() { ready[i] <- p.analyse(i, s, language) }()
+	}
+	var clips []clip
+	var results []Result
+	if b, ok := p.Engine.(BatchTranscriber); ok {
+		for _, ch := range ready {
+			a := <-ch
+			if a.err != nil {
+				return nil, a.err
+			}
+			clips = append(clips, a.clips...)
+		}
+		if results, err = p.batch(ctx, b, clips, t); err != nil {
 			return nil, err
 		}
-		for _, r := range p.plan(regions, len(s.Samples)) {
-			c := clip{speaker: i, start: float64(r[0]) / SampleRate,
-				audio: Audio{Samples: s.Samples[r[0]:r[1]], SampleRate: SampleRate, Language: language}}
-			t.SpeechSeconds += c.audio.Seconds()
-			clips = append(clips, c)
+	} else {
+		for _, ch := range ready {
+			a := <-ch
+			if a.err != nil {
+				return nil, a.err
+			}
+			for _, c := range a.clips {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				r, err := p.Engine.Transcribe(ctx, c.audio)
+				if err != nil {
+					return nil, err
+				}
+				t.EngineCalls++
+				t.add(r)
+				clips, results = append(clips, c), append(results, r)
+			}
 		}
 	}
-	results, err := p.transcribe(ctx, clips, t)
-	if err != nil {
-		return nil, err
+	for _, c := range clips {
+		t.SpeechSeconds += c.audio.Seconds()
 	}
 
 	type timed struct {
@@ -127,47 +155,66 @@ func (p *Pipeline) Run(ctx context.Context, pcm *audio.PCM, m audio.ChannelMap, 
 	return t, nil
 }
 
-// transcribe runs the engine over the clips and returns one result per
-// clip, counting calls and engine time into t.
-func (p *Pipeline) transcribe(ctx context.Context, clips []clip, t *Transcript) ([]Result, error) {
+// analysis is one speaker's clips, or why there are none.
+type analysis struct {
+	clips []clip
+	err   error
+}
+
+// analyse resamples one speaker's stream and cuts its voiced regions into
+// clips.
+func (p *Pipeline) analyse(speaker int, s audio.Stream, language string) analysis {
+	x := s.Samples
+	if s.SampleRate != SampleRate {
+		var err error
+		if x, err = audio.Resample(x, s.SampleRate, SampleRate); err != nil {
+			return analysis{err: err}
+		}
+	}
+	regions, err := audio.DetectSpeech(x, SampleRate, p.VAD)
+	if err != nil {
+		return analysis{err: err}
+	}
+	var a analysis
+	for _, r := range p.plan(regions, len(x)) {
+		a.clips = append(a.clips, clip{speaker: speaker, start: float64(r[0]) / SampleRate,
+			audio: Audio{Samples: x[r[0]:r[1]], SampleRate: SampleRate, Language: language}})
+	}
+	return a
+}
+
+// batch runs a batch engine over the clips in as few runs as MaxBatch
+// allows and returns one result per clip.
+func (p *Pipeline) batch(ctx context.Context, b BatchTranscriber, clips []clip, t *Transcript) ([]Result, error) {
 	results := make([]Result, 0, len(clips))
-	add := func(rs ...Result) {
-		for _, r := range rs {
-			t.EngineSeconds += r.EngineTime.Seconds()
-			t.EngineCPUSeconds += r.EngineCPU.Seconds()
+	limit := p.maxBatch().Seconds()
+	for i := 0; i < len(clips); {
+		var batch []Audio
+		var secs float64
+		for ; i < len(clips) && (len(batch) == 0 || secs+clips[i].audio.Seconds() <= limit); i++ {
+			batch = append(batch, clips[i].audio)
+			secs += clips[i].audio.Seconds()
 		}
-		results = append(results, rs...)
-	}
-	if b, ok := p.Engine.(BatchTranscriber); ok {
-		limit := p.maxBatch().Seconds()
-		for i := 0; i < len(clips); {
-			var batch []Audio
-			var secs float64
-			for ; i < len(clips) && (len(batch) == 0 || secs+clips[i].audio.Seconds() <= limit); i++ {
-				batch = append(batch, clips[i].audio)
-				secs += clips[i].audio.Seconds()
-			}
-			rs, err := b.TranscribeBatch(ctx, batch)
-			if err != nil {
-				return nil, err
-			}
-			t.EngineCalls++
-			add(rs...)
-		}
-		return results, nil
-	}
-	for _, c := range clips {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		r, err := p.Engine.Transcribe(ctx, c.audio)
+		rs, err := b.TranscribeBatch(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
+		if len(rs) != len(batch) {
+			return nil, callscope.Errorf(callscope.EINTERNAL, "stt: engine returned %d results for %d clips", len(rs), len(batch))
+		}
 		t.EngineCalls++
-		add(r)
+		for _, r := range rs {
+			t.add(r)
+		}
+		results = append(results, rs...)
 	}
 	return results, nil
+}
+
+// add counts an engine result's time.
+func (t *Transcript) add(r Result) {
+	t.EngineSeconds += r.EngineTime.Seconds()
+	t.EngineCPUSeconds += r.EngineCPU.Seconds()
 }
 
 // plan turns speech regions into clips as sample ranges [start, end):
