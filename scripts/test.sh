@@ -14,7 +14,7 @@ mode=test
 
 # Debian packages the tests use: PostgreSQL for the store suite; audio tools
 # and recordings for the audio and speech tests.
-packages=(postgresql sox flite ffmpeg asterisk-core-sounds-en-gsm)
+packages=(postgresql sox flite ffmpeg asterisk-core-sounds-en-gsm pocketsphinx pocketsphinx-en-us)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,14 +19,17 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/blob/s3blob"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/engines"
+	"github.com/callscope/callscope/internal/fetch"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/llm"
 	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/stt"
 )
 
 var jobMigrate = job.Migrate
@@ -98,8 +102,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("CALLSCOPE_LLM_STAGES: %w", err)
 	}
+	recordings, err := recordingStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	policy := egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks}
+	sources, err := fetch.FromConfig(cfg, policy)
+	if err != nil {
+		return err
+	}
+	speech, speechEngine, err := transcriber(cfg, policy)
+	if err != nil {
+		return err
+	}
 	var q *job.Queue
 	runner := &pipeline.Runner{Store: s, Engines: provider.For, Switches: cfg.Enable,
+		Recordings: recordings, Audio: engines.Downloader{Source: sources}, Speech: speech,
 		Logger: log.With("component", "pipeline"),
 		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
 			_, err := q.RecordEvent(ctx, tx, c, typ, data)
@@ -130,6 +148,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
 		Models: func(ctx context.Context) []cshttp.ModelStatus {
 			var out []cshttp.ModelStatus
+			out = append(out, speechStatus(ctx, speechEngine))
 			for _, st := range provider.Health(ctx) {
 				out = append(out, cshttp.ModelStatus{Stage: st.Stage, Provider: st.Provider, Model: st.Model,
 					Endpoint: st.Endpoint, Reachable: st.Reachable, Detail: st.Detail})
@@ -185,4 +204,54 @@ func bootstrap(ctx context.Context, s *sqlstore.Store, stdout io.Writer, log *sl
 	log.Info("created tenant \"default\" and an admin API key (printed once on stdout)")
 	fmt.Fprintf(stdout, "Created tenant %q. Admin API key (shown once, only its hash is kept):\n%s\n", callscope.DefaultTenantName, plain)
 	return nil
+}
+
+// recordingStore returns where recordings are kept: the data directory, or
+// S3-compatible storage (CALLSCOPE_RECORDINGS_STORE=s3), checked at start.
+func recordingStore(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	if cfg.RecordingsStore != "s3" {
+		return blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")}, nil
+	}
+	st, err := s3blob.FromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Check(ctx); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// transcriber builds the transcription engine CALLSCOPE_STT_ENGINE names;
+// "auto" takes pocketsphinx when it is installed and none otherwise.
+func transcriber(cfg *config.Config, policy egress.Policy) (pipeline.SpeechTranscriber, stt.Engine, error) {
+	name := cfg.STTEngine
+	if name == "auto" {
+		name = "none"
+		if stt.PocketSphinxInstalled() {
+			name = stt.ProviderPocketSphinx
+		}
+	}
+	if name == "none" {
+		return nil, nil, nil
+	}
+	eng, err := stt.New(stt.Config{Engine: name, BaseURL: cfg.STTBaseURL, Model: cfg.WhisperModel, APIKey: cfg.STTAPIKey,
+		Timeout: cfg.ProcessingTimeout, HTTPClient: http.DefaultClient})
+	if err != nil {
+		return nil, nil, fmt.Errorf("CALLSCOPE_STT_ENGINE: %w", err)
+	}
+	return engines.Speech{Pipeline: &stt.Pipeline{Engine: eng}}, eng, nil
+}
+
+func speechStatus(ctx context.Context, eng stt.Engine) cshttp.ModelStatus {
+	if eng == nil {
+		return cshttp.ModelStatus{Stage: pipeline.StageTranscribe, Provider: "none", Reachable: true,
+			Detail: "no transcription engine: calls need a transcript of their own (CALLSCOPE_STT_ENGINE)"}
+	}
+	d := eng.Describe()
+	st := cshttp.ModelStatus{Stage: pipeline.StageTranscribe, Provider: d.Provider, Model: d.Model, Endpoint: d.Endpoint, Reachable: true}
+	if err := eng.Health(ctx); err != nil {
+		st.Reachable, st.Detail = false, callscope.ErrorMessage(err)
+	}
+	return st
 }

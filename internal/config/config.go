@@ -81,6 +81,11 @@ type Config struct {
 	LLMTimeout     time.Duration // CALLSCOPE_LLM_TIMEOUT_SECONDS
 	LLMTemperature float64       // CALLSCOPE_LLM_TEMPERATURE
 
+	// Transcription engine.
+	STTEngine  string // CALLSCOPE_STT_ENGINE: auto, none, pocketsphinx, openai, whisper.cpp
+	STTBaseURL string // CALLSCOPE_STT_BASE_URL
+	STTAPIKey  string // CALLSCOPE_STT_API_KEY (secret)
+
 	// Pipeline switches (ENABLE_*), by stage name.
 	Enable map[string]bool
 }
@@ -141,6 +146,9 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_LLM_STAGES", Default: "translate,entities,classify,summarize,qa_score,todos,analyzers", Help: "stages that run on the model; the others run offline"},
 	{Name: "CALLSCOPE_LLM_TIMEOUT_SECONDS", Default: "120", Help: "time limit of one model request"},
 	{Name: "CALLSCOPE_LLM_TEMPERATURE", Default: "0", Help: "sampling temperature, always sent"},
+	{Name: "CALLSCOPE_STT_ENGINE", Default: "auto", Help: "transcription engine: auto (pocketsphinx when installed), none, pocketsphinx, openai (any OpenAI-compatible server) or whisper.cpp"},
+	{Name: "CALLSCOPE_STT_BASE_URL", Help: "transcription server for openai or whisper.cpp, e.g. http://localhost:8000/v1"},
+	{Name: "CALLSCOPE_STT_API_KEY", Help: "bearer key for the transcription server", Secret: true},
 	{Name: "CALLSCOPE_WHISPER_MODEL", Aliases: []string{"WHISPER_MODEL"}, Help: "transcription model name"},
 	{Name: "CALLSCOPE_TRANSLATION_MODEL", Aliases: []string{"TRANSLATION_MODEL"}, Help: "translation model name"},
 }
@@ -296,6 +304,18 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		if *f.dst, _, err = r.get(f.name); err != nil {
 			return nil, err
 		}
+	}
+	if c.STTEngine, err = r.oneOf("CALLSCOPE_STT_ENGINE", "auto", "none", "pocketsphinx", "openai", "whisper.cpp"); err != nil {
+		return nil, err
+	}
+	if c.STTBaseURL, _, err = r.get("CALLSCOPE_STT_BASE_URL"); err != nil {
+		return nil, err
+	}
+	if c.STTAPIKey, _, err = r.get("CALLSCOPE_STT_API_KEY"); err != nil {
+		return nil, err
+	}
+	if (c.STTEngine == "openai" || c.STTEngine == "whisper.cpp") && c.STTBaseURL == "" {
+		return nil, fmt.Errorf("CALLSCOPE_STT_BASE_URL: required with CALLSCOPE_STT_ENGINE=%s", c.STTEngine)
 	}
 	if c.LLMBaseURL, _, err = r.get("CALLSCOPE_LLM_BASE_URL"); err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/audio"
+	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
@@ -83,6 +85,13 @@ type Runner struct {
 	Events func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error
 	Logger *slog.Logger
 	Now    func() time.Time
+
+	// Recordings keeps recording files; Audio downloads recordings kept
+	// elsewhere; Speech transcribes. Without them the audio stages are
+	// skipped (calls that come with a transcript need none of them).
+	Recordings blob.Store
+	Audio      AudioSource
+	Speech     SpeechTranscriber
 }
 
 // ErrPermanent wraps a stage error that retrying will not fix.
@@ -158,6 +167,8 @@ type run struct {
 	// skipped holds stage records not yet committed: a skipped stage is
 	// written with the next stage that does work (redoing a skip is free).
 	skipped []callscope.StageRun
+	// pcm is the decoded recording, between decode_audio and transcribe.
+	pcm *audio.PCM
 	// results of this run, for insights.
 	classification *nlp.Classification
 	summary        *nlp.Summary
@@ -253,8 +264,9 @@ func (r *Runner) Run(ctx context.Context, tenantID, callID string) error {
 // outcome is what a stage produced: the call columns to set, analyzer runs
 // to append, a skip reason, the usage.
 type outcome struct {
-	results map[string]any
-	runs    []*callscope.AnalyzerRun
+	results  map[string]any
+	segments []callscope.Segment // a new transcript
+	runs     []*callscope.AnalyzerRun
 	skipped string
 	usage   Usage
 }
@@ -293,7 +305,13 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		if len(in.Segments) > 0 {
 			return skip("the call already has a transcript")
 		}
-		return skip("not configured: no audio engine in this build")
+		switch stage {
+		case StageFetchAudio:
+			return ru.fetchAudio(ctx)
+		case StageDecode:
+			return ru.decodeAudio(ctx)
+		}
+		return ru.transcribe(ctx)
 	case StageRedact:
 		red, spans := nlp.Redact(in.Segments, nlp.Options{CallStart: in.Start})
 		ru.in.Segments = red
@@ -473,7 +491,7 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 	if out.skipped != "" {
 		rec.Status, rec.Reason = StatusSkipped, out.skipped
 	}
-	if out.skipped != "" && len(out.results) == 0 && len(out.runs) == 0 && stage != Stages[len(Stages)-1] {
+	if out.skipped != "" && len(out.results) == 0 && len(out.runs) == 0 && out.segments == nil && stage != Stages[len(Stages)-1] {
 		ru.skipped = append(ru.skipped, rec)
 		return nil
 	}
@@ -484,6 +502,11 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 	}
 	ru.skipped = nil
 	return ru.r.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		if out.segments != nil {
+			if err := tx.ReplaceSegments(ctx, ru.call.ID, out.segments); err != nil {
+				return err
+			}
+		}
 		if err := tx.SetCallResults(ctx, ru.tenant.ID, ru.call.ID, out.results); err != nil {
 			return err
 		}
@@ -500,6 +523,9 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 // progress for the next attempt; a permanent one marks it failed.
 func (ru *run) fail(ctx context.Context, stage string, begin time.Time, err error) error {
 	retry, after := IsRetryable(err)
+	if errors.Is(err, ErrPermanent) {
+		retry = false
+	}
 	if ctx.Err() != nil {
 		// Stopped from outside (shutdown, timeout): the next attempt resumes.
 		retry = true

@@ -9,7 +9,7 @@ import (
 // resultColumns are the call columns the pipeline writes, one stage each.
 var resultColumns = map[string]bool{
 	"language": true, "translation": true, "translation_language": true, "entities": true, "classification": true,
-	"summary": true, "qa": true, "insights": true, "todos": true,
+	"summary": true, "qa": true, "insights": true, "todos": true, "audio_seconds": true,
 }
 
 // SetCallResults writes stage results into a call's result columns only
@@ -27,7 +27,7 @@ func (q *queries) SetCallResults(ctx context.Context, tenantID, callID string, v
 			return callscope.Errorf(callscope.EINTERNAL, "not a result column: %s", col)
 		}
 		switch col {
-		case "language", "translation", "translation_language":
+		case "language", "translation", "translation_language", "audio_seconds":
 		default:
 			v = jsonArg(v)
 		}
