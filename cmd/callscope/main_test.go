@@ -478,3 +478,20 @@ func TestEvalCommand(t *testing.T) {
 		t.Fatalf("eval: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+func TestProcessAudioFile(t *testing.T) {
+	if _, err := exec.LookPath("pocketsphinx_continuous"); err != nil {
+		t.Skip("pocketsphinx is not installed (apt-get install pocketsphinx pocketsphinx-en-us)")
+	}
+	if _, err := exec.LookPath("flite"); err != nil {
+		t.Skip("flite is not installed")
+	}
+	wav := filepath.Join(t.TempDir(), "greeting.wav")
+	if out, err := exec.Command("flite", "-voice", "slt", "-t", "Hello, please call me back tomorrow.", "-o", wav).CombinedOutput(); err != nil {
+		t.Fatalf("flite: %v %s", err, out)
+	}
+	out, errOut, code := cli(t, []string{"PATH=" + os.Getenv("PATH")}, "process", wav)
+	if code != 0 || !strings.Contains(out, "Call ID: greeting.wav") || !strings.Contains(out, "tomorrow") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -19,7 +19,9 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
+	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/pipeline"
@@ -29,7 +31,8 @@ import (
 const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NAME] FILE...
 
 Runs the post-call pipeline (the same code as the server) on transcript
-files and prints each call's export (seed 001 format) to stdout, or writes
+or audio files (wav, gsm, mp3; transcribed offline with pocketsphinx when it
+is installed) and prints each call's export (seed 001 format) to stdout, or writes
 one file per input into --out DIR. A transcript file is JSON (an array of
 segments {speaker, start_time, end_time, text}, or an object with
 "segments" or "transcript") or text, one turn per line:
@@ -87,7 +90,13 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := st.CreateTenant(ctx, tenant); err != nil {
 		return err
 	}
-	runner := &pipeline.Runner{Store: st, Engines: (&pipeline.BuiltinEngines{}).For, Switches: withDefaults(cfg.Enable)}
+	speech, _, err := transcriber(cfg, egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks})
+	if err != nil {
+		return err
+	}
+	recordings := blob.Dir{Root: filepath.Join(tmp, "recordings")}
+	runner := &pipeline.Runner{Store: st, Engines: (&pipeline.BuiltinEngines{}).For, Switches: withDefaults(cfg.Enable),
+		Recordings: recordings, Speech: speech}
 	// Exports come from the server's own handler, so the CLI and the API
 	// print the same thing.
 	srv := &cshttp.Server{Store: st, TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
@@ -98,7 +107,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	failed := 0
 	for i, path := range fs.Args() {
 		bar.start(i, path)
-		out, err := processFile(ctx, st, runner, srv, tenant, path, *format)
+		out, err := processFile(ctx, st, runner, srv, tenant, path, *format, recordings)
 		if err == nil {
 			err = writeOutput(stdout, *outDir, path, *format, out, i)
 		}
@@ -122,7 +131,10 @@ func withDefaults(enable map[string]bool) map[string]bool {
 }
 
 func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runner, srv *cshttp.Server,
-	tenant *callscope.Tenant, path, format string) ([]byte, error) {
+	tenant *callscope.Tenant, path, format string, recordings blob.Store) ([]byte, error) {
+	if isAudio(path) {
+		return processAudio(ctx, st, runner, srv, tenant, path, format, recordings)
+	}
 	segs, err := readTranscript(path)
 	if err != nil {
 		return nil, err
@@ -139,6 +151,50 @@ func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runne
 	if err := st.PutSegments(ctx, c.ID, segs); err != nil {
 		return nil, err
 	}
+	return runAndExport(ctx, runner, srv, tenant, c, path, format)
+}
+
+func isAudio(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".wav", ".gsm", ".mp3", ".ulaw", ".ul", ".alaw", ".al", ".sln", ".sln16":
+		return true
+	}
+	return false
+}
+
+// processAudio stores an audio file as the recording of a new call, for the
+// pipeline's decode and transcribe stages.
+func processAudio(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runner, srv *cshttp.Server,
+	tenant *callscope.Tenant, path, format string, recordings blob.Store) ([]byte, error) {
+	if runner.Speech == nil {
+		return nil, errors.New("audio files need a transcription engine: install pocketsphinx (apt-get install pocketsphinx pocketsphinx-en-us) or set CALLSCOPE_STT_ENGINE")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	now := callscope.Timestamp(time.Now())
+	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now,
+		ExternalIDs: []callscope.ExternalID{{Kind: "file", Value: "file-" + callscope.NewID()}}}
+	if err := st.CreateCall(ctx, c); err != nil {
+		return nil, err
+	}
+	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
+	key := tenant.ID + "/" + c.ID + "/recording." + ext
+	n, err := recordings.Put(ctx, key, f)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CreateRecording(ctx, &callscope.Recording{TenantID: tenant.ID, CallID: c.ID, Format: ext, StorageKey: key, SizeBytes: n, Channels: 1}); err != nil {
+		return nil, err
+	}
+	return runAndExport(ctx, runner, srv, tenant, c, path, format)
+}
+
+// runAndExport processes a stored call and returns its export.
+func runAndExport(ctx context.Context, runner *pipeline.Runner, srv *cshttp.Server, tenant *callscope.Tenant,
+	c *callscope.Call, path, format string) ([]byte, error) {
 	if err := runner.Run(ctx, tenant.ID, c.ID); err != nil {
 		return nil, fmt.Errorf("processing: %w", err)
 	}
@@ -175,10 +231,6 @@ func readTranscript(path string) ([]callscope.Segment, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
-	}
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".wav", ".gsm", ".mp3", ".ulaw", ".alaw", ".sln", ".sln16":
-		return nil, errors.New("audio files need a transcription engine, and this build has none configured")
 	}
 	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
 		return jsonTranscript(b)
