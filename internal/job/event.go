@@ -49,17 +49,51 @@ func (q *Queue) flushDispatch(ctx context.Context, tx *sqlstore.Tx, items []any)
 	return err
 }
 
-// DispatchEventWorker hands events to the delivery channels. Until channels
-// are configured there is nothing to send, and the events are marked
-// dispatched. Running it twice is harmless.
+// Channel is a way results leave callscope (webhooks, e-mail, agent
+// notifications, CRM push). Dispatch looks at one event and, in tx, records
+// and enqueues the deliveries it needs (none when the event is not for it).
+// It runs in the transaction that marks the event dispatched, so each event
+// is handed to each channel exactly once.
+type Channel interface {
+	Dispatch(ctx context.Context, tx *sqlstore.Tx, e *callscope.Event) error
+}
+
+// DispatchEventWorker hands events to the delivery channels and marks them
+// dispatched, in one transaction per event. Running it twice is harmless:
+// an event already dispatched is skipped.
 type DispatchEventWorker struct {
 	river.WorkerDefaults[DispatchEventsArgs]
-	Store *sqlstore.Store
+	Store    *sqlstore.Store
+	Channels []Channel
 }
 
 // Work implements river.Worker.
 func (w *DispatchEventWorker) Work(ctx context.Context, j *river.Job[DispatchEventsArgs]) error {
-	// Events of a deleted tenant are gone; there is nothing left to deliver.
-	_, err := w.Store.MarkEventsDispatched(ctx, j.Args.EventIDs, w.Store.Now())
-	return err
+	if len(w.Channels) == 0 {
+		// Events of a deleted tenant are gone; there is nothing left to deliver.
+		_, err := w.Store.MarkEventsDispatched(ctx, j.Args.EventIDs, w.Store.Now())
+		return err
+	}
+	for _, id := range j.Args.EventIDs {
+		err := w.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+			n, err := tx.MarkEventsDispatched(ctx, []string{id}, w.Store.Now())
+			if err != nil || n == 0 {
+				return err // unknown or already dispatched
+			}
+			e, err := tx.Event(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, ch := range w.Channels {
+				if err := ch.Dispatch(ctx, tx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -150,3 +150,19 @@ func (q *queries) JobKinds(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rs.Err()
 }
+
+// Event returns one event by id. Returns ENOTFOUND if there is none.
+func (q *queries) Event(ctx context.Context, id string) (*callscope.Event, error) {
+	var e callscope.Event
+	var data []byte
+	err := q.ex.queryRow(ctx, `SELECT id, tenant_id, call_id, type, data, created_at FROM events WHERE id = $1`, id).
+		Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "event not found")
+	} else if err != nil {
+		return nil, err
+	}
+	e.Data = rawJSON(data)
+	e.CreatedAt = e.CreatedAt.UTC()
+	return &e, nil
+}
