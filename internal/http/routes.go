@@ -62,6 +62,21 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: "/api/analyzers/{id}/backfills/{backfill_id}", Auth: authTenant, Summary: "Get a backfill's progress", Handle: s.handleGetBackfill},
 		{Method: "DELETE", Pattern: "/api/analyzers/{id}/backfills/{backfill_id}", Auth: authTenant, Summary: "Cancel a backfill", Handle: s.handleCancelBackfill},
 
+		// Webhook endpoints and their delivery log (issue: delivery), in webhooks.go.
+		{Method: "GET", Pattern: "/api/v1/webhooks", Auth: authTenant, Summary: "List webhook endpoints", Handle: s.handleListWebhooks},
+		{Method: "POST", Pattern: "/api/v1/webhooks", Auth: authTenant, Summary: "Create a webhook endpoint", Handle: s.handleCreateWebhook, Body: bodyJSON},
+		{Method: "GET", Pattern: "/api/v1/webhooks/{webhook_id}", Auth: authTenant, Summary: "Get a webhook endpoint", Handle: s.handleGetWebhook},
+		{Method: "PATCH", Pattern: "/api/v1/webhooks/{webhook_id}", Auth: authTenant, Summary: "Change a webhook endpoint", Handle: s.handleUpdateWebhook, Body: bodyJSON},
+		{Method: "DELETE", Pattern: "/api/v1/webhooks/{webhook_id}", Auth: authTenant, Summary: "Delete a webhook endpoint", Handle: s.handleDeleteWebhook},
+		{Method: "POST", Pattern: "/api/v1/webhooks/{webhook_id}/rotate-secret", Auth: authTenant, Summary: "Rotate a webhook endpoint's signing secret", Handle: s.handleRotateWebhookSecret},
+		{Method: "GET", Pattern: "/api/v1/webhooks/{webhook_id}/deliveries", Auth: authTenant, Summary: "List a webhook endpoint's deliveries", Handle: s.handleWebhookDeliveries},
+		{Method: "POST", Pattern: "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", Auth: authTenant, Summary: "Send a delivery again", Handle: s.handleReplayDelivery},
+
+		// Agent notification service (seed 001 §3.13–3.15), in agents.go.
+		{Method: "GET", Pattern: "/api/v1/calls/agent-service/health", Auth: authTenant, Summary: "Get agent service health", Handle: s.handleAgentHealth},
+		{Method: "POST", Pattern: "/api/v1/calls/agent-service/test-auth", Auth: authTenant, Summary: "Test agent auth", Handle: s.handleAgentTestAuth},
+		{Method: "POST", Pattern: "/api/v1/calls/agent-service/test-notification", Auth: authTenant, Summary: "Test agent notification", Handle: s.handleAgentTestNotification},
+
 		// Voice-bot results, CDRs and recordings (seed 004), in results.go
 		// and recordings.go.
 		{Method: "POST", Pattern: "/api/v1/call-results", Auth: authPublic, Summary: "Receive voice-bot call results", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCallResults},
