@@ -267,8 +267,8 @@ type outcome struct {
 	results  map[string]any
 	segments []callscope.Segment // a new transcript
 	runs     []*callscope.AnalyzerRun
-	skipped string
-	usage   Usage
+	skipped  string
+	usage    Usage
 }
 
 func skip(reason string) (outcome, error) { return outcome{skipped: reason}, nil }
