@@ -184,6 +184,57 @@ func TestCallResults(t *testing.T) {
 				t.Fatalf("last event = %s", events[3].Data)
 			}
 
+			t.Run("ReadThroughCallSessionsAPI", func(t *testing.T) {
+				// The stored call, as every Call Sessions endpoint shows it
+				// (seed 001 §3), by the session id it came with.
+				base := "/api/v1/calls/sess-7f3a91"
+				for _, tc := range []struct {
+					path string
+					keys []string
+				}{
+					{base, []string{"call_id", "start_time", "last_activity", "connection_info", "transcript_segments", "cumulative_transcript",
+						"total_audio_duration", "segment_count", "status", "processing_mode", "processing_plan"}},
+					{base + "/transcript?include_segments=true", []string{"call_id", "cumulative_transcript", "language", "segment_count", "total_duration", "segments"}},
+					{base + "/export?format=json", []string{"call_id", "metadata", "transcription", "translation", "entities", "classification", "summary", "insights", "processing_info"}},
+					{base + "/translation", []string{"call_id", "cumulative_translation", "language", "source_language", "translation_model"}},
+					{base + "/progressive-analysis", []string{"call_id", "cumulative_translation", "translation_windows", "latest_entities", "latest_classification", "evolution_data"}},
+					{base + "/processing", []string{"call_id", "processing_status", "current_stage", "stages_completed", "stages_remaining",
+						"progress_percentage", "started_at", "estimated_completion", "errors", "pipeline_config"}},
+				} {
+					r := e.do("GET", tc.path, e.key, nil)
+					wantStatus(t, r, 200)
+					got := r.json(t)
+					for _, k := range tc.keys {
+						if _, ok := got[k]; !ok {
+							t.Errorf("GET %s lacks %q: %s", tc.path, k, r.Body)
+						}
+					}
+				}
+				r := e.do("GET", base, e.key, nil)
+				if got := r.json(t); got["status"] != "voicemail" || got["segment_count"] != float64(6) ||
+					!strings.Contains(got["cumulative_transcript"].(string), "0412 3344 5566") {
+					t.Errorf("session = %s", r.Body)
+				}
+				for _, path := range []string{base + "/segments", base + "/entity-evolution", base + "/classification-evolution"} {
+					r := e.do("GET", path, e.key, nil)
+					wantStatus(t, r, 200)
+					var arr []any
+					must(t, json.Unmarshal(r.Body, &arr))
+					if path == base+"/segments" && len(arr) != 6 {
+						t.Errorf("segments = %d", len(arr))
+					}
+				}
+				r = e.do("GET", base+"/export?format=text", e.key, nil)
+				wantStatus(t, r, 200)
+				if !strings.HasPrefix(string(r.Body), "=== CALL EXPORT ===\nCall ID: sess-7f3a91\n") ||
+					!strings.Contains(string(r.Body), "--- ORIGINAL TRANSCRIPT (") || !strings.HasSuffix(string(r.Body), "=== END OF EXPORT ===\n") {
+					t.Errorf("text export = %s", r.Body)
+				}
+				for _, path := range []string{"/api/v1/calls/active", "/api/v1/calls/stats", "/api/v1/calls/processing/status"} {
+					wantStatus(t, e.do("GET", path, e.key, nil), 200)
+				}
+			})
+
 			t.Run("WrongSecretStoresNothing", func(t *testing.T) {
 				before := jobKinds(t, e.store)
 				wantStatus(t, e.do("POST", "/api/v1/call-results", "", strings.Replace(firstResults, "sess-7f3a91", "sess-other", 1), "X-CXBCore-Secret", "wrong"), 403)
