@@ -39,6 +39,8 @@ func TestStore(t *testing.T) {
 		t.Run("Evolution", func(t *testing.T) { testEvolution(t, s) })
 		t.Run("AnalyzerRun/Once", func(t *testing.T) { testAnalyzerRunOnce(t, s) })
 		t.Run("Backfill", func(t *testing.T) { testBackfill(t, s) })
+		t.Run("WebhookEndpoint", func(t *testing.T) { testWebhookEndpoint(t, s) })
+		t.Run("WebhookDelivery", func(t *testing.T) { testWebhookDelivery(t, s) })
 	})
 }
 
@@ -1037,4 +1039,71 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 func ptrTime(t time.Time) *time.Time {
 	t = callscope.Timestamp(t)
 	return &t
+}
+
+func testWebhookEndpoint(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	other := sqlstoretest.MustTenant(t, s)
+	w := &sqlstore.WebhookEndpoint{TenantID: tn.ID, URL: "https://example.com/hook", EventTypes: []string{"call.completed"},
+		Enabled: true, Secret: "whsec_a"}
+	must(t, s.CreateWebhookEndpoint(ctx, w))
+	got, err := s.WebhookEndpoint(ctx, tn.ID, w.ID)
+	must(t, err)
+	if got.URL != w.URL || !got.Enabled || !reflect.DeepEqual(got.EventTypes, []string{"call.completed"}) || got.Secret != "whsec_a" ||
+		got.PreviousSecretExpiresAt != nil || !got.Wants("call.completed") || got.Wants("call.failed") {
+		t.Fatalf("WebhookEndpoint = %+v", got)
+	}
+	_, err = s.WebhookEndpoint(ctx, other.ID, w.ID)
+	wantCode(t, err, callscope.ENOTFOUND)
+
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	got.Enabled, got.DisabledReason, got.PreviousSecret, got.PreviousSecretExpiresAt, got.EventTypes = false, "gone", "whsec_a", &exp, nil
+	got.Secret = "whsec_b"
+	must(t, s.UpdateWebhookEndpoint(ctx, got))
+	again, err := s.WebhookEndpoint(ctx, tn.ID, w.ID)
+	must(t, err)
+	if again.Enabled || again.DisabledReason != "gone" || again.Secret != "whsec_b" || again.PreviousSecret != "whsec_a" ||
+		again.PreviousSecretExpiresAt == nil || !again.PreviousSecretExpiresAt.Equal(exp) || len(again.EventTypes) != 0 || !again.Wants("x") {
+		t.Fatalf("after update = %+v", again)
+	}
+	enabled, err := s.WebhookEndpoints(ctx, tn.ID, true)
+	must(t, err)
+	all, err := s.WebhookEndpoints(ctx, tn.ID, false)
+	must(t, err)
+	if len(enabled) != 0 || len(all) != 1 {
+		t.Fatalf("endpoints: %d enabled, %d in all; want 0 and 1", len(enabled), len(all))
+	}
+	wantCode(t, s.DeleteWebhookEndpoint(ctx, other.ID, w.ID), callscope.ENOTFOUND)
+	must(t, s.DeleteWebhookEndpoint(ctx, tn.ID, w.ID))
+	wantCode(t, s.DeleteWebhookEndpoint(ctx, tn.ID, w.ID), callscope.ENOTFOUND)
+}
+
+func testWebhookDelivery(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	var ids []string
+	for i := 0; i < 2; i++ {
+		d := &sqlstore.WebhookDelivery{Delivery: callscope.Delivery{TenantID: tn.ID, EventID: fmt.Sprintf("evt_%d", i), Channel: "webhook",
+			Target: "https://example.com", Payload: json.RawMessage(`{"type":"call.completed"}`)}, EndpointID: "wh_1", MessageID: fmt.Sprintf("evt_%d", i)}
+		must(t, s.CreateWebhookDelivery(ctx, d))
+		ids = append(ids, d.ID)
+		time.Sleep(2 * time.Millisecond)
+	}
+	list, err := s.WebhookDeliveries(ctx, tn.ID, "wh_1", 10)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != ids[1] || list[0].MessageID != "evt_1" || list[0].Status != callscope.DeliveryPending {
+		t.Fatalf("WebhookDeliveries = %+v, want newest first", list)
+	}
+	_, err = s.WebhookDelivery(ctx, "other", ids[0])
+	wantCode(t, err, callscope.ENOTFOUND)
+	d, err := s.WebhookDelivery(ctx, "", ids[0])
+	must(t, err)
+	must(t, s.AddDeliveryAttempt(ctx, &sqlstore.DeliveryAttempt{DeliveryID: d.ID, Attempt: 2, AttemptedAt: time.Now(), StatusCode: 200, LatencyMS: 7, Response: strings.Repeat("x", 5000)}))
+	must(t, s.AddDeliveryAttempt(ctx, &sqlstore.DeliveryAttempt{DeliveryID: d.ID, Attempt: 1, AttemptedAt: time.Now(), Error: "refused"}))
+	at, err := s.DeliveryAttempts(ctx, ids)
+	must(t, err)
+	got := at[d.ID]
+	if len(got) != 2 || got[0].Attempt != 1 || got[0].Error != "refused" || got[1].StatusCode != 200 || got[1].LatencyMS != 7 ||
+		len(got[1].Response) != sqlstore.MaxAttemptResponse || len(at[ids[1]]) != 0 {
+		t.Fatalf("DeliveryAttempts = %+v", at)
+	}
 }
