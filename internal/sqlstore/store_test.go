@@ -39,6 +39,7 @@ func TestStore(t *testing.T) {
 		t.Run("Evolution", func(t *testing.T) { testEvolution(t, s) })
 		t.Run("AnalyzerRun/Once", func(t *testing.T) { testAnalyzerRunOnce(t, s) })
 		t.Run("Backfill", func(t *testing.T) { testBackfill(t, s) })
+		t.Run("Campaign/Reconcile", func(t *testing.T) { testCampaignReconcile(t, s) })
 		t.Run("WebhookEndpoint", func(t *testing.T) { testWebhookEndpoint(t, s) })
 		t.Run("WebhookDelivery", func(t *testing.T) { testWebhookDelivery(t, s) })
 	})
@@ -1106,4 +1107,65 @@ func testWebhookDelivery(t *testing.T, s *sqlstore.Store) {
 		len(got[1].Response) != sqlstore.MaxAttemptResponse || len(at[ids[1]]) != 0 {
 		t.Fatalf("DeliveryAttempts = %+v", at)
 	}
+}
+
+func testCampaignReconcile(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	call := func(status callscope.CallStatus) *callscope.Call {
+		c := newCall(tn.ID)
+		c.CampaignID, c.To, c.Status = "camp-1", "+15550001", status
+		must(t, s.CreateCall(ctx, c))
+		return c
+	}
+	first := call(callscope.CallNoAnswer)
+	cc, err := s.ReconcileCampaignCall(ctx, first, first.To)
+	must(t, err)
+	if cc.Attempts != 1 || cc.NextAction != sqlstore.CampaignRetry || cc.LastCallID != first.ID {
+		t.Fatalf("after no answer: %+v", cc)
+	}
+	t.Run("IdempotentPerCall", func(t *testing.T) {
+		cc, err := s.ReconcileCampaignCall(ctx, first, first.To)
+		must(t, err)
+		if cc.Attempts != 1 {
+			t.Fatalf("reconciling a call twice counted %d attempts, want 1", cc.Attempts)
+		}
+	})
+	second := call(callscope.CallCompleted)
+	cc, err = s.ReconcileCampaignCall(ctx, second, second.To)
+	must(t, err)
+	if cc.Attempts != 2 || cc.NextAction != sqlstore.CampaignDone || cc.LastStatus != callscope.CallCompleted {
+		t.Fatalf("after completion: %+v", cc)
+	}
+	t.Run("OlderCallDoesNotOverwrite", func(t *testing.T) {
+		first.Status = callscope.CallBusy
+		cc, err := s.ReconcileCampaignCall(ctx, first, first.To)
+		must(t, err)
+		if cc.Attempts != 2 || cc.LastCallID != second.ID || cc.NextAction != sqlstore.CampaignDone {
+			t.Fatalf("an earlier call's new status changed the contact: %+v", cc)
+		}
+	})
+	t.Run("Voicemail", func(t *testing.T) {
+		c := call(callscope.CallVoicemail)
+		c.To = "+15550002"
+		cc, err := s.ReconcileCampaignCall(ctx, c, c.To)
+		must(t, err)
+		if cc.NextAction != sqlstore.CampaignVoicemail || cc.Attempts != 1 {
+			t.Fatalf("voicemail: %+v", cc)
+		}
+		list, err := s.CampaignContacts(ctx, tn.ID, "camp-1")
+		must(t, err)
+		if len(list) != 2 {
+			t.Fatalf("contacts = %d, want 2", len(list))
+		}
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		c := newCall(tn.ID)
+		c.Status = callscope.CallCompleted
+		_, err := s.ReconcileCampaignCall(ctx, c, "+15550003")
+		wantCode(t, err, callscope.EINVALID)
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		_, err := s.CampaignContact(ctx, tn.ID, "camp-1", "+19999")
+		wantCode(t, err, callscope.ENOTFOUND)
+	})
 }

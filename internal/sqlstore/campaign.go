@@ -1,0 +1,138 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/callscope/callscope"
+)
+
+// Next actions for a campaign contact after a call.
+const (
+	// CampaignDone means the contact was reached; no more calls.
+	CampaignDone = "done"
+	// CampaignRetry means the contact should be called again (no answer,
+	// busy, failed).
+	CampaignRetry = "retry"
+	// CampaignVoicemail means the call reached voicemail.
+	CampaignVoicemail = "voicemail"
+	// CampaignNone means the call's outcome asks for nothing (cancelled).
+	CampaignNone = "none"
+)
+
+// CampaignContact is the state of one contact of a campaign: how often it
+// was called, how the last call ended and what to do next.
+type CampaignContact struct {
+	CampaignID string               `json:"campaign_id"`
+	Contact    string               `json:"contact"`
+	Attempts   int                  `json:"attempts"`
+	LastStatus callscope.CallStatus `json:"last_status"`
+	LastCallID string               `json:"last_call_id"`
+	NextAction string               `json:"next_action"`
+	UpdatedAt  time.Time            `json:"updated_at"`
+}
+
+// CampaignNextAction is what a campaign does next with a contact whose last
+// call ended in status s.
+func CampaignNextAction(s callscope.CallStatus) string {
+	switch s {
+	case callscope.CallCompleted:
+		return CampaignDone
+	case callscope.CallNoAnswer, callscope.CallBusy, callscope.CallFailed:
+		return CampaignRetry
+	case callscope.CallVoicemail:
+		return CampaignVoicemail
+	}
+	return CampaignNone
+}
+
+// ReconcileCampaignCall records a call's outcome against its campaign
+// contact. A call counts as one attempt however often it is reconciled; a
+// call reconciled again with a new status updates the contact's last status
+// without counting again. Returns EINVALID for a call outside a campaign or
+// without a final status.
+func (q *queries) ReconcileCampaignCall(ctx context.Context, c *callscope.Call, contact string) (*CampaignContact, error) {
+	if c.CampaignID == "" {
+		return nil, callscope.Errorf(callscope.EINVALID, "call %s is not part of a campaign", c.ID)
+	}
+	if !c.Status.Final() {
+		return nil, callscope.Errorf(callscope.EINVALID, "call %s has not ended (status %s)", c.ID, c.Status)
+	}
+	if contact == "" {
+		return nil, callscope.Errorf(callscope.EINVALID, "call %s names no contact", c.ID)
+	}
+	now := q.now()
+	n, err := q.ex.execRows(ctx, `INSERT INTO campaign_calls (tenant_id, call_id, campaign_id, contact, status)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, call_id) DO NOTHING`,
+		c.TenantID, c.ID, c.CampaignID, contact, string(c.Status))
+	if err != nil {
+		return nil, err
+	}
+	next := CampaignNextAction(c.Status)
+	if n == 1 {
+		err = q.exec(ctx, `INSERT INTO campaign_contacts (tenant_id, campaign_id, contact, attempts, last_status,
+			last_call_id, next_action, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)
+			ON CONFLICT (tenant_id, campaign_id, contact) DO UPDATE SET attempts = campaign_contacts.attempts + 1,
+			last_status = excluded.last_status, last_call_id = excluded.last_call_id,
+			next_action = excluded.next_action, updated_at = excluded.updated_at`,
+			c.TenantID, c.CampaignID, contact, string(c.Status), c.ID, next, now)
+	} else {
+		// Counted before: only a changed outcome of the contact's latest call
+		// is written.
+		if err = q.exec(ctx, `UPDATE campaign_calls SET status = $3 WHERE tenant_id = $1 AND call_id = $2`,
+			c.TenantID, c.ID, string(c.Status)); err != nil {
+			return nil, err
+		}
+		err = q.exec(ctx, `UPDATE campaign_contacts SET last_status = $4, next_action = $5, updated_at = $6
+			WHERE tenant_id = $1 AND campaign_id = $2 AND contact = $3 AND last_call_id = $7
+			AND (last_status <> $4 OR next_action <> $5)`,
+			c.TenantID, c.CampaignID, contact, string(c.Status), next, now, c.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return q.CampaignContact(ctx, c.TenantID, c.CampaignID, contact)
+}
+
+const campaignContactColumns = `campaign_id, contact, attempts, last_status, last_call_id, next_action, updated_at`
+
+func scanCampaignContact(r row) (*CampaignContact, error) {
+	var cc CampaignContact
+	var status string
+	if err := r.Scan(&cc.CampaignID, &cc.Contact, &cc.Attempts, &status, &cc.LastCallID, &cc.NextAction, &cc.UpdatedAt); err != nil {
+		return nil, err
+	}
+	cc.LastStatus = callscope.CallStatus(status)
+	cc.UpdatedAt = cc.UpdatedAt.UTC()
+	return &cc, nil
+}
+
+// CampaignContact returns one contact's state. Returns ENOTFOUND if the
+// contact was never reconciled.
+func (q *queries) CampaignContact(ctx context.Context, tenantID, campaignID, contact string) (*CampaignContact, error) {
+	cc, err := scanCampaignContact(q.ex.queryRow(ctx, `SELECT `+campaignContactColumns+` FROM campaign_contacts
+		WHERE tenant_id = $1 AND campaign_id = $2 AND contact = $3`, tenantID, campaignID, contact))
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "campaign contact not found")
+	}
+	return cc, err
+}
+
+// CampaignContacts lists a campaign's contacts in contact order.
+func (q *queries) CampaignContacts(ctx context.Context, tenantID, campaignID string) ([]*CampaignContact, error) {
+	rs, err := q.ex.query(ctx, `SELECT `+campaignContactColumns+` FROM campaign_contacts
+		WHERE tenant_id = $1 AND campaign_id = $2 ORDER BY contact`, tenantID, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []*CampaignContact{}
+	for rs.Next() {
+		cc, err := scanCampaignContact(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cc)
+	}
+	return out, rs.Err()
+}
