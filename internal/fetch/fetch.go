@@ -89,50 +89,17 @@ type Source interface {
 	Fetch(ctx context.Context, ref Ref) (io.ReadCloser, Info, error)
 }
 
-// Error is a failed fetch. It unwraps to a *callscope.Error carrying Code,
-// and to the underlying error.
-type Error struct {
-	// Code is the callscope error code.
-	Code string
-	// Message says what went wrong, without credentials.
-	Message string
-	// Err is the underlying error, if any.
-	Err error
-
-	retryable  bool
-	retryAfter time.Duration
-}
-
-// Error implements the error interface.
-func (e *Error) Error() string {
-	s := "fetch recording: " + e.Message
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-// Unwrap returns the domain error with the code and the underlying error.
-func (e *Error) Unwrap() []error {
-	errs := []error{&callscope.Error{Code: e.Code, Message: e.Message}}
-	if e.Err != nil {
-		errs = append(errs, e.Err)
-	}
-	return errs
-}
-
-// Retryable reports whether the fetch is worth trying again later.
-func (e *Error) Retryable() bool { return e.retryable }
-
-// RetryAfter is how long the source asked to wait, 0 without a hint.
-func (e *Error) RetryAfter() time.Duration { return e.retryAfter }
+// Error is a failed fetch: a callscope.RemoteError. Retryable ones
+// (timeouts, network errors, 5xx, 429) implement the pipeline's
+// RetryableError; the others are permanent.
+type Error = callscope.RemoteError
 
 func permanent(code string, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+	return &Error{Op: "fetch recording", Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
 func retryable(after time.Duration, err error, format string, args ...any) *Error {
-	return &Error{Code: callscope.EUNAVAILABLE, Message: fmt.Sprintf(format, args...), Err: err, retryable: true, retryAfter: after}
+	return &Error{Op: "fetch recording", Code: callscope.EUNAVAILABLE, Message: fmt.Sprintf(format, args...), Err: err, Temporary: true, Wait: after}
 }
 
 // Expand returns template with every {call_id} replaced by id. Returns

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -142,26 +141,10 @@ func statusError(res *http.Response, host string, sentAuth bool) error {
 		}
 		return permanent(callscope.EUNAVAILABLE, nil, "%s refused the recording URL credentials (HTTP %d); check CALLSCOPE_RECORDING_URL_USER and CALLSCOPE_RECORDING_URL_PASSWORD", host, code)
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return retryable(retryAfter(res.Header.Get("Retry-After")), nil, "recording URL answered HTTP %d", code)
+		return retryable(callscope.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now()), nil, "recording URL answered HTTP %d", code)
 	default:
 		return permanent(callscope.EUNAVAILABLE, nil, "recording URL answered HTTP %d", code)
 	}
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // fileName is the recording's name from Content-Disposition or the URL

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -220,7 +219,7 @@ func (c *Client) classify(ctx, rctx context.Context, resp *http.Response, err er
 	case status == http.StatusTooManyRequests:
 		after := time.Duration(0)
 		if resp != nil {
-			after = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			after = callscope.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return retryable(callscope.ERATELIMIT, status, after, err, "rate limited%s", detail)
 	case status == http.StatusRequestTimeout || status >= 500:
@@ -239,27 +238,6 @@ func (c *Client) classify(ctx, rctx context.Context, resp *http.Response, err er
 	// Transport failures without a typed error (connection reset, EOF,
 	// a body that is not JSON) are treated as transient.
 	return retryable(callscope.EUNAVAILABLE, 0, 0, err, "request failed")
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an
-// HTTP-date. It returns 0 when the header is missing or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }
 
 func truncate(s string, n int) string {
