@@ -88,6 +88,16 @@ type Config struct {
 
 	// Pipeline switches (ENABLE_*), by stage name.
 	Enable map[string]bool
+
+	// Deliveries: e-mail reports, links, the agent notification service.
+	SMTPHost     string // CALLSCOPE_SMTP_HOST; "" sends no e-mail
+	SMTPPort     int    // CALLSCOPE_SMTP_PORT
+	SMTPUsername string // CALLSCOPE_SMTP_USERNAME
+	SMTPPassword string // CALLSCOPE_SMTP_PASSWORD (secret)
+	SMTPFrom     string // CALLSCOPE_SMTP_FROM: sender of reports unless a tenant sets its own
+	SMTPTLS      string // CALLSCOPE_SMTP_TLS: none, starttls, tls
+	PublicURL    string // CALLSCOPE_PUBLIC_URL: base of links to calls and recordings
+	AgentCAFile  string // CALLSCOPE_AGENT_CA_FILE: extra CA certificates trusted for the agent service
 }
 
 // Var describes one configuration variable, for validation and --help.
@@ -151,6 +161,14 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_STT_API_KEY", Help: "bearer key for the transcription server", Secret: true},
 	{Name: "CALLSCOPE_WHISPER_MODEL", Aliases: []string{"WHISPER_MODEL"}, Help: "transcription model name"},
 	{Name: "CALLSCOPE_TRANSLATION_MODEL", Aliases: []string{"TRANSLATION_MODEL"}, Help: "translation model name"},
+	{Name: "CALLSCOPE_SMTP_HOST", Help: "SMTP server for e-mail reports; empty sends none"},
+	{Name: "CALLSCOPE_SMTP_PORT", Default: "587", Help: "SMTP port"},
+	{Name: "CALLSCOPE_SMTP_USERNAME", Help: "SMTP login (empty: no authentication)"},
+	{Name: "CALLSCOPE_SMTP_PASSWORD", Help: "SMTP password", Secret: true},
+	{Name: "CALLSCOPE_SMTP_FROM", Help: "sender address of e-mail reports (a tenant's email_report.from wins)"},
+	{Name: "CALLSCOPE_SMTP_TLS", Default: "starttls", Help: "none, starttls (required) or tls (implicit, usually port 465)"},
+	{Name: "CALLSCOPE_PUBLIC_URL", Help: "public base URL of this server, e.g. https://calls.example.com, for links to calls and stable recording URLs"},
+	{Name: "CALLSCOPE_AGENT_CA_FILE", Help: "PEM file of extra CA certificates trusted for the agent notification service"},
 }
 
 // Switches are the ENABLE_* variables and their defaults.
@@ -368,6 +386,9 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	if err := loadRecordingSources(&r, c); err != nil {
 		return nil, err
 	}
+	if err := loadDeliveries(&r, c); err != nil {
+		return nil, err
+	}
 	for name, def := range Switches {
 		v, from, err := r.raw("CALLSCOPE_" + name)
 		if err != nil {
@@ -563,4 +584,56 @@ func (r reader) oneOf(name string, allowed ...string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: invalid value %q (want one of %s)", orDefault(from, name), v, strings.Join(allowed, ", "))
+}
+
+// loadDeliveries reads and checks the SMTP, public URL and agent service
+// variables.
+func loadDeliveries(r *reader, c *Config) error {
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{
+		{"CALLSCOPE_SMTP_HOST", &c.SMTPHost}, {"CALLSCOPE_SMTP_USERNAME", &c.SMTPUsername},
+		{"CALLSCOPE_SMTP_PASSWORD", &c.SMTPPassword}, {"CALLSCOPE_SMTP_FROM", &c.SMTPFrom},
+		{"CALLSCOPE_PUBLIC_URL", &c.PublicURL}, {"CALLSCOPE_AGENT_CA_FILE", &c.AgentCAFile},
+	} {
+		if *f.dst, _, err = r.get(f.name); err != nil {
+			return err
+		}
+		*f.dst = strings.TrimSpace(*f.dst)
+	}
+	if c.SMTPPort, err = r.intVar("CALLSCOPE_SMTP_PORT", 1, 65535); err != nil {
+		return err
+	}
+	if c.SMTPTLS, err = r.oneOf("CALLSCOPE_SMTP_TLS", "none", "starttls", "tls"); err != nil {
+		return err
+	}
+	if c.SMTPHost != "" {
+		if strings.ContainsAny(c.SMTPHost, "/@ ") {
+			return fmt.Errorf("CALLSCOPE_SMTP_HOST: %q is not a host name", c.SMTPHost)
+		}
+		if c.SMTPFrom == "" {
+			return fmt.Errorf("CALLSCOPE_SMTP_FROM: required with CALLSCOPE_SMTP_HOST")
+		}
+	}
+	if c.SMTPFrom != "" && !strings.Contains(c.SMTPFrom, "@") {
+		return fmt.Errorf("CALLSCOPE_SMTP_FROM: %q is not an e-mail address", c.SMTPFrom)
+	}
+	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
+		return fmt.Errorf("CALLSCOPE_SMTP_PASSWORD: set both CALLSCOPE_SMTP_USERNAME and CALLSCOPE_SMTP_PASSWORD, or neither")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("CALLSCOPE_PUBLIC_URL: %q is not an http(s) base URL", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.AgentCAFile != "" {
+		if _, err := os.Stat(c.AgentCAFile); err != nil {
+			return fmt.Errorf("CALLSCOPE_AGENT_CA_FILE: %w", err)
+		}
+	}
+	return nil
 }

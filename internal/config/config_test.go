@@ -135,3 +135,34 @@ func TestRecordingStoreAndSources(t *testing.T) {
 		t.Fatalf("config = %+v", c)
 	}
 }
+
+func TestDeliveries(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"CALLSCOPE_SMTP_HOST": "mail.example.com", "CALLSCOPE_SMTP_PORT": "465",
+		"CALLSCOPE_SMTP_TLS": "tls", "CALLSCOPE_SMTP_FROM": "reports@example.com",
+		"CALLSCOPE_PUBLIC_URL": "https://calls.example.com/"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPHost != "mail.example.com" || c.SMTPPort != 465 || c.SMTPTLS != "tls" || c.PublicURL != "https://calls.example.com" {
+		t.Fatalf("config = %+v", c)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"CALLSCOPE_SMTP_PORT": "0"}, "CALLSCOPE_SMTP_PORT"},
+		{map[string]string{"CALLSCOPE_SMTP_TLS": "ssl3"}, "CALLSCOPE_SMTP_TLS"},
+		{map[string]string{"CALLSCOPE_SMTP_HOST": "mail.example.com"}, "CALLSCOPE_SMTP_FROM"},
+		{map[string]string{"CALLSCOPE_SMTP_FROM": "nobody"}, "CALLSCOPE_SMTP_FROM"},
+		{map[string]string{"CALLSCOPE_SMTP_USERNAME": "u"}, "CALLSCOPE_SMTP_PASSWORD"},
+		{map[string]string{"CALLSCOPE_PUBLIC_URL": "calls.example.com"}, "CALLSCOPE_PUBLIC_URL"},
+		{map[string]string{"CALLSCOPE_AGENT_CA_FILE": "/nonexistent/ca.pem"}, "CALLSCOPE_AGENT_CA_FILE"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := config.Load(env(tc.env), "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
