@@ -9,6 +9,7 @@
 //	callscope apikey create|list|revoke manage API keys
 //	callscope process FILE…             run the pipeline on transcript files
 //	callscope eval DIR                  score the built-in analyzers
+//	callscope bench asr MANIFEST        measure transcription (WER, real-time factor)
 //	callscope version                   print the version
 package main
 
@@ -56,6 +57,7 @@ Usage:
   callscope apikey revoke [--tenant ID|NAME] KEY_ID
   callscope process [--format json|text] [--out DIR] FILE...
   callscope eval DIR
+  callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -82,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdProcess(ctx, rest, stdout, stderr)
 	case "eval":
 		return cmdEval(ctx, rest, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callscope", version)
 		return nil

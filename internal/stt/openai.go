@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -254,9 +253,9 @@ func statusError(resp *http.Response, body []byte) error {
 	detail := serverMessage(body)
 	switch {
 	case s == http.StatusTooManyRequests:
-		return retryable(callscope.ERATELIMIT, s, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil, "rate limited%s", detail)
+		return retryable(callscope.ERATELIMIT, s, callscope.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil, "rate limited%s", detail)
 	case s == http.StatusRequestTimeout || s >= 500:
-		return retryable(callscope.EUNAVAILABLE, s, parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil, "server error%s", detail)
+		return retryable(callscope.EUNAVAILABLE, s, callscope.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), nil, "server error%s", detail)
 	default:
 		return permanent(callscope.EINVALID, s, nil, "request rejected%s", detail)
 	}
@@ -285,27 +284,6 @@ func serverMessage(body []byte) string {
 		msg = msg[:200] + "…"
 	}
 	return ": " + msg
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an
-// HTTP-date. It returns 0 when the header is missing or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }
 
 // verbose is the verbose_json answer in every server's dialect: fields are
