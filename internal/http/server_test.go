@@ -17,6 +17,7 @@ import (
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
+	"github.com/callscope/callscope/internal/deliver"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/pipeline"
@@ -66,6 +67,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	var q *job.Queue
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
 	job.AddPendingWorkers(workers, s, nil)
+	river.AddWorker(workers, &deliver.CampaignWorker{Store: s})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
 		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
 			_, err := q.RecordEvent(ctx, tx, c, typ, data)

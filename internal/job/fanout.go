@@ -79,10 +79,6 @@ func (w *PendingWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 }
 
 // AddPendingWorkers registers the workers of the fan-out job kinds whose
-// engines are not configured in this build.
-func AddPendingWorkers(workers *river.Workers, store *sqlstore.Store, log *slog.Logger) {
-	river.AddWorker(workers, NewPendingWorker(store, log, "campaigns are not configured",
-		func(a CampaignReconcileArgs) (string, string) { return a.TenantID, a.CallID }))
-	river.AddWorker(workers, NewPendingWorker(store, log, "CRM push is not configured",
-		func(a CRMPushArgs) (string, string) { return a.TenantID, a.CallID }))
-}
+// engines are not part of this build. There are none now: campaign
+// reconciliation and CRM push are worked by package deliver's workers.
+func AddPendingWorkers(workers *river.Workers, store *sqlstore.Store, log *slog.Logger) {}
