@@ -92,9 +92,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reg := prometheus.NewRegistry()
 	jobMetrics := cshttp.NewJobMetrics(reg)
 	workers := river.NewWorkers()
-	hooks := &deliver.Webhooks{Store: s, Policy: egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks}}
-	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{hooks}})
+	// Delivery channels: e-mail reports, agent notifications; CRM push and
+	// campaign reconciliation are enqueued by the results webhook.
+	outbound := egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks}
+	emails := &deliver.Email{Store: s, From: cfg.SMTPFrom, PublicURL: cfg.PublicURL, Logger: log.With("component", "email")}
+	if cfg.SMTPHost != "" {
+		emails.Mailer = &deliver.SMTP{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS}
+	}
+	agents := &deliver.Agent{Store: s, Egress: outbound, Logger: log.With("component", "agent_service")}
+	if cfg.AgentCAFile != "" {
+		if agents.RootCAs, err = deliver.LoadCertPool(cfg.AgentCAFile); err != nil {
+			return fmt.Errorf("CALLSCOPE_AGENT_CA_FILE: %w", err)
+		}
+	}
+	hooks := &deliver.Webhooks{Store: s, Policy: outbound}
+	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{emails, agents, hooks}})
 	river.AddWorker(workers, hooks.Worker())
+	river.AddWorker(workers, &deliver.EmailWorker{Email: emails})
+	river.AddWorker(workers, &deliver.AgentWorker{Agent: agents})
+	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: outbound, PublicURL: cfg.PublicURL,
+		Logger: log.With("component", "crm")}})
+	river.AddWorker(workers, &deliver.CampaignWorker{Store: s, Logger: log.With("component", "campaigns")})
 	job.AddPendingWorkers(workers, s, log.With("component", "jobs"))
 	engineCfg := engines.Config{Stages: cfg.LLMStages}
 	if cfg.LLMBaseURL != "" {
@@ -138,6 +157,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	emails.Queue, agents.Queue = q, q
 	hooks.Queue = q
 	if err := q.Start(ctx); err != nil {
 		return err
