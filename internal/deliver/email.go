@@ -296,7 +296,8 @@ type reportView struct {
 	Summary  string
 	Entities []nlp.Entity
 	Todos    []nlp.Todo
-	QAScore  *float64
+	HasQA    bool
+	QAScore  float64
 	Link     string
 }
 
@@ -316,7 +317,7 @@ func newReportView(c *callscope.Call, publicURL string) reportView {
 	_ = json.Unmarshal(c.Todos, &v.Todos)
 	var qa nlp.QAResult
 	if len(c.QA) > 0 && json.Unmarshal(c.QA, &qa) == nil {
-		v.QAScore = &qa.Score
+		v.HasQA, v.QAScore = true, qa.Score
 	}
 	if publicURL != "" {
 		v.Link = strings.TrimRight(publicURL, "/") + "/api/v1/calls/" + c.PublicID()
@@ -334,7 +335,7 @@ Entities
 {{end}}{{end}}{{if .Todos}}
 To-dos
 {{range .Todos}}- {{.Text}}{{if .Owner}} ({{.Owner}}){{end}}{{if .Due}}, due {{.Due}}{{end}}
-{{end}}{{end}}{{if .QAScore}}
+{{end}}{{end}}{{if .HasQA}}
 QA score: {{printf "%.0f" .QAScore}}/100
 {{end}}{{if .Link}}
 {{.Link}}
@@ -350,7 +351,7 @@ var reportHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE htm
 <ul>{{range .Entities}}<li>{{.Type}}: {{.Text}}</li>{{end}}</ul>
 {{end}}{{if .Todos}}<h2>To-dos</h2>
 <ul>{{range .Todos}}<li>{{.Text}}{{if .Owner}} ({{.Owner}}){{end}}{{if .Due}}, due {{.Due}}{{end}}</li>{{end}}</ul>
-{{end}}{{if .QAScore}}<p>QA score: <b>{{printf "%.0f" .QAScore}}</b>/100</p>
+{{end}}{{if .HasQA}}<p>QA score: <b>{{printf "%.0f" .QAScore}}</b>/100</p>
 {{end}}{{if .Link}}<p><a href="{{.Link}}">Open the call</a></p>
 {{end}}</body></html>
 `))
