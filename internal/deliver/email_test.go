@@ -129,7 +129,7 @@ func mustCall(t *testing.T, s *sqlstore.Store, tenantID string, n int) *callscop
 	raw := func(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 	c := &callscope.Call{TenantID: tenantID, Direction: callscope.Inbound, From: "+254700000001", To: "116",
 		ContactName: "Amina Otieno", Status: callscope.CallCompleted, StartedAt: &start, DurationSeconds: 95,
-		ExternalIDs: []callscope.ExternalID{{Kind: "pbx", Value: "1761295415." + strconv.Itoa(n) + callscope.NewID()[:6]}},
+		ExternalIDs: []callscope.ExternalID{{Kind: "pbx", Value: "1761295415." + strconv.Itoa(n) + lastN(callscope.NewID(), 8)}},
 		Summary:     raw(nlp.Summary{Text: "Customer asked to move the delivery to Friday."}),
 		Entities:    raw([]nlp.Entity{{Type: "DATE", Text: "Friday"}, {Type: "PERSON", Text: "Amina"}}),
 		Todos:       raw([]nlp.Todo{{Text: "Reschedule the delivery", Owner: "agent", Due: "2026-03-06"}}),
@@ -281,7 +281,7 @@ func TestEmailReportOtherEventsAndTenants(t *testing.T) {
 		"recipients": []string{"ops@example.com"}, "from": "reports@tenant.example"}})
 	a := mustCall(t, env.store, without.ID, 5)
 	b := mustCall(t, env.store, with.ID, 5)
-	recordEvents(t, env, callscope.EventCallCompleted, b)   // not the report's event
+	recordEvents(t, env, callscope.EventCallCompleted, b)     // not the report's event
 	recordEvents(t, env, callscope.EventAnalysisCompleted, a) // tenant without recipients
 	recordEvents(t, env, callscope.EventAnalysisCompleted, b)
 	select {
@@ -296,3 +296,5 @@ func TestEmailReportOtherEventsAndTenants(t *testing.T) {
 		t.Fatalf("messages = %+v, want one from the tenant's sender", sink.msgs)
 	}
 }
+
+func lastN(s string, n int) string { return s[len(s)-n:] }
