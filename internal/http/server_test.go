@@ -18,6 +18,7 @@ import (
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
+	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/pipeline"
@@ -65,7 +66,11 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	}
 	workers := river.NewWorkers()
 	var q *job.Queue
-	river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
+	// Webhooks go to loopback receivers here, on a shortened schedule.
+	hooks := &deliver.Webhooks{Store: s, Policy: egress.Policy{AllowPrivate: true},
+		Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}
+	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{hooks}})
+	river.AddWorker(workers, hooks.Worker())
 	job.AddPendingWorkers(workers, s, nil)
 	river.AddWorker(workers, &deliver.CampaignWorker{Store: s})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
@@ -85,6 +90,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	if err != nil {
 		t.Fatal(err)
 	}
+	hooks.Queue = q
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
