@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-		"testing"
+	"testing"
 
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/sqlstore"

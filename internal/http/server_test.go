@@ -73,6 +73,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	river.AddWorker(workers, hooks.Worker())
 	job.AddPendingWorkers(workers, s, nil)
 	river.AddWorker(workers, &deliver.CampaignWorker{Store: s})
+	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s}})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
 		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
 			_, err := q.RecordEvent(ctx, tx, c, typ, data)
