@@ -25,7 +25,7 @@ func TestParseRetryAfter(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"": 0, "7": 7 * time.Second, " 12 ": 12 * time.Second, "-3": 0, "soon": 0,
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
-		now.Add(-time.Minute).Format(http.TimeFormat):      0,
+		now.Add(-time.Minute).Format(http.TimeFormat):     0,
 	} {
 		if got := callscope.ParseRetryAfter(in, now); got != want {
 			t.Errorf("ParseRetryAfter(%q) = %v, want %v", in, got, want)
