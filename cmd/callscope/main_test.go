@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -493,5 +494,100 @@ func TestProcessAudioFile(t *testing.T) {
 	out, errOut, code := cli(t, []string{"PATH=" + os.Getenv("PATH")}, "process", wav)
 	if code != 0 || !strings.Contains(out, "Call ID: greeting.wav") || !strings.Contains(out, "tomorrow") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestWebhooksSurviveSIGKILL kills callscope with SIGKILL while the webhook
+// receiver is down, then brings both back: every event is delivered, each
+// message under one id only.
+func TestWebhooksSurviveSIGKILL(t *testing.T) {
+	// A port for the receiver, not listening yet: deliveries are refused.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiverAddr := ln.Addr().String()
+	ln.Close()
+
+	dir := t.TempDir()
+	env := []string{"CALLSCOPE_ALLOW_PRIVATE_URLS=true", "CALLSCOPE_WEBHOOK_RETRY_SCHEDULE=0s,300ms,300ms,1s,1s,1s,1s,2s,2s,2s,2s,2s,2s,2s",
+		"PROCESSING_TIMEOUT_SECONDS=5", "CALLSCOPE_SHUTDOWN_DELAY=0s"}
+	s := startServer(t, dir, env...)
+	key := s.adminKey
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(srv *server, method, path, body string) (int, []byte) {
+		req, _ := http.NewRequest(method, "http://"+srv.addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	if code, b := do(s, "POST", "/api/v1/webhooks", `{"url": "http://`+receiverAddr+`/hook", "event_types": ["call.created"]}`); code != 201 {
+		t.Fatalf("create webhook: %d %s", code, b)
+	}
+	const calls = 20
+	for i := 0; i < calls; i++ {
+		if code, b := do(s, "POST", "/api/v1/calls", fmt.Sprintf(`{"call_id": "hook-%d"}`, i)); code != 201 {
+			t.Fatalf("create call: %d %s", code, b)
+		}
+	}
+	time.Sleep(700 * time.Millisecond) // first attempts fail against the closed port
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.exited
+
+	// The receiver comes up, then callscope.
+	var mu sync.Mutex
+	idsByCall := map[string]map[string]bool{}
+	rec := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Data struct {
+				CallID string `json:"call_id"`
+			} `json:"data"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &body)
+		mu.Lock()
+		if idsByCall[body.Data.CallID] == nil {
+			idsByCall[body.Data.CallID] = map[string]bool{}
+		}
+		idsByCall[body.Data.CallID][r.Header.Get("webhook-id")] = true
+		mu.Unlock()
+		w.WriteHeader(204)
+	})}
+	rln, err := net.Listen("tcp", receiverAddr)
+	if err != nil {
+		t.Fatalf("receiver port taken meanwhile: %v", err)
+	}
+	go rec.Serve(rln)
+	defer rec.Close()
+	s2 := startServer(t, dir, env...)
+	defer func() { s2.cmd.Process.Signal(syscall.SIGTERM); <-s2.exited }()
+
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		mu.Lock()
+		n := len(idsByCall)
+		mu.Unlock()
+		if n >= calls {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events delivered after the restart", n, calls)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for callID, ids := range idsByCall {
+		if len(ids) != 1 {
+			t.Errorf("call %s delivered under %d different webhook ids", callID, len(ids))
+		}
 	}
 }

@@ -106,7 +106,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("CALLSCOPE_AGENT_CA_FILE: %w", err)
 		}
 	}
-	hooks := &deliver.Webhooks{Store: s, Policy: outbound}
+	hooks := &deliver.Webhooks{Store: s, Policy: outbound, Schedule: cfg.WebhookSchedule}
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{emails, agents, hooks}})
 	river.AddWorker(workers, hooks.Worker())
 	river.AddWorker(workers, &deliver.EmailWorker{Email: emails})

@@ -86,6 +86,10 @@ type Config struct {
 	STTBaseURL string // CALLSCOPE_STT_BASE_URL
 	STTAPIKey  string // CALLSCOPE_STT_API_KEY (secret)
 
+	// WebhookSchedule is when a webhook message is tried: the first
+	// attempt's delay, then each retry's (CALLSCOPE_WEBHOOK_RETRY_SCHEDULE).
+	WebhookSchedule []time.Duration
+
 	// Pipeline switches (ENABLE_*), by stage name.
 	Enable map[string]bool
 
@@ -159,6 +163,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_STT_ENGINE", Default: "auto", Help: "transcription engine: auto (pocketsphinx when installed), none, pocketsphinx, openai (any OpenAI-compatible server) or whisper.cpp"},
 	{Name: "CALLSCOPE_STT_BASE_URL", Help: "transcription server for openai or whisper.cpp, e.g. http://localhost:8000/v1"},
 	{Name: "CALLSCOPE_STT_API_KEY", Help: "bearer key for the transcription server", Secret: true},
+	{Name: "CALLSCOPE_WEBHOOK_RETRY_SCHEDULE", Default: "0s,5s,5m,30m,2h,5h,10h,10h", Help: "when webhook attempts are made: the first attempt's delay, then each retry's (Standard Webhooks' schedule)"},
 	{Name: "CALLSCOPE_WHISPER_MODEL", Aliases: []string{"WHISPER_MODEL"}, Help: "transcription model name"},
 	{Name: "CALLSCOPE_TRANSLATION_MODEL", Aliases: []string{"TRANSLATION_MODEL"}, Help: "translation model name"},
 	{Name: "CALLSCOPE_SMTP_HOST", Help: "SMTP server for e-mail reports; empty sends none"},
@@ -334,6 +339,17 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	}
 	if (c.STTEngine == "openai" || c.STTEngine == "whisper.cpp") && c.STTBaseURL == "" {
 		return nil, fmt.Errorf("CALLSCOPE_STT_BASE_URL: required with CALLSCOPE_STT_ENGINE=%s", c.STTEngine)
+	}
+	sched, schedName, err := r.get("CALLSCOPE_WEBHOOK_RETRY_SCHEDULE")
+	if err != nil {
+		return nil, err
+	}
+	for _, part := range strings.Split(sched, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%s: %q is not a duration (want e.g. 0s,5s,5m,30m)", orDefault(schedName, "CALLSCOPE_WEBHOOK_RETRY_SCHEDULE"), part)
+		}
+		c.WebhookSchedule = append(c.WebhookSchedule, d)
 	}
 	if c.LLMBaseURL, _, err = r.get("CALLSCOPE_LLM_BASE_URL"); err != nil {
 		return nil, err

@@ -68,7 +68,9 @@ func (c *Config) defaults() {
 		c.JobTimeout = 5 * time.Minute
 	}
 	if c.RescueAfter <= 0 {
-		c.RescueAfter = c.JobTimeout + time.Minute
+		// A job still running this long after its time limit belongs to a
+		// process that died; it goes back to the queue.
+		c.RescueAfter = c.JobTimeout + 15*time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
