@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,79 +65,26 @@ func scanSession(r row) (*callscope.Call, error) {
 }
 
 // ActiveCalls returns the tenant's live calls (ActiveStatuses), oldest
-// first, with their external ids, and their segments by call id in time
-// order. It reads in three queries whatever the number of calls. The calls
-// carry what a session shows (sessionColumns): their result documents
-// (translation, entities, summary, …), script and raw payloads are left
-// empty; read a call with Call for those.
+// first, with what a session shows (sessionColumns), their external ids
+// and their segments by call id.
 func (q *queries) ActiveCalls(ctx context.Context, tenantID string) ([]*callscope.Call, map[string][]callscope.Segment, error) {
-	rs, err := q.ex.query(ctx, `SELECT `+sessionColumns+` FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
+	refs, err := q.ActiveCallVersions(ctx, tenantID)
 	if err != nil {
 		return nil, nil, err
 	}
-	calls := []*callscope.Call{}
-	byID := map[string]*callscope.Call{}
-	for rs.Next() {
-		c, err := scanSession(rs)
-		if err != nil {
-			rs.Close()
-			return nil, nil, err
-		}
-		c.ExternalIDs = []callscope.ExternalID{}
-		calls = append(calls, c)
-		byID[c.ID] = c
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
 	}
-	if err := rs.Err(); err != nil {
-		rs.Close()
-		return nil, nil, err
-	}
-	rs.Close()
-	segs := map[string][]callscope.Segment{}
-	if len(calls) == 0 {
-		return calls, segs, nil
-	}
-
-	// A call that turned live after the first query is not in byID; one
-	// that ended since keeps what was read.
-	rs, err = q.ex.query(ctx, `SELECT e.call_id, e.kind, e.value FROM call_external_ids e
-		WHERE e.call_id IN (SELECT c.id FROM calls c WHERE `+activeWhere+`) ORDER BY e.call_id, e.position`, tenantID)
+	calls, segs, err := q.SessionsByID(ctx, tenantID, ids)
 	if err != nil {
 		return nil, nil, err
 	}
-	for rs.Next() {
-		var id string
-		var e callscope.ExternalID
-		if err := rs.Scan(&id, &e.Kind, &e.Value); err != nil {
-			rs.Close()
-			return nil, nil, err
-		}
-		if c := byID[id]; c != nil {
-			c.ExternalIDs = append(c.ExternalIDs, e)
-		}
+	if calls == nil {
+		calls = []*callscope.Call{}
 	}
-	if err := rs.Err(); err != nil {
-		rs.Close()
-		return nil, nil, err
-	}
-	rs.Close()
-
-	rs, err = q.ex.query(ctx, `SELECT s.call_id, s.segment_id, s.speaker, s.start_time, s.end_time, s.text, s.confidence
-		FROM segments s WHERE s.call_id IN (SELECT c.id FROM calls c WHERE `+activeWhere+`)
-		ORDER BY s.call_id, s.start_time, s.segment_id`, tenantID)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var s callscope.Segment
-		if err := rs.Scan(&s.CallID, &s.SegmentID, &s.Speaker, &s.StartTime, &s.EndTime, &s.Text, &s.Confidence); err != nil {
-			return nil, nil, err
-		}
-		if byID[s.CallID] != nil {
-			segs[s.CallID] = append(segs[s.CallID], s)
-		}
-	}
-	return calls, segs, rs.Err()
+	slices.SortFunc(calls, func(a, b *callscope.Call) int { return strings.Compare(a.ID, b.ID) })
+	return calls, segs, nil
 }
 
 // SessionStats sums up a tenant's live sessions.
