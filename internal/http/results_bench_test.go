@@ -15,17 +15,24 @@ import (
 
 // BenchmarkCallResultsLoopback ingests realistic results payloads (six-turn
 // transcript, recording, analyses, usage) over real HTTP on loopback from
-// 32 keep-alive clients (Go's net/http client is the load generator), on
+// 32 and 128 keep-alive clients (Go's net/http client is the load
+// generator), on
 // SQLite with the queue working. Each answer comes after the call, its
 // segments, recording, events and fan-out jobs are committed. It reports
 // results ingested per second.
 func BenchmarkCallResultsLoopback(b *testing.B) {
+	for _, clients := range []int{32, 128} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchResults(b, clients) })
+	}
+}
+
+func benchResults(b *testing.B, clients int) {
 	e := newEnv(b, "sqlite")
-	tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, 32)
+	errs := make(chan error, clients)
 	work := make(chan struct{}, b.N)
 	for i := 0; i < b.N; i++ {
 		work <- struct{}{}
@@ -33,7 +40,7 @@ func BenchmarkCallResultsLoopback(b *testing.B) {
 	close(work)
 	b.ResetTimer()
 	start := time.Now()
-	for w := 0; w < 32; w++ {
+	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
