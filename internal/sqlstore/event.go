@@ -119,17 +119,7 @@ func (q *queries) JobCounts(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := map[string]int{}
-	for rs.Next() {
-		var s string
-		var n int
-		if err := rs.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rs.Err()
+	return countRows(rs)
 }
 
 // JobKinds returns how many queue jobs of each kind exist, in any state.
@@ -138,17 +128,7 @@ func (q *queries) JobKinds(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := map[string]int{}
-	for rs.Next() {
-		var k string
-		var n int
-		if err := rs.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rs.Err()
+	return countRows(rs)
 }
 
 // Event returns one event by id. Returns ENOTFOUND if there is none.
@@ -165,4 +145,19 @@ func (q *queries) Event(ctx context.Context, id string) (*callscope.Event, error
 	e.Data = rawJSON(data)
 	e.CreatedAt = e.CreatedAt.UTC()
 	return &e, nil
+}
+
+// countRows reads (name, count) rows into a map, and closes them.
+func countRows(rs rows) (map[string]int, error) {
+	defer rs.Close()
+	out := map[string]int{}
+	for rs.Next() {
+		var k string
+		var n int
+		if err := rs.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rs.Err()
 }

@@ -156,15 +156,13 @@ func (q *queries) ProcessingCounts(ctx context.Context, tenantID string) (map[ca
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := map[callscope.ProcessingStatus]int{}
-	for rs.Next() {
-		var s string
-		var n int
-		if err := rs.Scan(&s, &n); err != nil {
-			return nil, err
-		}
+	counts, err := countRows(rs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[callscope.ProcessingStatus]int, len(counts))
+	for s, n := range counts {
 		out[callscope.ProcessingStatus(s)] = n
 	}
-	return out, rs.Err()
+	return out, nil
 }

@@ -331,17 +331,7 @@ func (q *queries) ProcessJobs(ctx context.Context, tenantID, callID string) (map
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := map[string]int{}
-	for rs.Next() {
-		var s string
-		var n int
-		if err := rs.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rs.Err()
+	return countRows(rs)
 }
 
 // ProcessingCallIDs returns the public ids of up to limit of the tenant's
