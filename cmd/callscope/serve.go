@@ -114,7 +114,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: outbound, PublicURL: cfg.PublicURL,
 		Logger: log.With("component", "crm")}})
 	river.AddWorker(workers, &deliver.CampaignWorker{Store: s, Logger: log.With("component", "campaigns")})
-	job.AddPendingWorkers(workers, s, log.With("component", "jobs"))
 	engineCfg := engines.Config{Stages: cfg.LLMStages}
 	if cfg.LLMBaseURL != "" {
 		engineCfg.LLM = &llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel,

@@ -545,7 +545,6 @@ func swapQueue(t *testing.T, e *env, engines func(*callscope.Tenant) pipeline.En
 	e.queue.Stop(stop)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: e.store})
-	job.AddPendingWorkers(workers, e.store, nil)
 	river.AddWorker(workers, job.NewPendingWorker(e.store, nil, "processing is not worked in this test",
 		func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	analyze.AddWorkers(workers, analyze.Config{Store: e.store, Engines: engines, PageSize: 4})

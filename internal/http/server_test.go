@@ -71,7 +71,6 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{hooks}})
 	river.AddWorker(workers, hooks.Worker())
-	job.AddPendingWorkers(workers, s, nil)
 	river.AddWorker(workers, &deliver.CampaignWorker{Store: s})
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s}})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,

@@ -48,10 +48,10 @@ type CRMPushArgs struct {
 // Kind implements river.JobArgs.
 func (CRMPushArgs) Kind() string { return "crm.push" }
 
-// PendingWorker works a job kind whose engine is not part of this build yet:
-// it checks the call still exists and records, in the log and in the job's
-// completion, that nothing was done. Jobs enqueued now are thereby visible
-// and harmless, and a later version's worker picks up new ones.
+// PendingWorker completes jobs of a kind without doing their work: it
+// checks the call still exists and records, in the log and in the job's
+// output, why nothing was done. Tests use it where a kind's real worker
+// (processing, say) would get in the way of what they observe.
 type PendingWorker[T river.JobArgs] struct {
 	river.WorkerDefaults[T]
 	Store  *sqlstore.Store
@@ -77,8 +77,3 @@ func (w *PendingWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 	w.Logger.InfoContext(ctx, "job skipped", "kind", j.Kind, "call_id", call, "reason", w.Reason)
 	return river.RecordOutput(ctx, map[string]string{"skipped": w.Reason})
 }
-
-// AddPendingWorkers registers the workers of the fan-out job kinds whose
-// engines are not part of this build. There are none now: campaign
-// reconciliation and CRM push are worked by package deliver's workers.
-func AddPendingWorkers(workers *river.Workers, store *sqlstore.Store, log *slog.Logger) {}
