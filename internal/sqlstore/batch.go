@@ -159,6 +159,7 @@ func (c *committer) commit(batch []*writeReq) {
 			}
 		}
 	}
+	c.s.checkpoint.poke()
 	finish(nil)
 }
 

@@ -66,6 +66,11 @@ type Store struct {
 	sqlReader *sql.DB
 	path      string
 
+	// The writer does not checkpoint the log; this does, on its own
+	// connection.
+	sqlCheckpoint *sql.DB
+	checkpoint    *checkpointer
+
 	// batch groups SQLite write transactions into shared commits.
 	batch *committer
 
@@ -118,8 +123,8 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 			return fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w := openCachingDB("file:" + path + "?" + common + "&_pragma=journal_mode(WAL)&_txlock=immediate")
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+	w := openCachingDB("file:" + path + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
@@ -129,7 +134,10 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	r := openCachingDB("file:" + path + "?" + common + "&_pragma=query_only(1)")
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	s.sqlWriter, s.sqlReader = w, r
+	cp := openCachingDB("file:" + path + "?" + common)
+	cp.SetMaxOpenConns(1)
+	s.sqlWriter, s.sqlReader, s.sqlCheckpoint = w, r, cp
+	s.checkpoint = newCheckpointer(cp)
 	s.batch = newCommitter(s)
 	return nil
 }
@@ -185,6 +193,10 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.batch != nil {
 		s.batch.close()
+	}
+	if s.checkpoint != nil {
+		s.checkpoint.close()
+		errs = append(errs, s.sqlCheckpoint.Close())
 	}
 	if s.sqlReader != nil {
 		errs = append(errs, s.sqlReader.Close())
