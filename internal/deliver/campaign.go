@@ -20,29 +20,70 @@ type CampaignWorker struct {
 	Logger *slog.Logger
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker. A job naming one call is cancelled when
+// the call is gone or cannot be reconciled; a job naming a commit's calls
+// records those as skipped and goes on with the rest. Reconciling is
+// idempotent, so a retry after a failure redoes the whole job safely.
 func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReconcileArgs]) error {
-	c, err := w.Store.Call(ctx, j.Args.TenantID, j.Args.CallID)
+	refs := j.Args.Refs()
+	if len(refs) == 1 {
+		cc, skipped, err := w.reconcile(ctx, refs[0])
+		switch {
+		case err != nil && callscope.ErrorCode(err) != callscope.EINTERNAL:
+			return river.JobCancel(err)
+		case err != nil:
+			return err
+		case skipped != "":
+			return river.RecordOutput(ctx, map[string]string{"skipped": skipped})
+		}
+		return river.RecordOutput(ctx, cc)
+	}
+	out := struct {
+		Reconciled []*sqlstore.CampaignContact `json:"reconciled,omitempty"`
+		Skipped    map[string]string           `json:"skipped,omitempty"`
+	}{Skipped: map[string]string{}}
+	var retry error
+	for _, ref := range refs {
+		cc, skipped, err := w.reconcile(ctx, ref)
+		switch {
+		case err != nil && callscope.ErrorCode(err) != callscope.EINTERNAL:
+			out.Skipped[ref.CallID] = err.Error()
+		case err != nil:
+			retry = err
+		case skipped != "":
+			out.Skipped[ref.CallID] = skipped
+		default:
+			out.Reconciled = append(out.Reconciled, cc)
+		}
+	}
+	if retry != nil {
+		return retry
+	}
+	return river.RecordOutput(ctx, out)
+}
+
+// reconcile records one call against its campaign contact, or says why it
+// was skipped. Errors other than EINTERNAL are permanent.
+func (w *CampaignWorker) reconcile(ctx context.Context, ref job.CallRef) (cc *sqlstore.CampaignContact, skipped string, err error) {
+	c, err := w.Store.Call(ctx, ref.TenantID, ref.CallID)
 	if err != nil {
-		return river.JobCancel(err)
+		return nil, "", err
 	}
 	if c.CampaignID == "" {
-		return river.RecordOutput(ctx, map[string]string{"skipped": "not a campaign call"})
+		return nil, "not a campaign call", nil
 	}
 	if !c.Status.Final() {
-		return river.RecordOutput(ctx, map[string]string{"skipped": "call not over"})
+		return nil, "call not over", nil
 	}
-	cc, err := w.Store.ReconcileCampaignCall(ctx, c, CampaignContactOf(c))
-	if callscope.ErrorCode(err) == callscope.EINVALID {
-		return river.JobCancel(err)
-	} else if err != nil {
-		return err
+	cc, err = w.Store.ReconcileCampaignCall(ctx, c, CampaignContactOf(c))
+	if err != nil {
+		return nil, "", err
 	}
 	if w.Logger != nil {
 		w.Logger.InfoContext(ctx, "campaign call reconciled", "campaign_id", cc.CampaignID, "call_id", c.ID,
 			"attempts", cc.Attempts, "next_action", cc.NextAction)
 	}
-	return river.RecordOutput(ctx, cc)
+	return cc, "", nil
 }
 
 // CampaignContactOf names the contact a campaign call was for: the dialled

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,6 +135,32 @@ func TestCampaignReconcileWorker(t *testing.T) {
 	must(t, err)
 	if len(cc) != 1 || cc[0].Contact != "+254711000000" || cc[0].Attempts != 1 || cc[0].NextAction != sqlstore.CampaignRetry {
 		t.Fatalf("campaign contacts = %+v", cc)
+	}
+
+	// One job for the calls of a commit: a second campaign call, the first
+	// again (counted once), a call outside campaigns and a missing one.
+	c2 := mustCall(t, env.store, tn.ID, 4)
+	c2.Direction, c2.CampaignID, c2.To, c2.Status = callscope.Outbound, "spring", "+254722000000", callscope.CallCompleted
+	must(t, env.store.UpdateCall(ctx, c2))
+	res, err = env.queue.Insert(ctx, job.CampaignReconcileArgs{Calls: []job.CallRef{
+		{TenantID: tn.ID, CallID: c2.ID}, {TenantID: tn.ID, CallID: c.ID},
+		{TenantID: tn.ID, CallID: other.ID}, {TenantID: tn.ID, CallID: "missing"}}}, nil)
+	must(t, err)
+	waitJob(t, env.store, res.Job.ID)
+	var state, output string
+	must(t, env.store.SQLDB().QueryRow(`SELECT state, COALESCE(json_extract(metadata, '$.output'), '') FROM river_job WHERE id = ?`, res.Job.ID).Scan(&state, &output))
+	if state != "completed" || !strings.Contains(output, `"not a campaign call"`) || !strings.Contains(output, "missing") {
+		t.Fatalf("batch job: state %s, output %s", state, output)
+	}
+	cc, err = env.store.CampaignContacts(ctx, tn.ID, "spring")
+	must(t, err)
+	if len(cc) != 2 {
+		t.Fatalf("campaign contacts = %+v", cc)
+	}
+	for _, x := range cc {
+		if x.Attempts != 1 {
+			t.Fatalf("contact %s counted %d times", x.Contact, x.Attempts)
+		}
 	}
 }
 

@@ -293,7 +293,7 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 	// Fan-out: campaign reconciliation for every call (a no-op outside
 	// campaigns), CRM push when configured and not skipped, processing when
 	// the tenant wants it.
-	s.Queue.Enqueue(tx, job.CampaignReconcileArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+	s.Queue.EnqueueCampaignReconcile(tx, tenant.ID, c.ID)
 	if tenant.Settings[SettingCRMPush] != nil && !doc.Bool("skip_post_push") {
 		s.Queue.Enqueue(tx, job.CRMPushArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
 	}

@@ -28,16 +28,55 @@ func (ProcessCallArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueProcessing, MaxAttempts: 8}
 }
 
-// CampaignReconcileArgs asks for a finished call's outcome to be recorded
-// against its campaign contact (seed 004); a no-op for calls outside
-// campaigns.
+// CampaignReconcileArgs asks for finished calls' outcomes to be recorded
+// against their campaign contacts (seed 004); a no-op for calls outside
+// campaigns. A job names one call (TenantID, CallID), or the calls of one
+// commit (Calls), as EnqueueCampaignReconcile makes it.
 type CampaignReconcileArgs struct {
+	TenantID string    `json:"tenant_id,omitempty"`
+	CallID   string    `json:"call_id,omitempty"`
+	Calls    []CallRef `json:"calls,omitempty"`
+}
+
+// CallRef names one call of a tenant.
+type CallRef struct {
 	TenantID string `json:"tenant_id"`
 	CallID   string `json:"call_id"`
 }
 
 // Kind implements river.JobArgs.
 func (CampaignReconcileArgs) Kind() string { return "campaign.reconcile" }
+
+// Refs returns the calls a job names.
+func (a CampaignReconcileArgs) Refs() []CallRef {
+	refs := a.Calls
+	if a.CallID != "" {
+		refs = append([]CallRef{{TenantID: a.TenantID, CallID: a.CallID}}, refs...)
+	}
+	return refs
+}
+
+type reconcileKey struct{ q *Queue }
+
+// EnqueueCampaignReconcile asks, in tx, for a call to be reconciled with
+// its campaign. The calls of one commit share one job: reconciliation runs
+// for every call and is a no-op for most, so a job each would cost more
+// than the work.
+func (q *Queue) EnqueueCampaignReconcile(tx *sqlstore.Tx, tenantID, callID string) {
+	tx.Defer(reconcileKey{q}, CallRef{TenantID: tenantID, CallID: callID}, q.flushReconcile)
+}
+
+func (q *Queue) flushReconcile(ctx context.Context, tx *sqlstore.Tx, items []any) error {
+	args := CampaignReconcileArgs{Calls: make([]CallRef, len(items))}
+	for i, it := range items {
+		args.Calls[i] = it.(CallRef)
+	}
+	if len(args.Calls) == 1 {
+		args = CampaignReconcileArgs{TenantID: args.Calls[0].TenantID, CallID: args.Calls[0].CallID}
+	}
+	_, err := q.c.insertManyTx(ctx, tx, []river.InsertManyParams{{Args: args}})
+	return err
+}
 
 // CRMPushArgs asks for a call's results to be pushed to the tenant's CRM.
 type CRMPushArgs struct {
