@@ -336,6 +336,9 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			applied = append(applied, m.version)
 		}
 	}
+	if err := s.digestResultsSecrets(ctx); err != nil {
+		return applied, fmt.Errorf("digest results secrets: %w", err)
+	}
 	return applied, nil
 }
 

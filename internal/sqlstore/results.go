@@ -2,39 +2,52 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/subtle"
 	"time"
 
 	"github.com/callscope/callscope"
 )
 
 // TenantByResultsSecret returns the tenant whose results secret is secret,
-// comparing in constant time against every tenant that has one. Returns
-// ENOTFOUND when none matches.
+// looked up by the secret's digest. Returns ENOTFOUND when none matches.
 func (q *queries) TenantByResultsSecret(ctx context.Context, secret string) (*callscope.Tenant, error) {
-	rs, err := q.ex.query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret <> ''`)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var found *callscope.Tenant
-	for rs.Next() {
-		t, err := scanTenant(rs)
-		if err != nil {
-			return nil, err
-		}
-		// Compare with every tenant, matched or not, so timing tells nothing.
-		if subtle.ConstantTimeCompare([]byte(t.ResultsSecret), []byte(secret)) == 1 && found == nil {
-			found = t
-		}
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	if found == nil || secret == "" {
+	if secret == "" || IsSecretDigest(secret) {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "no tenant has this results secret")
 	}
-	return found, nil
+	t, err := scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret = $1`, secretDigest(secret)))
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "no tenant has this results secret")
+	}
+	return t, err
+}
+
+// digestResultsSecrets replaces results secrets stored in the clear (by
+// versions before secrets were digested) with their digests.
+func (q *queries) digestResultsSecrets(ctx context.Context) error {
+	rs, err := q.ex.query(ctx, `SELECT id, results_secret FROM tenants WHERE results_secret <> ''`)
+	if err != nil {
+		return err
+	}
+	clear := map[string]string{}
+	for rs.Next() {
+		var id, secret string
+		if err := rs.Scan(&id, &secret); err != nil {
+			rs.Close()
+			return err
+		}
+		if !IsSecretDigest(secret) {
+			clear[id] = secret
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	for id, secret := range clear {
+		if err := q.exec(ctx, `UPDATE tenants SET results_secret = $2 WHERE id = $1`, id, secretDigest(secret)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UpdateRecording writes back a recording's metadata and token. Returns

@@ -21,6 +21,7 @@ func TestStore(t *testing.T) {
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		t.Run("Migrate/Idempotent", func(t *testing.T) { testMigrateIdempotent(t, s) })
 		t.Run("Tenant", func(t *testing.T) { testTenant(t, s) })
+		t.Run("Tenant/ClearSecretsDigested", func(t *testing.T) { testClearSecretsDigested(t, s) })
 		t.Run("APIKey", func(t *testing.T) { testAPIKey(t, s) })
 		t.Run("Call", func(t *testing.T) { testCall(t, s) })
 		t.Run("Call/List", func(t *testing.T) { testCallList(t, s) })
@@ -77,8 +78,20 @@ func testTenant(t *testing.T, s *sqlstore.Store) {
 	}
 	got, err := s.Tenant(ctx, tn.ID)
 	must(t, err)
-	if got.Name != "acme" || got.ResultsSecret != "s3cret" || got.Settings["language"] != "sw" || !got.CreatedAt.Equal(tn.CreatedAt) {
+	if got.Name != "acme" || got.ResultsSecret != tn.ResultsSecret || got.Settings["language"] != "sw" || !got.CreatedAt.Equal(tn.CreatedAt) {
 		t.Fatalf("Tenant = %+v, want %+v", got, tn)
+	}
+	if !sqlstore.IsSecretDigest(got.ResultsSecret) {
+		t.Fatalf("results secret stored as %q, want its digest", got.ResultsSecret)
+	}
+	bySecret, err := s.TenantByResultsSecret(ctx, "s3cret")
+	must(t, err)
+	if bySecret.ID != tn.ID {
+		t.Fatalf("TenantByResultsSecret id = %s, want %s", bySecret.ID, tn.ID)
+	}
+	for _, wrong := range []string{"", "s3cre", "s3crett", got.ResultsSecret} {
+		_, err := s.TenantByResultsSecret(ctx, wrong)
+		wantCode(t, err, callscope.ENOTFOUND)
 	}
 	byName, err := s.TenantByName(ctx, "acme")
 	must(t, err)
@@ -90,6 +103,14 @@ func testTenant(t *testing.T, s *sqlstore.Store) {
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
 		wantCode(t, s.CreateTenant(ctx, &callscope.Tenant{Name: "  "}), callscope.EINVALID)
+		wantCode(t, s.CreateTenant(ctx, &callscope.Tenant{Name: "digest", ResultsSecret: got.ResultsSecret}), callscope.EINVALID)
+	})
+	t.Run("ErrSecretTaken", func(t *testing.T) {
+		err := s.CreateTenant(ctx, &callscope.Tenant{Name: "acme2", ResultsSecret: "s3cret"})
+		wantCode(t, err, callscope.ECONFLICT)
+		if !strings.Contains(err.Error(), "results secret") {
+			t.Fatalf("conflict = %v, want it to name the results secret", err)
+		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		_, err := s.Tenant(ctx, "nope")
@@ -99,8 +120,21 @@ func testTenant(t *testing.T, s *sqlstore.Store) {
 		secret := "rotated"
 		u, err := s.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{ResultsSecret: &secret})
 		must(t, err)
-		if u.ResultsSecret != "rotated" || u.Name != "acme" {
+		if u.ResultsSecret == "rotated" || u.Name != "acme" {
 			t.Fatalf("UpdateTenant = %+v", u)
+		}
+		if _, err := s.TenantByResultsSecret(ctx, "s3cret"); callscope.ErrorCode(err) != callscope.ENOTFOUND {
+			t.Fatalf("old secret still works: %v", err)
+		}
+		if got, err := s.TenantByResultsSecret(ctx, "rotated"); err != nil || got.ID != tn.ID {
+			t.Fatalf("rotated secret: %v", err)
+		}
+		// Changing something else keeps the secret as it was.
+		name := "acme"
+		_, err = s.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{Name: &name})
+		must(t, err)
+		if got, err := s.TenantByResultsSecret(ctx, "rotated"); err != nil || got.ID != tn.ID {
+			t.Fatalf("secret after a rename: %v", err)
 		}
 	})
 	all, err := s.Tenants(ctx)
@@ -1168,4 +1202,26 @@ func testCampaignReconcile(t *testing.T, s *sqlstore.Store) {
 		_, err := s.CampaignContact(ctx, tn.ID, "camp-1", "+19999")
 		wantCode(t, err, callscope.ENOTFOUND)
 	})
+}
+
+// testClearSecretsDigested checks that Migrate turns results secrets an
+// older version stored in the clear into digests that still authenticate.
+func testClearSecretsDigested(t *testing.T, s *sqlstore.Store) {
+	tn := &callscope.Tenant{Name: "legacy-secret"}
+	must(t, s.CreateTenant(ctx, tn))
+	const q = `UPDATE tenants SET results_secret = 'legacy-clear-secret-123' WHERE name = 'legacy-secret'`
+	var err error
+	if s.Dialect() == sqlstore.Postgres {
+		_, err = s.Pool().Exec(ctx, q)
+	} else {
+		_, err = s.SQLDB().Exec(q)
+	}
+	must(t, err)
+	_, err = s.Migrate(ctx)
+	must(t, err)
+	got, err := s.TenantByResultsSecret(ctx, "legacy-clear-secret-123")
+	must(t, err)
+	if got.ID != tn.ID || !sqlstore.IsSecretDigest(got.ResultsSecret) {
+		t.Fatalf("after Migrate: %+v", got)
+	}
 }

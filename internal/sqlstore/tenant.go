@@ -30,6 +30,50 @@ func scanTenant(r row) (*callscope.Tenant, error) {
 	return &t, nil
 }
 
+// Results secrets are stored as their SHA-256 digest, "sha256:<hex>", so
+// that the tenant a secret belongs to is found by an indexed lookup and the
+// secret itself is not kept. A Tenant read from the store holds the digest
+// in ResultsSecret.
+const secretDigestPrefix = "sha256:"
+
+// secretDigest returns the stored form of a results secret: "" for none,
+// the digest itself when given one.
+func secretDigest(secret string) string {
+	if secret == "" || IsSecretDigest(secret) {
+		return secret
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return secretDigestPrefix + hex.EncodeToString(sum[:])
+}
+
+// IsSecretDigest reports whether s has the form of a stored results secret
+// digest. Such a string cannot be chosen as a secret.
+func IsSecretDigest(s string) bool {
+	if len(s) != len(secretDigestPrefix)+64 || !strings.HasPrefix(s, secretDigestPrefix) {
+		return false
+	}
+	_, err := hex.DecodeString(s[len(secretDigestPrefix):])
+	return err == nil
+}
+
+var errSecretLooksLikeDigest = callscope.Errorf(callscope.EINVALID, "a results secret cannot have the form %s<64 hex digits>", secretDigestPrefix)
+
+// secretTaken returns ECONFLICT if a tenant other than id has the results
+// secret digest.
+func (q *queries) secretTaken(ctx context.Context, id, digest string) error {
+	if digest == "" {
+		return nil
+	}
+	var n int
+	if err := q.ex.queryRow(ctx, `SELECT count(*) FROM tenants WHERE results_secret = $1 AND id <> $2`, digest, id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return callscope.Errorf(callscope.ECONFLICT, "another tenant has this results secret")
+	}
+	return nil
+}
+
 // CreateTenant stores a new tenant, filling in ID and CreatedAt.
 // Returns EINVALID for an empty name and ECONFLICT if the name is taken.
 func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
@@ -45,6 +89,13 @@ func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
 	settings := t.Settings
 	if settings == nil {
 		settings = map[string]any{}
+	}
+	if IsSecretDigest(t.ResultsSecret) {
+		return errSecretLooksLikeDigest
+	}
+	t.ResultsSecret = secretDigest(t.ResultsSecret)
+	if err := q.secretTaken(ctx, t.ID, t.ResultsSecret); err != nil {
+		return err
 	}
 	err := q.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5)`,
 		t.ID, t.Name, t.ResultsSecret, jsonArg(settings), t.CreatedAt)
@@ -113,7 +164,13 @@ func (q *queries) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 		}
 	}
 	if u.ResultsSecret != nil {
-		t.ResultsSecret = *u.ResultsSecret
+		if IsSecretDigest(*u.ResultsSecret) {
+			return nil, errSecretLooksLikeDigest
+		}
+		t.ResultsSecret = secretDigest(*u.ResultsSecret)
+		if err := q.secretTaken(ctx, t.ID, t.ResultsSecret); err != nil {
+			return nil, err
+		}
 	}
 	if u.Settings != nil {
 		t.Settings = u.Settings
