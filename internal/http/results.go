@@ -231,7 +231,11 @@ func (s *Server) prepareResults(ctx context.Context, rd resultsReader, tenant *c
 	if c.Raw == nil {
 		c.Raw = map[string]json.RawMessage{}
 	}
-	c.Raw["call_results"] = rawJSON(doc)
+	enc, err := doc.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	c.Raw["call_results"] = enc
 	pr.doc = doc
 	return pr, nil
 }

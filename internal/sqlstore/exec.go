@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/callscope/callscope/internal/jsonx"
 )
 
 // executor is the little the queries need from a connection, pool or
@@ -200,6 +202,12 @@ func jsonArg(v any) any {
 			return nil
 		}
 		return string(x)
+	case map[string]json.RawMessage:
+		b, err := jsonx.Object(x)
+		if err != nil {
+			panic("sqlstore: unencodable JSON value: " + err.Error())
+		}
+		return string(b)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/jsonx"
 )
 
 // Payload is a results document: every top-level field, raw. Fields the
@@ -122,22 +123,87 @@ func Parse(body []byte) (Payload, error) {
 
 // String returns a string field, or "" when absent, null or not a string.
 func (p Payload) String(k string) string {
-	var s string
-	if raw, ok := p[k]; ok && kindOf(raw) == '"' {
-		_ = json.Unmarshal(raw, &s)
+	raw, ok := p[k]
+	if !ok {
+		return ""
 	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	// Plain ASCII without escapes, the usual case, is the string itself.
+	plain := raw[len(raw)-1] == '"'
+	for _, b := range raw[1 : len(raw)-1] {
+		if b == '\\' || b == '"' || b < 0x20 || b >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s)
 	return s
 }
 
 // Number returns a number field and whether it is there.
 func (p Payload) Number(k string) (float64, bool) {
-	var f float64
 	raw, ok := p[k]
 	if !ok || !fits(tNumber, raw) {
 		return 0, false
 	}
-	return f, json.Unmarshal(raw, &f) == nil
+	raw = bytes.TrimSpace(raw)
+	if !validNumber(raw) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil
 }
+
+// validNumber reports whether b is a JSON number (RFC 8259 §6), which
+// strconv.ParseFloat then reads exactly as encoding/json would.
+func validNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i == len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i == len(b) || b[i] < '0' || b[i] > '9' {
+			return false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(b)
+}
+
+// MarshalJSON encodes the document with its fields in key order.
+func (p Payload) MarshalJSON() ([]byte, error) { return jsonx.Object(p) }
 
 // Bool returns a boolean field (false when absent).
 func (p Payload) Bool(k string) bool {

@@ -139,3 +139,53 @@ func FuzzParse(f *testing.F) {
 		voicebot.StatusFrom(p.String("disconnected_by"))
 	})
 }
+
+// TestFieldReadersAgreeWithEncodingJSON checks the fast paths of String and
+// Number against encoding/json.
+func TestFieldReadersAgreeWithEncodingJSON(t *testing.T) {
+	for _, raw := range []string{
+		`"plain"`, `""`, `"esc\"aped"`, `"caf\u00e9"`, `"café"`, `"tab\tx"`, `"line\nbreak"`, `"\ud83d\ude00"`, `"back\\slash"`,
+		`12`, `-0.5`, `1e3`, `1E-2`, `0`, `-0`, `184.5`, `1.7976931348623157e309`, `true`, `null`, `{"a":1}`, `[1]`,
+	} {
+		p := voicebot.Payload{"f": json.RawMessage(raw)}
+		var wantS string
+		if err := json.Unmarshal([]byte(raw), &wantS); err != nil {
+			wantS = ""
+		}
+		if got := p.String("f"); got != wantS {
+			t.Errorf("String(%s) = %q, want %q", raw, got, wantS)
+		}
+		var wantN float64
+		wantOK := raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')
+		if wantOK && json.Unmarshal([]byte(raw), &wantN) != nil {
+			wantOK = false
+		}
+		got, ok := p.Number("f")
+		if ok != wantOK || (ok && got != wantN) {
+			t.Errorf("Number(%s) = %v, %v; want %v, %v", raw, got, ok, wantN, wantOK)
+		}
+	}
+}
+
+func FuzzFieldReaders(f *testing.F) {
+	f.Add(`"x"`)
+	f.Add(`-1.5e3`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !json.Valid([]byte(raw)) {
+			return // payload fields are always valid JSON: Parse checked them
+		}
+		p := voicebot.Payload{"f": json.RawMessage(raw)}
+		var wantS string
+		if json.Unmarshal([]byte(raw), &wantS) != nil {
+			wantS = ""
+		}
+		if got := p.String("f"); got != wantS {
+			t.Fatalf("String(%s) = %q, want %q", raw, got, wantS)
+		}
+		var wantN float64
+		errN := json.Unmarshal([]byte(raw), &wantN)
+		if got, ok := p.Number("f"); ok && (errN != nil || got != wantN) {
+			t.Fatalf("Number(%s) = %v, want %v (%v)", raw, got, wantN, errN)
+		}
+	})
+}
