@@ -19,8 +19,8 @@ type DispatchEventsArgs struct {
 // Kind implements river.JobArgs. It is stable: stored jobs refer to it.
 func (DispatchEventsArgs) Kind() string { return "events.dispatch" }
 
-// dispatchKey groups the events of a commit into one dispatch job.
-type dispatchKey struct{ q *Queue }
+// eventToDispatch is an event id deferred to the commit's dispatch job.
+type eventToDispatch string
 
 // RecordEvent stores an event for a call and, in the same transaction,
 // enqueues its dispatch: the event leaves the system exactly when the change
@@ -34,19 +34,8 @@ func (q *Queue) RecordEvent(ctx context.Context, tx *sqlstore.Tx, c *callscope.C
 	if err := tx.CreateEvent(ctx, e); err != nil {
 		return nil, err
 	}
-	tx.Defer(dispatchKey{q}, e.ID, q.flushDispatch)
+	tx.Defer(q, eventToDispatch(e.ID), q.flush)
 	return e, nil
-}
-
-// flushDispatch enqueues one dispatch job for the events of a commit, in
-// the order they were recorded.
-func (q *Queue) flushDispatch(ctx context.Context, tx *sqlstore.Tx, items []any) error {
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.(string)
-	}
-	_, err := q.c.insertManyTx(ctx, tx, []river.InsertManyParams{{Args: DispatchEventsArgs{EventIDs: ids}}})
-	return err
 }
 
 // Channel is a way results leave callscope (webhooks, e-mail, agent

@@ -56,26 +56,12 @@ func (a CampaignReconcileArgs) Refs() []CallRef {
 	return refs
 }
 
-type reconcileKey struct{ q *Queue }
-
 // EnqueueCampaignReconcile asks, in tx, for a call to be reconciled with
 // its campaign. The calls of one commit share one job: reconciliation runs
 // for every call and is a no-op for most, so a job each would cost more
 // than the work.
 func (q *Queue) EnqueueCampaignReconcile(tx *sqlstore.Tx, tenantID, callID string) {
-	tx.Defer(reconcileKey{q}, CallRef{TenantID: tenantID, CallID: callID}, q.flushReconcile)
-}
-
-func (q *Queue) flushReconcile(ctx context.Context, tx *sqlstore.Tx, items []any) error {
-	args := CampaignReconcileArgs{Calls: make([]CallRef, len(items))}
-	for i, it := range items {
-		args.Calls[i] = it.(CallRef)
-	}
-	if len(args.Calls) == 1 {
-		args = CampaignReconcileArgs{TenantID: args.Calls[0].TenantID, CallID: args.Calls[0].CallID}
-	}
-	_, err := q.c.insertManyTx(ctx, tx, []river.InsertManyParams{{Args: args}})
-	return err
+	tx.Defer(q, CallRef{TenantID: tenantID, CallID: callID}, q.flush)
 }
 
 // CRMPushArgs asks for a call's results to be pushed to the tenant's CRM.

@@ -195,10 +195,35 @@ func (q *Queue) Enqueue(tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertO
 	tx.Defer(q, river.InsertManyParams{Args: args, InsertOpts: opts}, q.flush)
 }
 
+// flush inserts, with one statement, the jobs a commit's transactions
+// deferred: those enqueued as they are, one dispatch job for the commit's
+// events in the order they were recorded, and one reconciliation job for
+// its calls.
 func (q *Queue) flush(ctx context.Context, tx *sqlstore.Tx, items []any) error {
-	params := make([]river.InsertManyParams, len(items))
-	for i, it := range items {
-		params[i] = it.(river.InsertManyParams)
+	params := make([]river.InsertManyParams, 0, len(items))
+	var events []string
+	var reconcile []CallRef
+	for _, it := range items {
+		switch x := it.(type) {
+		case river.InsertManyParams:
+			params = append(params, x)
+		case eventToDispatch:
+			events = append(events, string(x))
+		case CallRef:
+			reconcile = append(reconcile, x)
+		default:
+			return fmt.Errorf("job: cannot flush %T", it)
+		}
+	}
+	if len(events) > 0 {
+		params = append(params, river.InsertManyParams{Args: DispatchEventsArgs{EventIDs: events}})
+	}
+	switch len(reconcile) {
+	case 0:
+	case 1:
+		params = append(params, river.InsertManyParams{Args: CampaignReconcileArgs{TenantID: reconcile[0].TenantID, CallID: reconcile[0].CallID}})
+	default:
+		params = append(params, river.InsertManyParams{Args: CampaignReconcileArgs{Calls: reconcile}})
 	}
 	_, err := q.c.insertManyTx(ctx, tx, params)
 	return err

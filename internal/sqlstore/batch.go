@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 )
@@ -70,13 +71,19 @@ func (c *committer) run() {
 			return
 		}
 		batch := []*writeReq{first}
+		yielded := false
 	gather:
 		for len(batch) < maxBatch {
 			select {
 			case r := <-c.reqs:
 				batch = append(batch, r)
 			default:
-				break gather
+				if yielded {
+					break gather
+				}
+				// Let writers that are about to submit do so.
+				runtime.Gosched()
+				yielded = true
 			}
 		}
 		c.commit(batch)
