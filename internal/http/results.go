@@ -261,7 +261,11 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 		}
 	}
 	if pr.segs != nil {
-		if err := tx.ReplaceSegments(ctx, c.ID, pr.segs); err != nil {
+		replace := tx.ReplaceSegments
+		if pr.created {
+			replace = tx.PutNewCallSegments
+		}
+		if err := replace(ctx, c.ID, pr.segs); err != nil {
 			return err
 		}
 		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventTranscriptionReady, map[string]any{

@@ -11,6 +11,19 @@ import (
 // has replaces the stored one, so sending the same segments twice is
 // harmless. Segments go in multi-row statements.
 func (q *queries) PutSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
+	if err := q.insertSegments(ctx, callID, segs); err != nil {
+		return err
+	}
+	return q.bumpCall(ctx, callID)
+}
+
+// PutNewCallSegments stores the segments of a call created in the same
+// transaction, which has none yet and whose version is new anyway.
+func (q *queries) PutNewCallSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
+	return q.insertSegments(ctx, callID, segs)
+}
+
+func (q *queries) insertSegments(ctx context.Context, callID string, segs []callscope.Segment) error {
 	const perStatement = 100
 	for len(segs) > 0 {
 		n := min(len(segs), perStatement)
@@ -33,7 +46,7 @@ func (q *queries) PutSegments(ctx context.Context, callID string, segs []callsco
 		}
 		segs = segs[n:]
 	}
-	return q.bumpCall(ctx, callID)
+	return nil
 }
 
 // bumpCall raises a call's version after a change to what it shows that is
