@@ -254,7 +254,7 @@ func (a *Agent) Dispatch(ctx context.Context, tx *sqlstore.Tx, ev *callscope.Eve
 	if ev.CallID == "" {
 		return nil
 	}
-	t, err := tx.Tenant(ctx, ev.TenantID)
+	t, err := job.Memo(ctx, "tenant:"+ev.TenantID, func() (*callscope.Tenant, error) { return tx.Tenant(ctx, ev.TenantID) })
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,9 @@ func Payload(e *callscope.Event) (json.RawMessage, error) {
 // of the event's tenant that wants its type, and a job sending each. The
 // event id is the message id, so every attempt carries it as webhook-id.
 func (w *Webhooks) Dispatch(ctx context.Context, tx *sqlstore.Tx, e *callscope.Event) error {
-	eps, err := tx.WebhookEndpoints(ctx, e.TenantID, true)
+	eps, err := job.Memo(ctx, "webhook-endpoints:"+e.TenantID, func() ([]*sqlstore.WebhookEndpoint, error) {
+		return tx.WebhookEndpoints(ctx, e.TenantID, true)
+	})
 	if err != nil || len(eps) == 0 {
 		return err
 	}

@@ -48,8 +48,8 @@ type Channel interface {
 }
 
 // DispatchEventWorker hands events to the delivery channels and marks them
-// dispatched, in one transaction per event. Running it twice is harmless:
-// an event already dispatched is skipped.
+// dispatched, all the events of a job in one transaction. Running it twice
+// is harmless: an event already dispatched is skipped.
 type DispatchEventWorker struct {
 	river.WorkerDefaults[DispatchEventsArgs]
 	Store    *sqlstore.Store
@@ -58,31 +58,45 @@ type DispatchEventWorker struct {
 
 // Work implements river.Worker.
 func (w *DispatchEventWorker) Work(ctx context.Context, j *river.Job[DispatchEventsArgs]) error {
-	if len(w.Channels) == 0 {
-		// Events of a deleted tenant are gone; there is nothing left to deliver.
-		_, err := w.Store.MarkEventsDispatched(ctx, j.Args.EventIDs, w.Store.Now())
-		return err
-	}
-	for _, id := range j.Args.EventIDs {
-		err := w.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-			n, err := tx.MarkEventsDispatched(ctx, []string{id}, w.Store.Now())
-			if err != nil || n == 0 {
-				return err // unknown or already dispatched
-			}
-			e, err := tx.Event(ctx, id)
-			if err != nil {
-				return err
-			}
+	return w.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		events, err := tx.ClaimEvents(ctx, j.Args.EventIDs, w.Store.Now())
+		if err != nil || len(w.Channels) == 0 {
+			// Without channels (a deleted tenant's events, say) there is
+			// nothing to deliver.
+			return err
+		}
+		ctx := context.WithValue(ctx, memoKey{}, map[string]memoEntry{})
+		for _, e := range events {
 			for _, ch := range w.Channels {
 				if err := ch.Dispatch(ctx, tx, e); err != nil {
 					return err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
+		return nil
+	})
+}
+
+type memoKey struct{}
+
+type memoEntry struct {
+	v   any
+	err error
+}
+
+// Memo returns what fn returns for key, calling fn once per dispatch
+// transaction: the channels' reads of a tenant's settings and endpoints are
+// shared by all the events of a job. Outside a dispatch, fn runs each time.
+func Memo[T any](ctx context.Context, key string, fn func() (T, error)) (T, error) {
+	m, _ := ctx.Value(memoKey{}).(map[string]memoEntry)
+	if m == nil {
+		return fn()
 	}
-	return nil
+	if e, ok := m[key]; ok {
+		v, _ := e.v.(T)
+		return v, e.err
+	}
+	v, err := fn()
+	m[key] = memoEntry{v, err}
+	return v, err
 }

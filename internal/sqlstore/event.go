@@ -54,6 +54,47 @@ func (q *queries) MarkEventsDispatched(ctx context.Context, eventIDs []string, a
 	return q.ex.execRows(ctx, `UPDATE events SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN (`+placeholders(2, len(eventIDs))+`)`, args...)
 }
 
+// ClaimEvents marks as dispatched those of eventIDs not marked before, and
+// returns them in the order of eventIDs. Unknown and already dispatched
+// events are left out, so two claims of one event never both get it.
+func (q *queries) ClaimEvents(ctx context.Context, eventIDs []string, at time.Time) ([]*callscope.Event, error) {
+	if len(eventIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{callscope.Timestamp(at)}
+	for _, id := range eventIDs {
+		args = append(args, id)
+	}
+	rs, err := q.ex.query(ctx, `UPDATE events SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN (`+placeholders(2, len(eventIDs))+`)
+		RETURNING id, tenant_id, call_id, type, data, created_at`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	byID := make(map[string]*callscope.Event, len(eventIDs))
+	for rs.Next() {
+		var e callscope.Event
+		var data []byte
+		if err := rs.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		e.Data = rawJSON(data)
+		e.CreatedAt = e.CreatedAt.UTC()
+		byID[e.ID] = &e
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*callscope.Event, 0, len(byID))
+	for _, id := range eventIDs {
+		if e, ok := byID[id]; ok {
+			out = append(out, e)
+			delete(byID, id) // an id listed twice is handed out once
+		}
+	}
+	return out, nil
+}
+
 // UndispatchedEvents counts the tenant's events not yet dispatched ("" for
 // every tenant).
 func (q *queries) UndispatchedEvents(ctx context.Context, tenantID string) (int, error) {

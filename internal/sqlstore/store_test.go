@@ -516,6 +516,25 @@ func testEventDelivery(t *testing.T, s *sqlstore.Store) {
 	if len(evs) != 1 || string(evs[0].Data) == "" {
 		t.Fatalf("Events = %+v", evs)
 	}
+
+	// Claiming hands each undispatched event out once, in the order asked.
+	var ids []string
+	for _, typ := range []string{callscope.EventTranscriptionReady, callscope.EventRecordingReady, callscope.EventCallFailed} {
+		e := &callscope.Event{TenantID: tn.ID, CallID: c.ID, Type: typ, Data: json.RawMessage(`{"n":1}`)}
+		must(t, s.CreateEvent(ctx, e))
+		ids = append(ids, e.ID)
+	}
+	claimed, err := s.ClaimEvents(ctx, []string{ids[2], e.ID, "evt_missing", ids[0], ids[2]}, time.Now())
+	must(t, err)
+	if len(claimed) != 2 || claimed[0].ID != ids[2] || claimed[1].ID != ids[0] || claimed[0].Type != callscope.EventCallFailed ||
+		string(claimed[1].Data) != `{"n": 1}` && string(claimed[1].Data) != `{"n":1}` || claimed[0].TenantID != tn.ID || claimed[0].CreatedAt.IsZero() {
+		t.Fatalf("ClaimEvents = %+v", claimed)
+	}
+	claimed, err = s.ClaimEvents(ctx, ids, time.Now())
+	must(t, err)
+	if len(claimed) != 1 || claimed[0].ID != ids[1] {
+		t.Fatalf("second ClaimEvents = %+v", claimed)
+	}
 	d := &callscope.Delivery{TenantID: tn.ID, CallID: c.ID, EventID: e.ID, Channel: "webhook", Target: "https://example.com/hook",
 		Payload: json.RawMessage(`{"type":"call.completed"}`)}
 	must(t, s.CreateDelivery(ctx, d))
