@@ -26,8 +26,24 @@ type CampaignWorker struct {
 // idempotent, so a retry after a failure redoes the whole job safely.
 func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReconcileArgs]) error {
 	refs := j.Args.Refs()
+	// Most calls are not campaign calls: read the few fields that tell,
+	// for all the job's calls at once (one query per tenant).
+	byTenant := map[string][]string{}
+	for _, ref := range refs {
+		byTenant[ref.TenantID] = append(byTenant[ref.TenantID], ref.CallID)
+	}
+	calls := map[job.CallRef]*callscope.Call{}
+	for tenant, ids := range byTenant {
+		found, err := w.Store.CallOutcomes(ctx, tenant, ids)
+		if err != nil {
+			return err
+		}
+		for id, c := range found {
+			calls[job.CallRef{TenantID: tenant, CallID: id}] = c
+		}
+	}
 	if len(refs) == 1 {
-		cc, skipped, err := w.reconcile(ctx, refs[0])
+		cc, skipped, err := w.reconcile(ctx, calls[refs[0]])
 		switch {
 		case err != nil && callscope.ErrorCode(err) != callscope.EINTERNAL:
 			return river.JobCancel(err)
@@ -44,7 +60,7 @@ func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReco
 	}{Skipped: map[string]string{}}
 	var retry error
 	for _, ref := range refs {
-		cc, skipped, err := w.reconcile(ctx, ref)
+		cc, skipped, err := w.reconcile(ctx, calls[ref])
 		switch {
 		case err != nil && callscope.ErrorCode(err) != callscope.EINTERNAL:
 			out.Skipped[ref.CallID] = err.Error()
@@ -62,12 +78,12 @@ func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReco
 	return river.RecordOutput(ctx, out)
 }
 
-// reconcile records one call against its campaign contact, or says why it
-// was skipped. Errors other than EINTERNAL are permanent.
-func (w *CampaignWorker) reconcile(ctx context.Context, ref job.CallRef) (cc *sqlstore.CampaignContact, skipped string, err error) {
-	c, err := w.Store.Call(ctx, ref.TenantID, ref.CallID)
-	if err != nil {
-		return nil, "", err
+// reconcile records one call (nil when it does not exist) against its
+// campaign contact, or says why it was skipped. Errors other than EINTERNAL
+// are permanent.
+func (w *CampaignWorker) reconcile(ctx context.Context, c *callscope.Call) (cc *sqlstore.CampaignContact, skipped string, err error) {
+	if c == nil {
+		return nil, "", callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
 	}
 	if c.CampaignID == "" {
 		return nil, "not a campaign call", nil

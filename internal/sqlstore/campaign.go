@@ -94,6 +94,36 @@ func (q *queries) ReconcileCampaignCall(ctx context.Context, c *callscope.Call, 
 	return q.CampaignContact(ctx, c.TenantID, c.CampaignID, contact)
 }
 
+// CallOutcomes reads just what reconciling calls with their campaigns
+// needs (id, tenant, campaign, status, direction and numbers) of the
+// tenant's calls ids, keyed by id. Calls that do not exist are left out.
+func (q *queries) CallOutcomes(ctx context.Context, tenantID string, ids []string) (map[string]*callscope.Call, error) {
+	out := make(map[string]*callscope.Call, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{tenantID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rs, err := q.ex.query(ctx, `SELECT id, campaign_id, status, direction, from_number, to_number FROM calls
+		WHERE tenant_id = $1 AND id IN (`+placeholders(2, len(ids))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		c := &callscope.Call{TenantID: tenantID}
+		var status, dir string
+		if err := rs.Scan(&c.ID, &c.CampaignID, &status, &dir, &c.From, &c.To); err != nil {
+			return nil, err
+		}
+		c.Status, c.Direction = callscope.CallStatus(status), callscope.Direction(dir)
+		out[c.ID] = c
+	}
+	return out, rs.Err()
+}
+
 const campaignContactColumns = `campaign_id, contact, attempts, last_status, last_call_id, next_action, updated_at`
 
 func scanCampaignContact(r row) (*CampaignContact, error) {

@@ -1171,6 +1171,20 @@ func testCampaignReconcile(t *testing.T, s *sqlstore.Store) {
 		return c
 	}
 	first := call(callscope.CallNoAnswer)
+	t.Run("CallOutcomes", func(t *testing.T) {
+		plain := newCall(tn.ID)
+		must(t, s.CreateCall(ctx, plain))
+		other := sqlstoretest.MustTenant(t, s)
+		got, err := s.CallOutcomes(ctx, tn.ID, []string{first.ID, plain.ID, "missing"})
+		must(t, err)
+		if len(got) != 2 || got[first.ID].CampaignID != "camp-1" || got[first.ID].Status != callscope.CallNoAnswer ||
+			got[first.ID].To != "+15550001" || got[first.ID].Direction != first.Direction || got[plain.ID].CampaignID != "" {
+			t.Fatalf("CallOutcomes = %+v", got)
+		}
+		if got, err := s.CallOutcomes(ctx, other.ID, []string{first.ID}); err != nil || len(got) != 0 {
+			t.Fatalf("another tenant's CallOutcomes = %+v, %v", got, err)
+		}
+	})
 	cc, err := s.ReconcileCampaignCall(ctx, first, first.To)
 	must(t, err)
 	if cc.Attempts != 1 || cc.NextAction != sqlstore.CampaignRetry || cc.LastCallID != first.ID {
