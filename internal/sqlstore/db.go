@@ -109,7 +109,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.queries = queries{ex: &router{s: s}, d: s.dialect, now: s.now}
+	s.queries = queries{ex: &router{s: s}, d: s.dialect, now: s.now, secrets: &secretCache{}}
 	return s, nil
 }
 
@@ -277,7 +277,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	tx := &Tx{pgTx: ptx, queries: queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now}}
+	tx := &Tx{pgTx: ptx, queries: queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now, secrets: s.secrets}}
 	rollback := func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }
 	if err := runFn(fn, tx); err != nil {
 		rollback()

@@ -185,6 +185,9 @@ type queries struct {
 	ex  executor
 	d   Dialect
 	now func() time.Time
+	// secrets caches the tenants found by results secret; shared by a
+	// store and its transactions.
+	secrets *secretCache
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) error {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/callscope/callscope"
@@ -9,15 +10,95 @@ import (
 
 // TenantByResultsSecret returns the tenant whose results secret is secret,
 // looked up by the secret's digest. Returns ENOTFOUND when none matches.
+//
+// Tenants found are cached for secretCacheTTL: result webhooks arrive by
+// the thousand per second, and a tenant changed by this process is dropped
+// from the cache at once (by another process, within the TTL). The tenant
+// returned is shared; callers must not modify it.
 func (q *queries) TenantByResultsSecret(ctx context.Context, secret string) (*callscope.Tenant, error) {
 	if secret == "" || IsSecretDigest(secret) {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "no tenant has this results secret")
 	}
-	t, err := scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret = $1`, secretDigest(secret)))
+	digest := secretDigest(secret)
+	if t := q.secrets.get(digest, q.now()); t != nil {
+		return t, nil
+	}
+	gen := q.secrets.generation()
+	t, err := scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret = $1`, digest))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "no tenant has this results secret")
+	} else if err != nil {
+		return nil, err
 	}
-	return t, err
+	q.secrets.put(digest, t, gen, q.now())
+	return t, nil
+}
+
+// secretCacheTTL is how long a tenant found by its results secret is
+// reused.
+const secretCacheTTL = time.Second
+
+// secretCache maps results secret digests to tenants. A nil cache caches
+// nothing.
+type secretCache struct {
+	mu      sync.Mutex
+	gen     uint64 // raised by every tenant write
+	entries map[string]secretEntry
+}
+
+type secretEntry struct {
+	t       *callscope.Tenant
+	expires time.Time
+}
+
+func (c *secretCache) get(digest string, now time.Time) *callscope.Tenant {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[digest]
+	if !ok || now.After(e.expires) {
+		return nil
+	}
+	return e.t
+}
+
+func (c *secretCache) generation() uint64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put caches t unless a tenant was written since gen was read: the read
+// may predate the write.
+func (c *secretCache) put(digest string, t *callscope.Tenant, gen uint64, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.entries == nil || len(c.entries) > 10000 {
+		c.entries = map[string]secretEntry{}
+	}
+	c.entries[digest] = secretEntry{t, now.Add(secretCacheTTL)}
+}
+
+// forget empties the cache; every tenant write calls it.
+func (c *secretCache) forget() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = nil
 }
 
 // digestResultsSecrets replaces results secrets stored in the clear (by
@@ -43,6 +124,7 @@ func (q *queries) digestResultsSecrets(ctx context.Context) error {
 		return err
 	}
 	for id, secret := range clear {
+		q.secrets.forget()
 		if err := q.exec(ctx, `UPDATE tenants SET results_secret = $2 WHERE id = $1`, id, secretDigest(secret)); err != nil {
 			return err
 		}

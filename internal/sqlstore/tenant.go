@@ -97,6 +97,7 @@ func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
 	if err := q.secretTaken(ctx, t.ID, t.ResultsSecret); err != nil {
 		return err
 	}
+	defer q.secrets.forget()
 	err := q.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5)`,
 		t.ID, t.Name, t.ResultsSecret, jsonArg(settings), t.CreatedAt)
 	if callscope.ErrorCode(err) == callscope.ECONFLICT {
@@ -175,6 +176,7 @@ func (q *queries) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 	if u.Settings != nil {
 		t.Settings = u.Settings
 	}
+	defer q.secrets.forget()
 	err = q.exec(ctx, `UPDATE tenants SET name = $2, results_secret = $3, settings = $4 WHERE id = $1`,
 		t.ID, t.Name, t.ResultsSecret, jsonArg(t.Settings))
 	if callscope.ErrorCode(err) == callscope.ECONFLICT {
