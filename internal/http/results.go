@@ -64,20 +64,25 @@ func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	// Two first posts for one session may race to create the call; the
-	// loser finds it on its second try.
+	// Two first posts for one session may race to create the call: the
+	// session id is unique, so the loser's insert fails, and it finds the
+	// call on its second try. An update checks that the call is still as
+	// it was read.
+	check := !prep.created
 	for attempt := 0; ; attempt++ {
 		err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-			id, at, err := tx.CallVersion(ctx, tenant.ID, sid)
-			if callscope.ErrorCode(err) == callscope.ENOTFOUND {
-				id, err = "", nil
-			}
-			if err != nil {
-				return err
-			}
-			if id != prep.callID || !at.Equal(prep.version) {
-				if prep, err = s.prepareResults(ctx, tx, tenant, p); err != nil {
+			if check {
+				id, at, err := tx.CallVersion(ctx, tenant.ID, sid)
+				if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+					id, err = "", nil
+				}
+				if err != nil {
 					return err
+				}
+				if id != prep.callID || !at.Equal(prep.version) {
+					if prep, err = s.prepareResults(ctx, tx, tenant, p); err != nil {
+						return err
+					}
 				}
 			}
 			return s.storeResults(ctx, tx, tenant, prep)
@@ -85,6 +90,7 @@ func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error
 		if callscope.ErrorCode(err) != callscope.ECONFLICT || attempt == 2 {
 			break
 		}
+		check = true
 	}
 	if err != nil {
 		return err
@@ -113,6 +119,7 @@ type preparedResults struct {
 	callID  string    // "" when the call is to be created
 	version time.Time // the call's updated_at when read
 	call    *callscope.Call
+	enc     *sqlstore.EncodedCall
 	created bool
 	prev    callscope.CallStatus
 	doc     voicebot.Payload
@@ -237,6 +244,7 @@ func (s *Server) prepareResults(ctx context.Context, rd resultsReader, tenant *c
 	}
 	c.Raw["call_results"] = enc
 	pr.doc = doc
+	pr.enc = sqlstore.EncodeCall(c)
 	return pr, nil
 }
 
@@ -244,10 +252,10 @@ func (s *Server) prepareResults(ctx context.Context, rd resultsReader, tenant *c
 func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *callscope.Tenant, pr *preparedResults) error {
 	c, doc, rec := pr.call, pr.doc, pr.rec
 	if pr.created {
-		if err := tx.CreateCall(ctx, c); err != nil {
+		if err := tx.CreateEncodedCall(ctx, pr.enc); err != nil {
 			return err
 		}
-	} else if err := tx.UpdateCall(ctx, c); err != nil {
+	} else if err := tx.UpdateEncodedCall(ctx, pr.enc); err != nil {
 		return err
 	}
 	if streamID := doc.String("stream_id"); streamID != "" {
@@ -260,6 +268,7 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 			return err
 		}
 	}
+	var events []job.NewEvent
 	if pr.segs != nil {
 		replace := tx.ReplaceSegments
 		if pr.created {
@@ -268,10 +277,8 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 		if err := replace(ctx, c.ID, pr.segs); err != nil {
 			return err
 		}
-		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventTranscriptionReady, map[string]any{
-			"call_id": c.PublicID(), "segment_count": len(pr.segs)}); err != nil {
-			return err
-		}
+		events = append(events, job.NewEvent{Type: callscope.EventTranscriptionReady, Data: map[string]any{
+			"call_id": c.PublicID(), "segment_count": len(pr.segs)}})
 	}
 	if pr.hasRec {
 		rec.CallID = c.ID
@@ -279,10 +286,8 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 			if err := tx.CreateRecording(ctx, rec); err != nil {
 				return err
 			}
-			if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventRecordingReady, map[string]any{
-				"call_id": c.PublicID(), "recording_url": "/recordings/" + rec.AccessToken}); err != nil {
-				return err
-			}
+			events = append(events, job.NewEvent{Type: callscope.EventRecordingReady, Data: map[string]any{
+				"call_id": c.PublicID(), "recording_url": "/recordings/" + rec.AccessToken}})
 		} else if err := tx.UpdateRecording(ctx, rec); err != nil {
 			return err
 		}
@@ -292,8 +297,11 @@ func (s *Server) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *call
 		if c.Status == callscope.CallFailed {
 			typ = callscope.EventCallFailed
 		}
-		if _, err := s.Queue.RecordEvent(ctx, tx, c, typ, map[string]any{"call_id": c.PublicID(), "status": c.Status,
-			"disconnected_by": c.DisconnectedBy, "duration_seconds": c.DurationSeconds}); err != nil {
+		events = append(events, job.NewEvent{Type: typ, Data: map[string]any{"call_id": c.PublicID(), "status": c.Status,
+			"disconnected_by": c.DisconnectedBy, "duration_seconds": c.DurationSeconds}})
+	}
+	if len(events) > 0 {
+		if _, err := s.Queue.RecordEvents(ctx, tx, c, events...); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -455,4 +456,51 @@ func TestWrongResultsSecretsAreThrottled(t *testing.T) {
 	}
 	// The right secret is never throttled by someone else's guesses.
 	wantStatus(t, e.do("POST", "/api/v1/call-results", "", firstResults, "X-CXBCore-Secret", resultsSecret), 200)
+}
+
+// TestConcurrentResultsForOneSession posts the first and the later payload
+// of one new session many times at once: every post succeeds, and they all
+// land in one call, merged.
+func TestConcurrentResultsForOneSession(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d)
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			codes := make(chan int, 16)
+			for i := 0; i < 16; i++ {
+				body := firstResults
+				if i%2 == 1 {
+					body = secondResults
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					codes <- e.do("POST", "/api/v1/call-results", "", body, "X-CXBCore-Secret", resultsSecret).Status
+				}()
+			}
+			wg.Wait()
+			close(codes)
+			for code := range codes {
+				if code != 200 {
+					t.Fatalf("a concurrent post answered %d", code)
+				}
+			}
+			calls, err := e.store.Calls(ctx, callscope.CallFilter{TenantID: e.tenant.ID})
+			must(t, err)
+			if len(calls) != 1 {
+				t.Fatalf("%d calls for one session", len(calls))
+			}
+			c, err := e.store.Call(ctx, e.tenant.ID, "sess-7f3a91")
+			must(t, err)
+			if doc := results(t, c); doc["post_call_analysis"] == nil || doc["transcript"] == nil {
+				t.Fatalf("merged document lost a field: %v", doc)
+			}
+			recs, err := e.store.Recordings(ctx, c.ID)
+			must(t, err)
+			if len(recs) != 1 {
+				t.Fatalf("%d recordings, want 1", len(recs))
+			}
+		})
+	}
 }

@@ -26,16 +26,37 @@ type eventToDispatch string
 // enqueues its dispatch: the event leaves the system exactly when the change
 // that caused it is committed.
 func (q *Queue) RecordEvent(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) (*callscope.Event, error) {
-	b, err := json.Marshal(data)
+	es, err := q.RecordEvents(ctx, tx, c, NewEvent{typ, data})
 	if err != nil {
 		return nil, err
 	}
-	e := &callscope.Event{TenantID: c.TenantID, CallID: c.ID, Type: typ, Data: b}
-	if err := tx.CreateEvent(ctx, e); err != nil {
+	return es[0], nil
+}
+
+// NewEvent is an event to record: its type and its data, encoded as JSON.
+type NewEvent struct {
+	Type string
+	Data any
+}
+
+// RecordEvents is RecordEvent for several events of one call, stored with
+// one statement, in order.
+func (q *Queue) RecordEvents(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, events ...NewEvent) ([]*callscope.Event, error) {
+	out := make([]*callscope.Event, len(events))
+	for i, ne := range events {
+		b, err := json.Marshal(ne.Data)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &callscope.Event{TenantID: c.TenantID, CallID: c.ID, Type: ne.Type, Data: b}
+	}
+	if err := tx.CreateEvents(ctx, out); err != nil {
 		return nil, err
 	}
-	tx.Defer(q, eventToDispatch(e.ID), q.flush)
-	return e, nil
+	for _, e := range out {
+		tx.Defer(q, eventToDispatch(e.ID), q.flush)
+	}
+	return out, nil
 }
 
 // Channel is a way results leave callscope (webhooks, e-mail, agent

@@ -87,14 +87,28 @@ func rawJSON(b []byte) json.RawMessage {
 // timestamps and defaults. Returns ECONFLICT if one of its external ids
 // already names another call of the tenant.
 func (q *queries) CreateCall(ctx context.Context, c *callscope.Call) error {
-	if c.TenantID == "" {
-		return callscope.Errorf(callscope.EINVALID, "call has no tenant")
-	}
-	if c.ID == "" {
-		c.ID = callscope.NewID()
-	}
-	now := q.now()
-	c.CreatedAt, c.UpdatedAt = now, now
+	return q.CreateEncodedCall(ctx, EncodeCall(c))
+}
+
+// EncodedCall is a call with its columns encoded for writing. Encoding a
+// call's documents costs more than writing them, and can be done before the
+// transaction that writes it; changes to the call made after encoding are
+// not written.
+type EncodedCall struct {
+	c    *callscope.Call
+	args []any
+}
+
+// Indexes of the columns a write fills in, in callArgs.
+const (
+	callArgID        = 0
+	callArgCreatedAt = 36
+	callArgUpdatedAt = 37
+)
+
+// EncodeCall encodes c, after filling in the defaults of a new call's
+// direction, status and processing mode.
+func EncodeCall(c *callscope.Call) *EncodedCall {
 	if c.Direction == "" {
 		c.Direction = callscope.Inbound
 	}
@@ -107,12 +121,52 @@ func (q *queries) CreateCall(ctx context.Context, c *callscope.Call) error {
 	if c.ExternalIDs == nil {
 		c.ExternalIDs = []callscope.ExternalID{}
 	}
-	args := callArgs(c)
-	if err := q.exec(ctx, `INSERT INTO calls (`+callColumns+`) VALUES (`+placeholders(1, len(args))+`)`, args...); err != nil {
+	return &EncodedCall{c: c, args: callArgs(c)}
+}
+
+// CreateEncodedCall is CreateCall for a call encoded beforehand.
+func (q *queries) CreateEncodedCall(ctx context.Context, ec *EncodedCall) error {
+	c := ec.c
+	if c.TenantID == "" {
+		return callscope.Errorf(callscope.EINVALID, "call has no tenant")
+	}
+	if c.ID == "" {
+		c.ID = callscope.NewID()
+	}
+	now := q.now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	args := ec.args
+	args[callArgID], args[callArgCreatedAt], args[callArgUpdatedAt] = c.ID, now, now
+	if err := q.exec(ctx, insertCallSQL, args...); err != nil {
 		return err
 	}
 	return q.insertExternalIDs(ctx, c, c.ExternalIDs, 0)
 }
+
+func init() {
+	cols := strings.Split(callColumns, ",")
+	name := func(i int) string { return strings.TrimSpace(cols[i]) }
+	if len(cols) != callArgUpdatedAt+1 || name(callArgID) != "id" || name(callArgCreatedAt) != "created_at" || name(callArgUpdatedAt) != "updated_at" {
+		panic("sqlstore: callArg indexes do not match callColumns")
+	}
+}
+
+var (
+	insertCallSQL = `INSERT INTO calls (` + callColumns + `) VALUES (` + placeholders(1, callArgUpdatedAt+1) + `)`
+	updateCallSQL = func() string {
+		cols := strings.Split(callColumns, ",")
+		sets := make([]string, 0, len(cols))
+		for i, col := range cols {
+			col = strings.TrimSpace(col)
+			if col == "id" || col == "tenant_id" {
+				continue
+			}
+			sets = append(sets, col+" = $"+itoa(i+1))
+		}
+		sets = append(sets, "version = version + 1")
+		return `UPDATE calls SET ` + strings.Join(sets, ", ") + ` WHERE id = $1 AND tenant_id = $2`
+	}()
+)
 
 func (q *queries) insertExternalIDs(ctx context.Context, c *callscope.Call, ids []callscope.ExternalID, from int) error {
 	for i, e := range ids {
@@ -258,19 +312,16 @@ func (q *queries) Calls(ctx context.Context, f callscope.CallFilter) ([]*callsco
 // UpdatedAt. External ids are managed with AddExternalID. Returns ENOTFOUND
 // if the call does not exist in its tenant.
 func (q *queries) UpdateCall(ctx context.Context, c *callscope.Call) error {
+	return q.UpdateEncodedCall(ctx, EncodeCall(c))
+}
+
+// UpdateEncodedCall is UpdateCall for a call encoded beforehand.
+func (q *queries) UpdateEncodedCall(ctx context.Context, ec *EncodedCall) error {
+	c := ec.c
 	c.UpdatedAt = q.now()
-	args := callArgs(c)
-	cols := strings.Split(callColumns, ",")
-	sets := make([]string, 0, len(cols))
-	for i, col := range cols {
-		col = strings.TrimSpace(col)
-		if col == "id" || col == "tenant_id" {
-			continue
-		}
-		sets = append(sets, col+" = $"+itoa(i+1))
-	}
-	sets = append(sets, "version = version + 1")
-	n, err := q.ex.execRows(ctx, `UPDATE calls SET `+strings.Join(sets, ", ")+` WHERE id = $1 AND tenant_id = $2`, args...)
+	args := ec.args
+	args[callArgUpdatedAt] = c.UpdatedAt
+	n, err := q.ex.execRows(ctx, updateCallSQL, args...)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/callscope/callscope"
@@ -9,13 +10,31 @@ import (
 
 // CreateEvent records an event, filling in ID and CreatedAt.
 func (q *queries) CreateEvent(ctx context.Context, e *callscope.Event) error {
-	e.ID = "evt_" + callscope.NewID()
-	e.CreatedAt = q.now()
-	if len(e.Data) == 0 {
-		e.Data = []byte("{}")
+	return q.CreateEvents(ctx, []*callscope.Event{e})
+}
+
+// CreateEvents records events with one statement, filling in their IDs
+// and CreatedAt; their ids rise in the order given.
+func (q *queries) CreateEvents(ctx context.Context, events []*callscope.Event) error {
+	if len(events) == 0 {
+		return nil
 	}
-	return q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		e.ID, e.TenantID, e.CallID, e.Type, jsonArg(e.Data), e.CreatedAt)
+	now := q.now()
+	args := make([]any, 0, 6*len(events))
+	var values strings.Builder
+	for i, e := range events {
+		e.ID = "evt_" + callscope.NewID()
+		e.CreatedAt = now
+		if len(e.Data) == 0 {
+			e.Data = []byte("{}")
+		}
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(" + placeholders(6*i+1, 6) + ")")
+		args = append(args, e.ID, e.TenantID, e.CallID, e.Type, jsonArg(e.Data), e.CreatedAt)
+	}
+	return q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...)
 }
 
 // Events lists a call's events, oldest first.
