@@ -123,10 +123,14 @@ func (t typed[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.
 // Call Start to begin working jobs.
 func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, error) {
 	cfg.defaults()
+	// After jobs arrive, workers look again at most every 100 ms: every
+	// look is a write on SQLite's one writer connection, and looking more
+	// often takes the writer from the requests that store results.
+	cooldown := min(100*time.Millisecond, cfg.PollInterval)
 	rc := &river.Config{
 		Logger:               cfg.Logger,
 		FetchPollInterval:    cfg.PollInterval,
-		FetchCooldown:        20 * time.Millisecond,
+		FetchCooldown:        cooldown,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		MaxAttempts:          25,
