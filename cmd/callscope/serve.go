@@ -148,6 +148,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	analyze.AddWorkers(workers, analyze.Config{Store: s, Engines: runner.Engines, Redact: analyze.RedactsLike(runner),
 		Logger: log.With("component", "analyzers")})
 	q, err = job.New(s, workers, job.Config{
+		Workers:           cfg.Workers,
 		ProcessingWorkers: cfg.MaxConcurrentProcessing,
 		JobTimeout:        cfg.ProcessingTimeout,
 		Logger:            log.With("component", "queue"),

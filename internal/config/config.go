@@ -37,6 +37,7 @@ type Config struct {
 	ShutdownDelay    time.Duration  // CALLSCOPE_SHUTDOWN_DELAY: lame-duck time before closing
 
 	MaxConcurrentProcessing int           // MAX_CONCURRENT_PROCESSING
+	Workers                 int           // jobs other than pipeline runs at once
 	ProcessingTimeout       time.Duration // PROCESSING_TIMEOUT_SECONDS
 	DownloadTimeout         time.Duration // DOWNLOAD_TIMEOUT_SECONDS
 	TempPath                string        // TEMP_PATH
@@ -130,6 +131,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a stopping server drains requests and jobs"},
 	{Name: "CALLSCOPE_SHUTDOWN_DELAY", Default: "2s", Help: "after SIGTERM, how long /health answers 503 and responses close their connections before the listener closes"},
 	{Name: "CALLSCOPE_MAX_CONCURRENT_PROCESSING", Aliases: []string{"MAX_CONCURRENT_PROCESSING"}, Default: "5", Help: "pipeline runs at once"},
+	{Name: "CALLSCOPE_WORKERS", Default: "50", Help: "other queue jobs (event dispatch, deliveries, CRM push, campaign reconciliation) at once"},
 	{Name: "CALLSCOPE_PROCESSING_TIMEOUT_SECONDS", Aliases: []string{"PROCESSING_TIMEOUT_SECONDS"}, Default: "300", Help: "time limit of one call's processing"},
 	{Name: "CALLSCOPE_DOWNLOAD_TIMEOUT_SECONDS", Aliases: []string{"DOWNLOAD_TIMEOUT_SECONDS"}, Default: "60", Help: "time limit of one recording download"},
 	{Name: "CALLSCOPE_TEMP_PATH", Aliases: []string{"TEMP_PATH"}, Help: "scratch directory (default: the system's)"},
@@ -297,6 +299,9 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	}
 	if c.ShutdownDelay, err = time.ParseDuration(sd); err != nil || c.ShutdownDelay < 0 || c.ShutdownDelay >= c.ShutdownTimeout {
 		return nil, fmt.Errorf("%s: invalid duration %q (from 0s to less than CALLSCOPE_SHUTDOWN_TIMEOUT)", orDefault(name, "CALLSCOPE_SHUTDOWN_DELAY"), sd)
+	}
+	if c.Workers, err = r.intVar("CALLSCOPE_WORKERS", 1, 10000); err != nil {
+		return nil, err
 	}
 	if c.MaxConcurrentProcessing, err = r.intVar("CALLSCOPE_MAX_CONCURRENT_PROCESSING", 1, 1000); err != nil {
 		return nil, err

@@ -56,7 +56,9 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Workers <= 0 {
-		c.Workers = 10
+		// Most of these jobs wait on the network (deliveries) or on the
+		// database; with few, a busy server's fan-out falls behind.
+		c.Workers = 50
 	}
 	if c.ProcessingWorkers <= 0 {
 		c.ProcessingWorkers = 5
