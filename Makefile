@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test bench fuzz clean
+.PHONY: run build test bench bench-results fuzz clean
 
 ## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
 run:
@@ -20,6 +20,10 @@ test:
 ## bench: the benchmarks with their figures
 bench:
 	./scripts/test.sh --bench
+
+## bench-results: results-webhook ingestion against the real server, driven by wrk
+bench-results:
+	./scripts/bench-results.sh
 
 ## fuzz: each fuzz target for FUZZTIME (default 20s)
 fuzz:
