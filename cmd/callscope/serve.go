@@ -159,6 +159,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	emails.Queue, agents.Queue = q, q
 	hooks.Queue = q
+	q.DispatchTo(emails, agents, hooks)
 	if err := q.Start(ctx); err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a stopping server drains requests and jobs"},
 	{Name: "CALLSCOPE_SHUTDOWN_DELAY", Default: "2s", Help: "after SIGTERM, how long /health answers 503 and responses close their connections before the listener closes"},
 	{Name: "CALLSCOPE_MAX_CONCURRENT_PROCESSING", Aliases: []string{"MAX_CONCURRENT_PROCESSING"}, Default: "5", Help: "pipeline runs at once"},
-	{Name: "CALLSCOPE_WORKERS", Default: "50", Help: "other queue jobs (event dispatch, deliveries, CRM push, campaign reconciliation) at once"},
+	{Name: "CALLSCOPE_WORKERS", Default: "50", Help: "other queue jobs (deliveries, agent notifications, CRM push, campaign reconciliation) at once"},
 	{Name: "CALLSCOPE_PROCESSING_TIMEOUT_SECONDS", Aliases: []string{"PROCESSING_TIMEOUT_SECONDS"}, Default: "300", Help: "time limit of one call's processing"},
 	{Name: "CALLSCOPE_DOWNLOAD_TIMEOUT_SECONDS", Aliases: []string{"DOWNLOAD_TIMEOUT_SECONDS"}, Default: "60", Help: "time limit of one recording download"},
 	{Name: "CALLSCOPE_TEMP_PATH", Aliases: []string{"TEMP_PATH"}, Help: "scratch directory (default: the system's)"},

@@ -110,6 +110,7 @@ func mustDeliverEnv(t *testing.T, channels []job.Channel, add func(*river.Worker
 	if err != nil {
 		t.Fatal(err)
 	}
+	q.DispatchTo(channels...)
 	return &deliverEnv{store: s, queue: q}
 }
 

@@ -62,9 +62,10 @@ func (h *harness) start(workers int) {
 	river.AddWorker(ws, h.hooks.Worker())
 	q, err := job.New(h.store, ws, job.Config{PollInterval: 20 * time.Millisecond, Workers: workers})
 	must(h.t, err)
+	h.queue, h.hooks.Queue = q, q
+	q.DispatchTo(h.hooks)
 	must(h.t, q.Start(ctx))
 	h.t.Cleanup(func() { q.Stop(context.Background()) })
-	h.queue, h.hooks.Queue = q, q
 }
 
 func (h *harness) endpoint(url string, types ...string) *sqlstore.WebhookEndpoint {

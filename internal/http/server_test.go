@@ -97,6 +97,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		t.Fatal(err)
 	}
 	hooks.Queue = q
+	q.DispatchTo(hooks)
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -10,8 +11,21 @@ import (
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
+// Events leave callscope through its delivery channels. An event is stored
+// in the transaction of the change that caused it, not yet dispatched; the
+// queue's dispatcher claims waiting events in batches and, in the claiming
+// transaction, hands each to every channel, so each channel sees each event
+// exactly once, and an event is dispatched exactly when its change is
+// committed. The events table is the dispatcher's durable queue: a commit
+// that records events wakes it, and it also looks every poll interval (for
+// events recorded by other processes, or left by a crash).
+
+// dispatchBatch is how many events one dispatch transaction claims.
+const dispatchBatch = 500
+
 // DispatchEventsArgs asks for recorded events to be handed to every delivery
-// channel that wants them. One job carries the events of one commit.
+// channel that wants them. Events are dispatched by the queue's dispatcher;
+// these jobs, stored by earlier versions, are still worked.
 type DispatchEventsArgs struct {
 	EventIDs []string `json:"event_ids"`
 }
@@ -19,12 +33,8 @@ type DispatchEventsArgs struct {
 // Kind implements river.JobArgs. It is stable: stored jobs refer to it.
 func (DispatchEventsArgs) Kind() string { return "events.dispatch" }
 
-// eventToDispatch is an event id deferred to the commit's dispatch job.
-type eventToDispatch string
-
-// RecordEvent stores an event for a call and, in the same transaction,
-// enqueues its dispatch: the event leaves the system exactly when the change
-// that caused it is committed.
+// RecordEvent stores an event for a call, in the transaction of the change
+// that caused it; the event is dispatched once that commits.
 func (q *Queue) RecordEvent(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) (*callscope.Event, error) {
 	es, err := q.RecordEvents(ctx, tx, c, NewEvent{typ, data})
 	if err != nil {
@@ -53,10 +63,98 @@ func (q *Queue) RecordEvents(ctx context.Context, tx *sqlstore.Tx, c *callscope.
 	if err := tx.CreateEvents(ctx, out); err != nil {
 		return nil, err
 	}
-	for _, e := range out {
-		tx.Defer(q, eventToDispatch(e.ID), q.flush)
-	}
+	tx.AfterCommit(q.wakeDispatcher)
 	return out, nil
+}
+
+// DispatchTo sets the channels events are handed to. Call it before Start;
+// without channels, events are only marked dispatched.
+func (q *Queue) DispatchTo(channels ...Channel) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.channels = channels
+}
+
+// wakeDispatcher tells the dispatcher that events were committed. It never
+// blocks.
+func (q *Queue) wakeDispatcher() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatchLoop runs until stop is closed, dispatching waiting events when
+// woken and every poll interval.
+func (q *Queue) dispatchLoop(ctx context.Context, stop <-chan struct{}) {
+	tick := time.NewTicker(q.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		woken := false
+		select {
+		case <-q.wake:
+			woken = true
+		case <-tick.C:
+		case <-stop:
+			return
+		}
+		if !woken {
+			// A cheap read first: most polls find nothing, and claiming
+			// takes the writer.
+			if waiting, err := q.store.HasUndispatchedEvents(ctx); err != nil || !waiting {
+				continue
+			}
+		}
+		for {
+			n, err := q.dispatchWaiting(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					q.cfg.Logger.Warn("dispatching events", "err", err)
+				}
+				break
+			}
+			if n < dispatchBatch {
+				break
+			}
+		}
+	}
+}
+
+// dispatchWaiting claims up to dispatchBatch waiting events and hands them
+// to the channels, in one transaction, and returns how many it claimed.
+func (q *Queue) dispatchWaiting(ctx context.Context) (int, error) {
+	q.mu.Lock()
+	channels := q.channels
+	q.mu.Unlock()
+	n := 0
+	err := q.store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		events, err := tx.ClaimUndispatchedEvents(ctx, dispatchBatch, q.store.Now())
+		if err != nil {
+			return err
+		}
+		n = len(events)
+		return dispatch(ctx, tx, channels, events)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// dispatch hands events to every channel, in tx.
+func dispatch(ctx context.Context, tx *sqlstore.Tx, channels []Channel, events []*callscope.Event) error {
+	if len(channels) == 0 {
+		return nil
+	}
+	ctx = context.WithValue(ctx, memoKey{}, map[string]memoEntry{})
+	for _, e := range events {
+		for _, ch := range channels {
+			if err := ch.Dispatch(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Channel is a way results leave callscope (webhooks, e-mail, agent
@@ -68,9 +166,9 @@ type Channel interface {
 	Dispatch(ctx context.Context, tx *sqlstore.Tx, e *callscope.Event) error
 }
 
-// DispatchEventWorker hands events to the delivery channels and marks them
-// dispatched, all the events of a job in one transaction. Running it twice
-// is harmless: an event already dispatched is skipped.
+// DispatchEventWorker works DispatchEventsArgs jobs: it hands the events
+// to the channels and marks them dispatched, all in one transaction.
+// Running it twice is harmless: an event already dispatched is skipped.
 type DispatchEventWorker struct {
 	river.WorkerDefaults[DispatchEventsArgs]
 	Store    *sqlstore.Store
@@ -81,20 +179,10 @@ type DispatchEventWorker struct {
 func (w *DispatchEventWorker) Work(ctx context.Context, j *river.Job[DispatchEventsArgs]) error {
 	return w.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		events, err := tx.ClaimEvents(ctx, j.Args.EventIDs, w.Store.Now())
-		if err != nil || len(w.Channels) == 0 {
-			// Without channels (a deleted tenant's events, say) there is
-			// nothing to deliver.
+		if err != nil {
 			return err
 		}
-		ctx := context.WithValue(ctx, memoKey{}, map[string]memoEntry{})
-		for _, e := range events {
-			for _, ch := range w.Channels {
-				if err := ch.Dispatch(ctx, tx, e); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return dispatch(ctx, tx, w.Channels, events)
 	})
 }
 

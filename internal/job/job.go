@@ -86,10 +86,16 @@ type Queue struct {
 	c     client
 	cfg   Config
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	done    chan struct{}
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	done     chan struct{}
+	channels []Channel
+	// wake tells the dispatcher events were committed; dispatching is done
+	// when it has returned.
+	wake         chan struct{}
+	stopDispatch func()
+	dispatching  sync.WaitGroup
 }
 
 // client is the part of river.Client the queue uses, for either transaction
@@ -144,7 +150,7 @@ func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, err
 			QueueProcessing: {MaxWorkers: cfg.ProcessingWorkers},
 		}
 	}
-	q := &Queue{store: store, cfg: cfg, done: make(chan struct{})}
+	q := &Queue{store: store, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1)}
 	switch store.Dialect() {
 	case sqlstore.Postgres:
 		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(store.Pool()), rc)
@@ -202,27 +208,20 @@ func (q *Queue) Enqueue(tx *sqlstore.Tx, args river.JobArgs, opts *river.InsertO
 }
 
 // flush inserts, with one statement, the jobs a commit's transactions
-// deferred: those enqueued as they are, one dispatch job for the commit's
-// events in the order they were recorded, and one reconciliation job for
-// its calls.
+// deferred: those enqueued as they are, and one reconciliation job for its
+// calls.
 func (q *Queue) flush(ctx context.Context, tx *sqlstore.Tx, items []any) error {
 	params := make([]river.InsertManyParams, 0, len(items))
-	var events []string
 	var reconcile []CallRef
 	for _, it := range items {
 		switch x := it.(type) {
 		case river.InsertManyParams:
 			params = append(params, x)
-		case eventToDispatch:
-			events = append(events, string(x))
 		case CallRef:
 			reconcile = append(reconcile, x)
 		default:
 			return fmt.Errorf("job: cannot flush %T", it)
 		}
-	}
-	if len(events) > 0 {
-		params = append(params, river.InsertManyParams{Args: DispatchEventsArgs{EventIDs: events}})
 	}
 	switch len(reconcile) {
 	case 0:
@@ -276,6 +275,14 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.c.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := make(chan struct{})
+	q.stopDispatch = func() { close(stop); cancel() }
+	q.dispatching.Add(1)
+	go func() {
+		defer q.dispatching.Done()
+		q.dispatchLoop(dctx, stop)
+	}()
 	q.started = true
 	return nil
 }
@@ -305,6 +312,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	q.stopped = true
 	defer close(q.done)
+	// Events not dispatched yet wait in the database for the next start.
+	q.stopDispatch()
+	q.dispatching.Wait()
 	err := q.c.Stop(ctx)
 	if err == nil {
 		return nil

@@ -23,6 +23,7 @@ func TestRecordEvent(t *testing.T) {
 		}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &job.DispatchEventWorker{Store: s})
+		river.AddWorker(workers, noopWorker{})
 		done := make(chan string, 100)
 		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond,
 			OnJobDone: func(kind, outcome string, _ time.Duration) { done <- kind + ":" + outcome }})
@@ -74,6 +75,7 @@ func TestRecordEvent(t *testing.T) {
 						if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil); err != nil {
 							return err
 						}
+						q.Enqueue(tx, noopArgs{N: i}, nil)
 						if i%2 == 1 {
 							return errors.New("abort")
 						}
@@ -86,10 +88,8 @@ func TestRecordEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// One dispatch job per commit: at most one per committed
-			// transaction, at least one.
-			if got := after["available"] - before["available"]; got < 1 || got > 20 {
-				t.Fatalf("jobs inserted = %d, want 1 to 20", got)
+			if got := after["available"] - before["available"]; got != 20 {
+				t.Fatalf("jobs inserted = %d, want 20", got)
 			}
 			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 20 {
 				t.Fatalf("events = %d, want 20", n)
@@ -133,11 +133,15 @@ func TestRecordEvent(t *testing.T) {
 			}
 			select {
 			case got := <-done:
-				if got != "events.dispatch:completed" {
+				if got != "test.noop:completed" {
 					t.Fatalf("job done = %s", got)
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("no job outcome reported")
+			}
+			// Events need no job of their own.
+			if kinds, err := s.JobKinds(ctx); err != nil || kinds["events.dispatch"] != 0 {
+				t.Fatalf("job kinds = %v, %v", kinds, err)
 			}
 			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 0 {
 				t.Fatalf("undispatched after run = %d (event %s)", n, ev.ID)
@@ -150,4 +154,136 @@ func TestRecordEvent(t *testing.T) {
 			}
 		})
 	})
+}
+
+type noopArgs struct {
+	N int `json:"n"`
+}
+
+func (noopArgs) Kind() string { return "test.noop" }
+
+type noopWorker struct{ river.WorkerDefaults[noopArgs] }
+
+func (noopWorker) Work(context.Context, *river.Job[noopArgs]) error { return nil }
+
+// countingChannel records the events handed to it.
+type countingChannel struct{ got []string }
+
+func (c *countingChannel) Dispatch(_ context.Context, _ *sqlstore.Tx, e *callscope.Event) error {
+	c.got = append(c.got, e.Type)
+	return nil
+}
+
+// TestStoredDispatchJobs checks that dispatch jobs stored by earlier
+// versions still hand their events out, once.
+func TestStoredDispatchJobs(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		tn := sqlstoretest.MustTenant(t, s)
+		c := &callscope.Call{TenantID: tn.ID}
+		if err := s.CreateCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, typ := range []string{callscope.EventCallStarted, callscope.EventCallCompleted} {
+			e := &callscope.Event{TenantID: tn.ID, CallID: c.ID, Type: typ}
+			if err := s.CreateEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, e.ID)
+		}
+		ch := &countingChannel{}
+		w := &job.DispatchEventWorker{Store: s, Channels: []job.Channel{ch}}
+		for i := 0; i < 2; i++ {
+			if err := w.Work(ctx, &river.Job[job.DispatchEventsArgs]{Args: job.DispatchEventsArgs{EventIDs: ids}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(ch.got) != 2 || ch.got[0] != callscope.EventCallStarted || ch.got[1] != callscope.EventCallCompleted {
+			t.Fatalf("dispatched %v", ch.got)
+		}
+	})
+}
+
+// TestDispatcherHandsEventsOnce records events from many transactions while
+// the queue runs, and checks every committed event reaches the channel
+// exactly once, in order per call.
+func TestDispatcherHandsEventsOnce(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := job.Migrate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, noopWorker{})
+		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		seen := map[string][]string{}
+		q.DispatchTo(channelFunc(func(e *callscope.Event) {
+			mu.Lock()
+			seen[e.CallID] = append(seen[e.CallID], e.Type)
+			mu.Unlock()
+		}))
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		tn := sqlstoretest.MustTenant(t, s)
+		var wg sync.WaitGroup
+		for i := 0; i < 30; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				s.InTx(ctx, func(tx *sqlstore.Tx) error {
+					c := &callscope.Call{TenantID: tn.ID}
+					if err := tx.CreateCall(ctx, c); err != nil {
+						return err
+					}
+					if _, err := q.RecordEvents(ctx, tx, c, job.NewEvent{Type: callscope.EventCallStarted},
+						job.NewEvent{Type: callscope.EventCallCompleted}); err != nil {
+						return err
+					}
+					if i%3 == 0 {
+						return errors.New("abort")
+					}
+					return nil
+				})
+			}(i)
+		}
+		wg.Wait()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, err := s.UndispatchedEvents(ctx, tn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events not dispatched", n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 20 {
+			t.Fatalf("events of %d calls dispatched, want 20", len(seen))
+		}
+		for call, types := range seen {
+			if len(types) != 2 || types[0] != callscope.EventCallStarted || types[1] != callscope.EventCallCompleted {
+				t.Fatalf("call %s: %v", call, types)
+			}
+		}
+	})
+}
+
+type channelFunc func(*callscope.Event)
+
+func (f channelFunc) Dispatch(_ context.Context, _ *sqlstore.Tx, e *callscope.Event) error {
+	f(e)
+	return nil
 }

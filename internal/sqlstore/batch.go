@@ -114,15 +114,16 @@ func (c *committer) commit(batch []*writeReq) {
 	tx := &Tx{sqlTx: stx, queries: queries{ex: sqlExec{stx}, d: c.s.dialect, now: c.s.now, secrets: c.s.secrets}}
 	single := len(batch) == 1
 	var deferred []deferredItem
+	var after []func()
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err // the caller gave up before its turn
 			continue
 		}
-		tx.deferred = nil
+		tx.deferred, tx.afterCommit = nil, nil
 		if single {
 			results[i] = runFn(r.fn, tx)
-			deferred = tx.deferred
+			deferred, after = tx.deferred, tx.afterCommit
 			break
 		}
 		if _, err := stx.ExecContext(ctx, "SAVEPOINT batch_member"); err != nil {
@@ -140,6 +141,7 @@ func (c *committer) commit(batch []*writeReq) {
 			}
 		} else {
 			deferred = append(deferred, tx.deferred...)
+			after = append(after, tx.afterCommit...)
 		}
 		if _, err := stx.ExecContext(ctx, "RELEASE batch_member"); err != nil {
 			_ = stx.Rollback()
@@ -165,6 +167,8 @@ func (c *committer) commit(batch []*writeReq) {
 				results[i] = translate(err)
 			}
 		}
+	} else {
+		runAll(after)
 	}
 	c.s.checkpoint.poke()
 	finish(nil)

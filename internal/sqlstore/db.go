@@ -216,8 +216,22 @@ type Tx struct {
 	sqlTx *sql.Tx
 	pgTx  pgx.Tx
 	// deferred holds the work the current transaction function registered
-	// with Defer.
-	deferred []deferredItem
+	// with Defer; afterCommit what it registered with AfterCommit.
+	deferred    []deferredItem
+	afterCommit []func()
+}
+
+// AfterCommit registers fn to run once the transaction has committed (not
+// at all if it does not). fn must be quick and must not use the
+// transaction.
+func (tx *Tx) AfterCommit(fn func()) {
+	tx.afterCommit = append(tx.afterCommit, fn)
+}
+
+func runAll(fns []func()) {
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // FlushFunc does, in the transaction and just before its commit, the work
@@ -291,6 +305,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		rollback()
 		return translate(err)
 	}
+	runAll(tx.afterCommit)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,6 +113,48 @@ func (q *queries) ClaimEvents(ctx context.Context, eventIDs []string, at time.Ti
 		}
 	}
 	return out, nil
+}
+
+// ClaimUndispatchedEvents marks as dispatched up to limit events not yet
+// dispatched, oldest first, and returns them in that order. On PostgreSQL,
+// events another transaction is claiming are skipped, so that several
+// servers can claim at once without sharing an event.
+func (q *queries) ClaimUndispatchedEvents(ctx context.Context, limit int, at time.Time) ([]*callscope.Event, error) {
+	lock := ""
+	if q.d == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	rs, err := q.ex.query(ctx, `UPDATE events SET dispatched_at = $1 WHERE id IN (
+			SELECT id FROM events WHERE dispatched_at IS NULL ORDER BY id LIMIT $2`+lock+`)
+		RETURNING id, tenant_id, call_id, type, data, created_at`, callscope.Timestamp(at), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []*callscope.Event
+	for rs.Next() {
+		var e callscope.Event
+		var data []byte
+		if err := rs.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt); err != nil {
+			return nil, err
+		}
+		e.Data = rawJSON(data)
+		e.CreatedAt = e.CreatedAt.UTC()
+		out = append(out, &e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	// Ids rise with time: their order is the order the events happened.
+	slices.SortFunc(out, func(a, b *callscope.Event) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// HasUndispatchedEvents reports whether any event waits for dispatch.
+func (q *queries) HasUndispatchedEvents(ctx context.Context) (bool, error) {
+	var n int
+	err := q.ex.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE dispatched_at IS NULL LIMIT 1) AS waiting`).Scan(&n)
+	return n > 0, err
 }
 
 // UndispatchedEvents counts the tenant's events not yet dispatched ("" for

@@ -33,6 +33,7 @@ func TestStore(t *testing.T) {
 		t.Run("EventAndDelivery", func(t *testing.T) { testEventDelivery(t, s) })
 		t.Run("Tx/Rollback", func(t *testing.T) { testRollback(t, s) })
 		t.Run("Tx/ConcurrentMembersFailAlone", func(t *testing.T) { testConcurrentTx(t, s) })
+		t.Run("Tx/AfterCommit", func(t *testing.T) { testAfterCommit(t, s) })
 		t.Run("Session/Active", func(t *testing.T) { testActiveCalls(t, s) })
 		t.Run("Session/AppendSegments", func(t *testing.T) { testAppendSegments(t, s) })
 		t.Run("Session/AppendSegmentsConcurrent", func(t *testing.T) { testAppendSegmentsConcurrent(t, s) })
@@ -534,6 +535,37 @@ func testEventDelivery(t *testing.T, s *sqlstore.Store) {
 	must(t, err)
 	if len(claimed) != 1 || claimed[0].ID != ids[1] {
 		t.Fatalf("second ClaimEvents = %+v", claimed)
+	}
+
+	// Claiming what waits: oldest first, each event once.
+	for {
+		rest, err := s.ClaimUndispatchedEvents(ctx, 100, time.Now())
+		must(t, err)
+		if len(rest) == 0 {
+			break
+		}
+	}
+	ids = nil
+	for i := 0; i < 3; i++ {
+		e := &callscope.Event{TenantID: tn.ID, CallID: c.ID, Type: callscope.EventCallStarted}
+		must(t, s.CreateEvent(ctx, e))
+		ids = append(ids, e.ID)
+	}
+	if waiting, err := s.HasUndispatchedEvents(ctx); err != nil || !waiting {
+		t.Fatalf("HasUndispatchedEvents = %v, %v", waiting, err)
+	}
+	claimed, err = s.ClaimUndispatchedEvents(ctx, 2, time.Now())
+	must(t, err)
+	if len(claimed) != 2 || claimed[0].ID != ids[0] || claimed[1].ID != ids[1] || claimed[0].TenantID != tn.ID {
+		t.Fatalf("ClaimUndispatchedEvents(2) = %+v", claimed)
+	}
+	claimed, err = s.ClaimUndispatchedEvents(ctx, 2, time.Now())
+	must(t, err)
+	if len(claimed) != 1 || claimed[0].ID != ids[2] {
+		t.Fatalf("ClaimUndispatchedEvents again = %+v", claimed)
+	}
+	if waiting, err := s.HasUndispatchedEvents(ctx); err != nil || waiting {
+		t.Fatalf("HasUndispatchedEvents after claiming = %v, %v", waiting, err)
 	}
 	d := &callscope.Delivery{TenantID: tn.ID, CallID: c.ID, EventID: e.ID, Channel: "webhook", Target: "https://example.com/hook",
 		Payload: json.RawMessage(`{"type":"call.completed"}`)}
@@ -1256,5 +1288,36 @@ func testClearSecretsDigested(t *testing.T, s *sqlstore.Store) {
 	must(t, err)
 	if got.ID != tn.ID || !sqlstore.IsSecretDigest(got.ResultsSecret) {
 		t.Fatalf("after Migrate: %+v", got)
+	}
+}
+
+// testAfterCommit checks that what a transaction registers with
+// AfterCommit runs once it commits, and never for one that fails, also
+// when transactions share a commit.
+func testAfterCommit(t *testing.T, s *sqlstore.Store) {
+	var mu sync.Mutex
+	ran := map[int]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s.InTx(ctx, func(tx *sqlstore.Tx) error {
+				tx.AfterCommit(func() { mu.Lock(); ran[i]++; mu.Unlock() })
+				if i%2 == 1 {
+					return fmt.Errorf("abort %d", i)
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 0; i < 20; i++ {
+		want := 1 - i%2
+		if ran[i] != want {
+			t.Fatalf("transaction %d: after-commit ran %d times, want %d", i, ran[i], want)
+		}
 	}
 }
