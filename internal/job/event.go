@@ -98,7 +98,15 @@ func (q *Queue) dispatchLoop(ctx context.Context, stop <-chan struct{}) {
 		case <-stop:
 			return
 		}
-		if !woken {
+		if woken {
+			// Let the events of the next few commits join these: one claim
+			// for many commits costs the writer less than one for each.
+			select {
+			case <-time.After(min(q.cfg.PollInterval/4, 50*time.Millisecond)):
+			case <-stop:
+				return
+			}
+		} else {
 			// A cheap read first: most polls find nothing, and claiming
 			// takes the writer.
 			if waiting, err := q.store.HasUndispatchedEvents(ctx); err != nil || !waiting {
