@@ -107,14 +107,8 @@ func netHTTPPoster(e *env, clients int) func(<-chan []byte) error {
 		for body := range bodies {
 			req, _ := http.NewRequestWithContext(context.Background(), "POST", e.url+"/api/v1/call-results", bytes.NewReader(body))
 			req.Header.Set("X-CXBCore-Secret", resultsSecret)
-			res, err := client.Do(req)
-			if err != nil {
+			if err := drain(client.Do(req)); err != nil {
 				return err
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 {
-				return fmt.Errorf("status %d", res.StatusCode)
 			}
 		}
 		return nil
@@ -140,16 +134,23 @@ func rawPoster(e *env) func(<-chan []byte) error {
 			if _, err := conn.Write(req); err != nil {
 				return err
 			}
-			res, err := http.ReadResponse(rd, nil)
-			if err != nil {
+			if err := drain(http.ReadResponse(rd, nil)); err != nil {
 				return err
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != 200 {
-				return fmt.Errorf("status %d", res.StatusCode)
 			}
 		}
 		return nil
 	}
+}
+
+// drain reads an answer to its end and checks it is a 200.
+func drain(res *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
 }

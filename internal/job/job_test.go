@@ -62,28 +62,16 @@ func TestRecordEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var wg sync.WaitGroup
-			for i := 0; i < 40; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					s.InTx(ctx, func(tx *sqlstore.Tx) error {
-						c := &callscope.Call{TenantID: tn.ID}
-						if err := tx.CreateCall(ctx, c); err != nil {
-							return err
-						}
-						if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil); err != nil {
-							return err
-						}
-						q.Enqueue(tx, noopArgs{N: i}, nil)
-						if i%2 == 1 {
-							return errors.New("abort")
-						}
-						return nil
-					})
-				}(i)
-			}
-			wg.Wait()
+			inTxs(s, tn.ID, 40, func(i int, tx *sqlstore.Tx, c *callscope.Call) error {
+				if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil); err != nil {
+					return err
+				}
+				q.Enqueue(tx, noopArgs{N: i}, nil)
+				if i%2 == 1 {
+					return errors.New("abort")
+				}
+				return nil
+			})
 			after, err := s.JobCounts(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -117,20 +105,7 @@ func TestRecordEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer q.Stop(ctx)
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				n, err := s.UndispatchedEvents(ctx, tn.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d events never dispatched", n)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitDispatched(t, s, tn.ID)
 			select {
 			case got := <-done:
 				if got != "test.noop:completed" {
@@ -232,42 +207,17 @@ func TestDispatcherHandsEventsOnce(t *testing.T) {
 		}
 		defer q.Stop(ctx)
 		tn := sqlstoretest.MustTenant(t, s)
-		var wg sync.WaitGroup
-		for i := 0; i < 30; i++ {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				s.InTx(ctx, func(tx *sqlstore.Tx) error {
-					c := &callscope.Call{TenantID: tn.ID}
-					if err := tx.CreateCall(ctx, c); err != nil {
-						return err
-					}
-					if _, err := q.RecordEvents(ctx, tx, c, job.NewEvent{Type: callscope.EventCallStarted},
-						job.NewEvent{Type: callscope.EventCallCompleted}); err != nil {
-						return err
-					}
-					if i%3 == 0 {
-						return errors.New("abort")
-					}
-					return nil
-				})
-			}(i)
-		}
-		wg.Wait()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			n, err := s.UndispatchedEvents(ctx, tn.ID)
-			if err != nil {
-				t.Fatal(err)
+		inTxs(s, tn.ID, 30, func(i int, tx *sqlstore.Tx, c *callscope.Call) error {
+			if _, err := q.RecordEvents(ctx, tx, c, job.NewEvent{Type: callscope.EventCallStarted},
+				job.NewEvent{Type: callscope.EventCallCompleted}); err != nil {
+				return err
 			}
-			if n == 0 {
-				break
+			if i%3 == 0 {
+				return errors.New("abort")
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d events not dispatched", n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
+		waitDispatched(t, s, tn.ID)
 		mu.Lock()
 		defer mu.Unlock()
 		if len(seen) != 20 {
@@ -286,4 +236,44 @@ type channelFunc func(*callscope.Event)
 func (f channelFunc) Dispatch(_ context.Context, _ *sqlstore.Tx, e *callscope.Event) error {
 	f(e)
 	return nil
+}
+
+// waitDispatched waits until every event of the tenant is dispatched.
+func waitDispatched(t *testing.T, s *sqlstore.Store, tenantID string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := s.UndispatchedEvents(context.Background(), tenantID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events never dispatched", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// inTxs runs n transactions at once (sharing commits on SQLite), each
+// creating a call of the tenant and then running fn, whose error rolls it
+// back.
+func inTxs(s *sqlstore.Store, tenantID string, n int, fn func(i int, tx *sqlstore.Tx, c *callscope.Call) error) {
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.InTx(context.Background(), func(tx *sqlstore.Tx) error {
+				c := &callscope.Call{TenantID: tenantID}
+				if err := tx.CreateCall(context.Background(), c); err != nil {
+					return err
+				}
+				return fn(i, tx, c)
+			})
+		}()
+	}
+	wg.Wait()
 }

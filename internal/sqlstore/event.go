@@ -40,11 +40,19 @@ func (q *queries) CreateEvents(ctx context.Context, events []*callscope.Event) e
 
 // Events lists a call's events, oldest first.
 func (q *queries) Events(ctx context.Context, tenantID, callID string) ([]*callscope.Event, error) {
-	rs, err := q.ex.query(ctx, `SELECT id, tenant_id, call_id, type, data, created_at FROM events
+	rs, err := q.ex.query(ctx, `SELECT `+eventColumns+` FROM events
 		WHERE tenant_id = $1 AND call_id = $2 ORDER BY id`, tenantID, callID)
 	if err != nil {
 		return nil, err
 	}
+	return scanEvents(rs)
+}
+
+// eventColumns are the columns scanEvents reads.
+const eventColumns = `id, tenant_id, call_id, type, data, created_at`
+
+// scanEvents reads rows of eventColumns, and closes them.
+func scanEvents(rs rows) ([]*callscope.Event, error) {
 	defer rs.Close()
 	out := []*callscope.Event{}
 	for rs.Next() {
@@ -60,20 +68,6 @@ func (q *queries) Events(ctx context.Context, tenantID, callID string) ([]*calls
 	return out, rs.Err()
 }
 
-// MarkEventsDispatched records that events were handed to every delivery
-// channel, and returns how many were not marked before. Marking twice keeps
-// the first time; unknown ids are ignored.
-func (q *queries) MarkEventsDispatched(ctx context.Context, eventIDs []string, at time.Time) (int64, error) {
-	if len(eventIDs) == 0 {
-		return 0, nil
-	}
-	args := []any{callscope.Timestamp(at)}
-	for _, id := range eventIDs {
-		args = append(args, id)
-	}
-	return q.ex.execRows(ctx, `UPDATE events SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN (`+placeholders(2, len(eventIDs))+`)`, args...)
-}
-
 // ClaimEvents marks as dispatched those of eventIDs not marked before, and
 // returns them in the order of eventIDs. Unknown and already dispatched
 // events are left out, so two claims of one event never both get it.
@@ -86,24 +80,17 @@ func (q *queries) ClaimEvents(ctx context.Context, eventIDs []string, at time.Ti
 		args = append(args, id)
 	}
 	rs, err := q.ex.query(ctx, `UPDATE events SET dispatched_at = $1 WHERE dispatched_at IS NULL AND id IN (`+placeholders(2, len(eventIDs))+`)
-		RETURNING id, tenant_id, call_id, type, data, created_at`, args...)
+		RETURNING `+eventColumns, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	byID := make(map[string]*callscope.Event, len(eventIDs))
-	for rs.Next() {
-		var e callscope.Event
-		var data []byte
-		if err := rs.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		e.Data = rawJSON(data)
-		e.CreatedAt = e.CreatedAt.UTC()
-		byID[e.ID] = &e
-	}
-	if err := rs.Err(); err != nil {
+	claimed, err := scanEvents(rs)
+	if err != nil {
 		return nil, err
+	}
+	byID := make(map[string]*callscope.Event, len(claimed))
+	for _, e := range claimed {
+		byID[e.ID] = e
 	}
 	out := make([]*callscope.Event, 0, len(byID))
 	for _, id := range eventIDs {
@@ -126,23 +113,12 @@ func (q *queries) ClaimUndispatchedEvents(ctx context.Context, limit int, at tim
 	}
 	rs, err := q.ex.query(ctx, `UPDATE events SET dispatched_at = $1 WHERE id IN (
 			SELECT id FROM events WHERE dispatched_at IS NULL ORDER BY id LIMIT $2`+lock+`)
-		RETURNING id, tenant_id, call_id, type, data, created_at`, callscope.Timestamp(at), limit)
+		RETURNING `+eventColumns, callscope.Timestamp(at), limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	var out []*callscope.Event
-	for rs.Next() {
-		var e callscope.Event
-		var data []byte
-		if err := rs.Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt); err != nil {
-			return nil, err
-		}
-		e.Data = rawJSON(data)
-		e.CreatedAt = e.CreatedAt.UTC()
-		out = append(out, &e)
-	}
-	if err := rs.Err(); err != nil {
+	out, err := scanEvents(rs)
+	if err != nil {
 		return nil, err
 	}
 	// Ids rise with time: their order is the order the events happened.
@@ -236,18 +212,18 @@ func (q *queries) JobKinds(ctx context.Context) (map[string]int, error) {
 
 // Event returns one event by id. Returns ENOTFOUND if there is none.
 func (q *queries) Event(ctx context.Context, id string) (*callscope.Event, error) {
-	var e callscope.Event
-	var data []byte
-	err := q.ex.queryRow(ctx, `SELECT id, tenant_id, call_id, type, data, created_at FROM events WHERE id = $1`, id).
-		Scan(&e.ID, &e.TenantID, &e.CallID, &e.Type, &data, &e.CreatedAt)
-	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
-		return nil, callscope.Errorf(callscope.ENOTFOUND, "event not found")
-	} else if err != nil {
+	rs, err := q.ex.query(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1`, id)
+	if err != nil {
 		return nil, err
 	}
-	e.Data = rawJSON(data)
-	e.CreatedAt = e.CreatedAt.UTC()
-	return &e, nil
+	es, err := scanEvents(rs)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "event not found")
+	}
+	return es[0], nil
 }
 
 // countRows reads (name, count) rows into a map, and closes them.

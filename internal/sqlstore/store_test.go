@@ -497,16 +497,23 @@ func testEventDelivery(t *testing.T, s *sqlstore.Store) {
 	if n != 1 {
 		t.Fatalf("undispatched = %d", n)
 	}
-	n64, err := s.MarkEventsDispatched(ctx, []string{e.ID, "evt_missing"}, time.Now())
+	got, err := s.ClaimEvents(ctx, []string{e.ID, "evt_missing"}, time.Now())
 	must(t, err)
-	if n64 != 1 {
-		t.Fatalf("marked %d events, want 1", n64)
+	if len(got) != 1 || got[0].ID != e.ID {
+		t.Fatalf("claimed %+v, want the one event", got)
 	}
-	n64, err = s.MarkEventsDispatched(ctx, []string{e.ID}, time.Now())
+	got, err = s.ClaimEvents(ctx, []string{e.ID}, time.Now())
 	must(t, err)
-	if n64 != 0 {
-		t.Fatalf("marked again: %d", n64)
+	if len(got) != 0 {
+		t.Fatalf("claimed again: %+v", got)
 	}
+	one, err := s.Event(ctx, e.ID)
+	must(t, err)
+	if one.Type != callscope.EventCallCompleted || one.TenantID != tn.ID {
+		t.Fatalf("Event = %+v", one)
+	}
+	_, err = s.Event(ctx, "evt_missing")
+	wantCode(t, err, callscope.ENOTFOUND)
 	n, err = s.UndispatchedEvents(ctx, tn.ID)
 	must(t, err)
 	if n != 0 {
