@@ -87,6 +87,9 @@ func (q *Queue) wakeDispatcher() {
 // dispatchLoop runs until stop is closed, dispatching waiting events when
 // woken and every poll interval.
 func (q *Queue) dispatchLoop(ctx context.Context, stop <-chan struct{}) {
+	q.mu.Lock()
+	d := &dispatcher{q: q, channels: q.channels, held: map[string]heldEvent{}}
+	q.mu.Unlock()
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	for {
@@ -107,46 +110,111 @@ func (q *Queue) dispatchLoop(ctx context.Context, stop <-chan struct{}) {
 				return
 			}
 		} else {
+			d.retryHeld(ctx)
 			// A cheap read first: most polls find nothing, and claiming
 			// takes the writer.
 			if waiting, err := q.store.HasUndispatchedEvents(ctx); err != nil || !waiting {
 				continue
 			}
 		}
-		for {
-			n, err := q.dispatchWaiting(ctx)
+		d.dispatchWaiting(ctx)
+	}
+}
+
+// dispatcher claims waiting events and hands them to the channels. An
+// event a channel refuses would fail every batch it is in: when a batch
+// fails, its events go one by one, and those that fail alone are held back
+// from batches and tried again alone, later and later.
+type dispatcher struct {
+	q        *Queue
+	channels []Channel
+	held     map[string]heldEvent
+}
+
+type heldEvent struct {
+	next  time.Time
+	delay time.Duration
+}
+
+// maxHeld bounds how many refused events are kept out of batches; beyond
+// it, batches may fail again and go one by one.
+const maxHeld = 100
+
+func (d *dispatcher) dispatchWaiting(ctx context.Context) {
+	for {
+		skip := make([]string, 0, len(d.held))
+		for id := range d.held {
+			skip = append(skip, id)
+		}
+		n := 0
+		err := d.q.store.InTx(ctx, func(tx *sqlstore.Tx) error {
+			events, err := tx.ClaimUndispatchedEvents(ctx, dispatchBatch, d.q.store.Now(), skip...)
 			if err != nil {
-				if ctx.Err() == nil {
-					q.cfg.Logger.Warn("dispatching events", "err", err)
-				}
-				break
+				return err
 			}
-			if n < dispatchBatch {
-				break
+			n = len(events)
+			return dispatch(ctx, tx, d.channels, events)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			d.q.cfg.Logger.Warn("dispatching events", "err", err)
+			ids, err := d.q.store.UndispatchedEventIDs(ctx, dispatchBatch, skip...)
+			if err == nil {
+				d.oneByOne(ctx, ids)
 			}
+			return
+		}
+		if n < dispatchBatch {
+			return
 		}
 	}
 }
 
-// dispatchWaiting claims up to dispatchBatch waiting events and hands them
-// to the channels, in one transaction, and returns how many it claimed.
-func (q *Queue) dispatchWaiting(ctx context.Context) (int, error) {
-	q.mu.Lock()
-	channels := q.channels
-	q.mu.Unlock()
-	n := 0
-	err := q.store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		events, err := tx.ClaimUndispatchedEvents(ctx, dispatchBatch, q.store.Now())
-		if err != nil {
-			return err
+// retryHeld tries again, alone, the held events that are due.
+func (d *dispatcher) retryHeld(ctx context.Context) {
+	now := time.Now()
+	var due []string
+	for id, h := range d.held {
+		if !now.Before(h.next) {
+			due = append(due, id)
 		}
-		n = len(events)
-		return dispatch(ctx, tx, channels, events)
-	})
-	if err != nil {
-		return 0, err
 	}
-	return n, nil
+	d.oneByOne(ctx, due)
+}
+
+// oneByOne dispatches events each in a transaction of its own; one that
+// fails is held back, and logged.
+func (d *dispatcher) oneByOne(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		err := d.q.store.InTx(ctx, func(tx *sqlstore.Tx) error {
+			events, err := tx.ClaimEvents(ctx, []string{id}, d.q.store.Now())
+			if err != nil {
+				return err
+			}
+			return dispatch(ctx, tx, d.channels, events)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			delete(d.held, id)
+			continue
+		}
+		h, ok := d.held[id]
+		switch {
+		case ok:
+			h.delay = min(2*h.delay, time.Hour)
+		case len(d.held) < maxHeld:
+			h.delay = d.q.cfg.PollInterval
+		default:
+			continue
+		}
+		h.next = time.Now().Add(h.delay)
+		d.held[id] = h
+		d.q.cfg.Logger.Error("an event cannot be dispatched", "event_id", id, "err", err, "retry_in", h.delay.String())
+	}
 }
 
 // dispatch hands events to every channel, in tx.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,4 +277,89 @@ func inTxs(s *sqlstore.Store, tenantID string, n int, fn func(i int, tx *sqlstor
 		}()
 	}
 	wg.Wait()
+}
+
+// TestDispatcherGoesAroundAPoisonEvent checks that an event a channel
+// always refuses does not hold up the others.
+func TestDispatcherGoesAroundAPoisonEvent(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := job.Migrate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, noopWorker{})
+		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var got []string
+		var refusing atomic.Bool
+		refusing.Store(true)
+		q.DispatchTo(failingChannel{refuse: callscope.EventCallFailed, refusing: &refusing, took: func(e *callscope.Event) {
+			mu.Lock()
+			got = append(got, e.Type)
+			mu.Unlock()
+		}})
+		tn := sqlstoretest.MustTenant(t, s)
+		inTxs(s, tn.ID, 1, func(_ int, tx *sqlstore.Tx, c *callscope.Call) error {
+			_, err := q.RecordEvents(ctx, tx, c, job.NewEvent{Type: callscope.EventCallStarted},
+				job.NewEvent{Type: callscope.EventCallFailed}, job.NewEvent{Type: callscope.EventCallCompleted})
+			return err
+		})
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer q.Stop(ctx)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, err := s.UndispatchedEvents(ctx, tn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events waiting, want only the refused one", n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		mu.Lock()
+		if len(got) != 2 || got[0] != callscope.EventCallStarted || got[1] != callscope.EventCallCompleted {
+			t.Fatalf("dispatched %v", got)
+		}
+		mu.Unlock()
+		// Later events pass the held one; once the channel takes it, it
+		// goes too.
+		inTxs(s, tn.ID, 1, func(_ int, tx *sqlstore.Tx, c *callscope.Call) error {
+			_, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil)
+			return err
+		})
+		refusing.Store(false)
+		waitDispatched(t, s, tn.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 4 {
+			t.Fatalf("dispatched %v", got)
+		}
+	})
+}
+
+// failingChannel refuses every event of one type and reports the others
+// it took.
+type failingChannel struct {
+	refuse   string
+	refusing *atomic.Bool
+	took     func(*callscope.Event)
+}
+
+func (c failingChannel) Dispatch(_ context.Context, tx *sqlstore.Tx, e *callscope.Event) error {
+	if e.Type == c.refuse && c.refusing.Load() {
+		return errors.New("refused")
+	}
+	// Counted only if the dispatch commits, as a channel's deliveries are.
+	tx.AfterCommit(func() { c.took(e) })
+	return nil
 }

@@ -103,17 +103,19 @@ func (q *queries) ClaimEvents(ctx context.Context, eventIDs []string, at time.Ti
 }
 
 // ClaimUndispatchedEvents marks as dispatched up to limit events not yet
-// dispatched, oldest first, and returns them in that order. On PostgreSQL,
+// dispatched, oldest first, leaving out those in skip, and returns them in
+// that order. On PostgreSQL,
 // events another transaction is claiming are skipped, so that several
 // servers can claim at once without sharing an event.
-func (q *queries) ClaimUndispatchedEvents(ctx context.Context, limit int, at time.Time) ([]*callscope.Event, error) {
+func (q *queries) ClaimUndispatchedEvents(ctx context.Context, limit int, at time.Time, skip ...string) ([]*callscope.Event, error) {
 	lock := ""
 	if q.d == Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	not, args := notIn(3, skip)
 	rs, err := q.ex.query(ctx, `UPDATE events SET dispatched_at = $1 WHERE id IN (
-			SELECT id FROM events WHERE dispatched_at IS NULL ORDER BY id LIMIT $2`+lock+`)
-		RETURNING `+eventColumns, callscope.Timestamp(at), limit)
+			SELECT id FROM events WHERE dispatched_at IS NULL`+not+` ORDER BY id LIMIT $2`+lock+`)
+		RETURNING `+eventColumns, append([]any{callscope.Timestamp(at), limit}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +126,27 @@ func (q *queries) ClaimUndispatchedEvents(ctx context.Context, limit int, at tim
 	// Ids rise with time: their order is the order the events happened.
 	slices.SortFunc(out, func(a, b *callscope.Event) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// UndispatchedEventIDs returns the ids of up to limit events waiting for
+// dispatch, oldest first, leaving out those in skip.
+func (q *queries) UndispatchedEventIDs(ctx context.Context, limit int, skip ...string) ([]string, error) {
+	not, args := notIn(2, skip)
+	rs, err := q.ex.query(ctx, `SELECT id FROM events WHERE dispatched_at IS NULL`+not+` ORDER BY id LIMIT $1`,
+		append([]any{limit}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var ids []string
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rs.Err()
 }
 
 // HasUndispatchedEvents reports whether any event waits for dispatch.
@@ -239,4 +262,17 @@ func countRows(rs rows) (map[string]int, error) {
 		out[k] = n
 	}
 	return out, rs.Err()
+}
+
+// notIn returns " AND id NOT IN (…)" for ids, its placeholders numbered
+// from first, and the ids as arguments; nothing for no ids.
+func notIn(first int, ids []string) (string, []any) {
+	if len(ids) == 0 {
+		return "", nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return " AND id NOT IN (" + placeholders(first, len(ids)) + ")", args
 }

@@ -561,14 +561,19 @@ func testEventDelivery(t *testing.T, s *sqlstore.Store) {
 	if waiting, err := s.HasUndispatchedEvents(ctx); err != nil || !waiting {
 		t.Fatalf("HasUndispatchedEvents = %v, %v", waiting, err)
 	}
-	claimed, err = s.ClaimUndispatchedEvents(ctx, 2, time.Now())
+	waiting, err := s.UndispatchedEventIDs(ctx, 10, ids[1])
 	must(t, err)
-	if len(claimed) != 2 || claimed[0].ID != ids[0] || claimed[1].ID != ids[1] || claimed[0].TenantID != tn.ID {
-		t.Fatalf("ClaimUndispatchedEvents(2) = %+v", claimed)
+	if len(waiting) != 2 || waiting[0] != ids[0] || waiting[1] != ids[2] {
+		t.Fatalf("UndispatchedEventIDs skipping the second = %v", waiting)
+	}
+	claimed, err = s.ClaimUndispatchedEvents(ctx, 2, time.Now(), ids[1])
+	must(t, err)
+	if len(claimed) != 2 || claimed[0].ID != ids[0] || claimed[1].ID != ids[2] || claimed[0].TenantID != tn.ID {
+		t.Fatalf("ClaimUndispatchedEvents(2) skipping the second = %+v", claimed)
 	}
 	claimed, err = s.ClaimUndispatchedEvents(ctx, 2, time.Now())
 	must(t, err)
-	if len(claimed) != 1 || claimed[0].ID != ids[2] {
+	if len(claimed) != 1 || claimed[0].ID != ids[1] {
 		t.Fatalf("ClaimUndispatchedEvents again = %+v", claimed)
 	}
 	if waiting, err := s.HasUndispatchedEvents(ctx); err != nil || waiting {
