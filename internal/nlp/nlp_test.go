@@ -422,3 +422,20 @@ func TestAnalyzeIsJSON(t *testing.T) {
 		}
 	})
 }
+
+// TestSentencesKeepAddressesWhole checks that the full stops inside e-mail
+// and web addresses do not end sentences.
+func TestSentencesKeepAddressesWhole(t *testing.T) {
+	d := newDoc([]callscope.Segment{{Speaker: "caller", Text: "Please write to jane.doe@example.com about it. You can also see acme.co.ke for the form. Thanks."}}, nil)
+	if len(d.sents) != 3 {
+		var got []string
+		for _, sn := range d.sents {
+			var words []string
+			for _, tk := range d.toks[sn.seg][sn.from:sn.to] {
+				words = append(words, tk.text)
+			}
+			got = append(got, strings.Join(words, " "))
+		}
+		t.Fatalf("%d sentences, want 3: %q", len(d.sents), got)
+	}
+}

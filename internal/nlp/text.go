@@ -207,7 +207,7 @@ func appendSentences(out []sentence, seg int, toks []token) []sentence {
 	from := 0
 	for i, t := range toks {
 		if t.kind == tPunct && (t.text == "." || t.text == "?" || t.text == "!") {
-			if t.text == "." && i > 0 && abbreviation(toks, i) {
+			if t.text == "." && i > 0 && (abbreviation(toks, i) || inWord(toks, i)) {
 				continue
 			}
 			// Keep runs like "..." or "?!" together.
@@ -224,6 +224,17 @@ func appendSentences(out []sentence, seg int, toks []token) []sentence {
 		out = append(out, sentence{seg: seg, from: from, to: len(toks), start: toks[from].start, end: toks[len(toks)-1].end})
 	}
 	return out
+}
+
+// inWord reports whether the "." at toks[i] sits between two words or
+// numbers with no space on either side, as in an e-mail address, a web
+// address or a file name ("jane.doe@example.com", "acme.co.ke").
+func inWord(toks []token, i int) bool {
+	if i+1 >= len(toks) {
+		return false
+	}
+	p, n := toks[i-1], toks[i+1]
+	return p.kind != tPunct && n.kind != tPunct && p.end == toks[i].start && n.start == toks[i].end
 }
 
 // abbreviations end with a full stop that does not end the sentence.
