@@ -187,15 +187,7 @@ func TestStoredDispatchJobs(t *testing.T) {
 func TestDispatcherHandsEventsOnce(t *testing.T) {
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		if err := job.Migrate(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		workers := river.NewWorkers()
-		river.AddWorker(workers, noopWorker{})
-		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := newTestQueue(t, s)
 		var mu sync.Mutex
 		seen := map[string][]string{}
 		q.DispatchTo(channelFunc(func(e *callscope.Event) {
@@ -284,15 +276,7 @@ func inTxs(s *sqlstore.Store, tenantID string, n int, fn func(i int, tx *sqlstor
 func TestDispatcherGoesAroundAPoisonEvent(t *testing.T) {
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		if err := job.Migrate(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		workers := river.NewWorkers()
-		river.AddWorker(workers, noopWorker{})
-		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := newTestQueue(t, s)
 		var mu sync.Mutex
 		var got []string
 		var refusing atomic.Bool
@@ -362,4 +346,20 @@ func (c failingChannel) Dispatch(_ context.Context, tx *sqlstore.Tx, e *callscop
 	// Counted only if the dispatch commits, as a channel's deliveries are.
 	tx.AfterCommit(func() { c.took(e) })
 	return nil
+}
+
+// newTestQueue returns a queue, not started, on a migrated store, that
+// works test.noop jobs and polls every 20 ms.
+func newTestQueue(t *testing.T, s *sqlstore.Store) *job.Queue {
+	t.Helper()
+	if err := job.Migrate(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, noopWorker{})
+	q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
