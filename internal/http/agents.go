@@ -9,10 +9,11 @@ import (
 
 // The agent notification service endpoints (seed 001 §3.13–3.15). They
 // check the calling tenant's settings.agent_service with fresh tokens (the
-// delivery workers cache theirs), through the server's egress policy.
+// delivery workers cache theirs), through the server's egress policy and
+// trusting the same certificate authorities as the workers.
 
 func (s *Server) agentService() *deliver.Agent {
-	return &deliver.Agent{Store: s.Store, Egress: s.Egress, Logger: s.Logger}
+	return &deliver.Agent{Store: s.Store, Egress: s.Egress, RootCAs: s.AgentRootCAs, Logger: s.Logger}
 }
 
 // handleAgentHealth reports whether the agent service answers and a token

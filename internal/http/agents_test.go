@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -89,4 +90,40 @@ func TestAgentServiceEndpoints(t *testing.T) {
 			t.Fatalf("health = %s", r.Body)
 		}
 	})
+}
+
+// TestAgentServiceEndpointsTrustConfiguredCAs checks the agent endpoints
+// over TLS: a service whose certificate no trusted authority signed is
+// unreachable, and reachable once its authority is configured.
+func TestAgentServiceEndpointsTrustConfiguredCAs(t *testing.T) {
+	tok := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"t1","token_type":"Bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(tok.Close)
+	agent := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(agent.Close)
+	setting := map[string]any{"url": agent.URL + "/notify", "token_url": tok.URL + "/token", "client_id": "cs", "client_secret": "pw", "auth": "oauth2"}
+	pool := x509.NewCertPool()
+	pool.AddCert(agent.Certificate())
+	for _, tc := range []struct {
+		name    string
+		cas     *x509.CertPool
+		healthy bool
+	}{{"Untrusted", nil, false}, {"Trusted", pool, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, sqlstore.SQLite, func(s *cshttp.Server) { s.Egress.AllowPrivate, s.AgentRootCAs = true, tc.cas })
+			_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, sqlstore.TenantUpdate{Settings: map[string]any{"agent_service": setting}})
+			must(t, err)
+			r := e.do("GET", "/api/v1/calls/agent-service/health", e.key, nil)
+			wantStatus(t, r, http.StatusOK)
+			if got := r.json(t)["status"] == "healthy"; got != tc.healthy {
+				t.Fatalf("health = %s", r.Body)
+			}
+			r = e.do("POST", "/api/v1/calls/agent-service/test-auth", e.key, nil)
+			if got := r.json(t)["token_obtained"] == true; got != tc.healthy {
+				t.Fatalf("test-auth = %s", r.Body)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ package http
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,9 @@ type Server struct {
 	Recordings blob.Store
 	// Egress is the policy for requests to URLs users give (recording URLs).
 	Egress egress.Policy
+	// AgentRootCAs, when set, are trusted for the agent notification
+	// service in addition to the system's (CALLSCOPE_AGENT_CA_FILE).
+	AgentRootCAs *x509.CertPool
 
 	// Health reports extra component checks for /health/detailed
 	// and the configured model providers for /health/models.
