@@ -169,8 +169,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
 		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"], MaxConcurrentProcessing: cfg.MaxConcurrentProcessing,
-		Recordings: blob.Dir{Root: filepath.Join(cfg.DataDir, "recordings")},
-		Egress:     egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks},
+		Recordings: recordings, Egress: outbound, AgentRootCAs: agents.RootCAs,
 		Models: func(ctx context.Context) []cshttp.ModelStatus {
 			var out []cshttp.ModelStatus
 			out = append(out, speechStatus(ctx, speechEngine))
