@@ -84,12 +84,11 @@ func (q *Queue) wakeDispatcher() {
 	}
 }
 
-// dispatchLoop runs until stop is closed, dispatching waiting events when
-// woken and every poll interval.
-func (q *Queue) dispatchLoop(ctx context.Context, stop <-chan struct{}) {
-	q.mu.Lock()
-	d := &dispatcher{q: q, channels: q.channels, held: map[string]heldEvent{}}
-	q.mu.Unlock()
+// dispatchLoop runs until stop is closed, dispatching waiting events to
+// channels when woken and every poll interval. It must not take q.mu: Stop
+// holds it while waiting for the loop to end.
+func (q *Queue) dispatchLoop(ctx context.Context, channels []Channel, stop <-chan struct{}) {
+	d := &dispatcher{q: q, channels: channels, held: map[string]heldEvent{}}
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	for {

@@ -279,10 +279,10 @@ func (q *Queue) Start(ctx context.Context) error {
 	stop := make(chan struct{})
 	q.stopDispatch = func() { close(stop); cancel() }
 	q.dispatching.Add(1)
-	go func() {
+	go func(channels []Channel) {
 		defer q.dispatching.Done()
-		q.dispatchLoop(dctx, stop)
-	}()
+		q.dispatchLoop(dctx, channels, stop)
+	}(q.channels)
 	q.started = true
 	return nil
 }

@@ -363,3 +363,30 @@ func newTestQueue(t *testing.T, s *sqlstore.Store) *job.Queue {
 	}
 	return q
 }
+
+// TestStopRightAfterStart stops queues the moment they have started, when
+// the dispatcher may not have begun yet: Stop must not wait on it forever.
+func TestStopRightAfterStart(t *testing.T) {
+	s := sqlstoretest.Open(t, sqlstore.SQLite)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			q := newTestQueue(t, s)
+			q.DispatchTo(channelFunc(func(*callscope.Event) {}))
+			if err := q.Start(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := q.Stop(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("a queue stopped right after starting never finished stopping")
+	}
+}
