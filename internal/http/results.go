@@ -72,7 +72,7 @@ func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error
 	for attempt := 0; ; attempt++ {
 		err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 			if check {
-				id, at, err := tx.CallVersion(ctx, tenant.ID, sid)
+				id, at, err := tx.LockCallVersion(ctx, tenant.ID, sid)
 				if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 					id, err = "", nil
 				}

@@ -163,11 +163,27 @@ func (q *queries) Recording(ctx context.Context, callID, recordingID string) (*c
 // check nothing changed meanwhile. Returns ENOTFOUND if there is no such
 // call.
 func (q *queries) CallVersion(ctx context.Context, tenantID, ref string) (string, time.Time, error) {
+	return q.callVersion(ctx, tenantID, ref, "")
+}
+
+// LockCallVersion is CallVersion in a transaction that goes on to write
+// the call: on PostgreSQL it locks the call's row until the transaction
+// ends, so that no other transaction changes the call between the check and
+// the write. (SQLite runs one writing transaction at a time.)
+func (tx *Tx) LockCallVersion(ctx context.Context, tenantID, ref string) (string, time.Time, error) {
+	lock := ""
+	if tx.d == Postgres {
+		lock = " FOR UPDATE"
+	}
+	return tx.callVersion(ctx, tenantID, ref, lock)
+}
+
+func (q *queries) callVersion(ctx context.Context, tenantID, ref, lock string) (string, time.Time, error) {
 	var id string
 	var at time.Time
 	err := q.ex.queryRow(ctx, `SELECT id, updated_at FROM calls
 		WHERE tenant_id = $1 AND id = COALESCE(
-			(SELECT call_id FROM call_external_ids WHERE tenant_id = $1 AND value = $2), $2)`, tenantID, ref).Scan(&id, &at)
+			(SELECT call_id FROM call_external_ids WHERE tenant_id = $1 AND value = $2), $2)`+lock, tenantID, ref).Scan(&id, &at)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return "", time.Time{}, callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
 	}
