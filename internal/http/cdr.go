@@ -203,13 +203,22 @@ func (s *Server) handleCDRs(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) mergeCDR(ctx context.Context, tx *sqlstore.Tx, tenantID string, d *cdr) (*callscope.Call, bool, error) {
 	call, err := tx.Call(ctx, tenantID, d.UniqueID)
+	newLeg := false
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND && d.LinkedID != "" && d.LinkedID != d.UniqueID {
 		// Another leg of a call known by its linked id.
 		call, err = tx.Call(ctx, tenantID, d.LinkedID)
-		if err == nil {
-			if err := tx.AddExternalID(ctx, call, callscope.ExternalID{Kind: "pbx_uniqueid", Value: d.UniqueID}); err != nil {
-				return nil, false, err
-			}
+		newLeg = err == nil
+	}
+	if err == nil && s.Store.Dialect() == sqlstore.Postgres {
+		// Read again under the row's lock: CDRs and results for one call
+		// may arrive at once, and each must merge into what the other wrote.
+		if err = tx.LockCall(ctx, call.ID); err == nil {
+			call, err = tx.Call(ctx, tenantID, call.ID)
+		}
+	}
+	if err == nil && newLeg {
+		if err := tx.AddExternalID(ctx, call, callscope.ExternalID{Kind: "pbx_uniqueid", Value: d.UniqueID}); err != nil {
+			return nil, false, err
 		}
 	}
 	created := false

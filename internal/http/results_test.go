@@ -504,3 +504,38 @@ func TestConcurrentResultsForOneSession(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentCDRLegs posts the CDRs of many legs of one call at once:
+// every leg's record is kept on the call.
+func TestConcurrentCDRLegs(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d)
+			wantStatus(t, e.do("POST", "/api/v1/calls", e.key, map[string]any{"call_id": "1761300000.1"}), 201)
+			var wg sync.WaitGroup
+			codes := make(chan int, 12)
+			for i := 0; i < 12; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					codes <- e.do("POST", "/api/v1/cdrs", e.key, fmt.Sprintf(
+						`{"uniqueid": "1761300000.%d", "linkedid": "1761300000.1", "src": "116", "dst": "20%02d", "disposition": "ANSWERED"}`, i+2, i)).Status
+				}()
+			}
+			wg.Wait()
+			close(codes)
+			for code := range codes {
+				if code != 200 {
+					t.Fatalf("a concurrent CDR answered %d", code)
+				}
+			}
+			c, err := e.store.Call(context.Background(), e.tenant.ID, "1761300000.1")
+			must(t, err)
+			var kept []map[string]any
+			must(t, json.Unmarshal(c.Raw["cdrs"], &kept))
+			if len(kept) != 12 {
+				t.Fatalf("kept %d CDRs of 12 legs", len(kept))
+			}
+		})
+	}
+}

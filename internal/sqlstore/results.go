@@ -173,7 +173,10 @@ func (q *queries) CallVersion(ctx context.Context, tenantID, ref string) (string
 func (tx *Tx) LockCallVersion(ctx context.Context, tenantID, ref string) (string, time.Time, error) {
 	lock := ""
 	if tx.d == Postgres {
-		lock = " FOR UPDATE"
+		// Not FOR UPDATE: rows that reference the call (its segments,
+		// external ids) take key-share locks on it, which this must not
+		// wait for.
+		lock = " FOR NO KEY UPDATE"
 	}
 	return tx.callVersion(ctx, tenantID, ref, lock)
 }

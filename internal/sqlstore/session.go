@@ -132,7 +132,7 @@ func (q *queries) LockCall(ctx context.Context, callID string) error {
 		return nil
 	}
 	var id string
-	err := q.ex.queryRow(ctx, `SELECT id FROM calls WHERE id = $1 FOR UPDATE`, callID).Scan(&id)
+	err := q.ex.queryRow(ctx, `SELECT id FROM calls WHERE id = $1 FOR NO KEY UPDATE`, callID).Scan(&id)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
 	}
