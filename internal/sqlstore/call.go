@@ -292,20 +292,7 @@ func (q *queries) Calls(ctx context.Context, f callscope.CallFilter) ([]*callsco
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := []*callscope.Call{}
-	for rs.Next() {
-		c, err := scanCall(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	rs.Close()
-	return out, q.loadExternalIDs(ctx, out)
+	return q.scanCalls(ctx, rs)
 }
 
 // UpdateCall writes back every field of a call read earlier and bumps
@@ -345,4 +332,23 @@ func (q *queries) CountCalls(ctx context.Context, tenantID string, statuses ...c
 	var n int
 	err := q.ex.queryRow(ctx, query, args...).Scan(&n)
 	return n, err
+}
+
+// scanCalls reads rows of callSelect, closes them, and loads the calls'
+// external ids.
+func (q *queries) scanCalls(ctx context.Context, rs rows) ([]*callscope.Call, error) {
+	defer rs.Close()
+	out := []*callscope.Call{}
+	for rs.Next() {
+		c, err := scanCall(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	rs.Close()
+	return out, q.loadExternalIDs(ctx, out)
 }

@@ -296,20 +296,7 @@ func (q *queries) SearchCalls(ctx context.Context, cq CallQuery) ([]*callscope.C
 	if err != nil {
 		return nil, err
 	}
-	defer rs.Close()
-	out := []*callscope.Call{}
-	for rs.Next() {
-		c, err := scanCall(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	rs.Close()
-	return out, q.loadExternalIDs(ctx, out)
+	return q.scanCalls(ctx, rs)
 }
 
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
