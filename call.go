@@ -283,3 +283,46 @@ type AnalyzerRun struct {
 	Output          json.RawMessage `json:"output,omitempty"`
 	CreatedAt       time.Time       `json:"created_at"`
 }
+
+// SessionStats sums up a tenant's live sessions.
+type SessionStats struct {
+	Active       int
+	AudioSeconds float64
+	Segments     int
+	// CallIDs are the public ids of the live calls, oldest first.
+	CallIDs []string
+}
+
+// Orders of a call search.
+const (
+	SortCreatedAt = "created_at"
+	SortStartTime = "start_time"
+	SortDuration  = "duration"
+)
+
+// CallQuery is a call listing with search: the filter of Calls plus bounds
+// on the start time, a text to find and an order. Sorted by created_at the
+// listing pages with the filter's After cursor (newest first, or oldest
+// first with Ascending); in any other order it pages with Offset.
+type CallQuery struct {
+	CallFilter
+	// StartFrom and StartTo bound the start time (inclusive, exclusive):
+	// started_at, or created_at for a call that never started.
+	StartFrom *time.Time
+	StartTo   *time.Time
+	// Text selects calls whose transcript or summary contains it, ignoring
+	// case (ASCII case only on SQLite).
+	Text      string
+	Sort      string // SortCreatedAt (default), SortStartTime or SortDuration
+	Ascending bool
+	Offset    int
+}
+
+// CallRef names a stored call and its version.
+type CallRef struct {
+	ID      string
+	Version int64
+}
+
+// MaxPageSize bounds one page of a listing.
+const MaxPageSize = 500

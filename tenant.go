@@ -40,3 +40,10 @@ type Principal struct {
 	KeyID    string // "" for a trusted-network request
 	Admin    bool
 }
+
+// TenantUpdate holds the changes to a tenant; nil fields are left alone.
+type TenantUpdate struct {
+	Name          *string
+	ResultsSecret *string
+	Settings      map[string]any
+}

@@ -39,7 +39,7 @@ func (RunArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: job.QueueProcessing, MaxAttempts: 8}
 }
 
-// BackfillArgs asks for a backfill (sqlstore.Backfill) to be worked.
+// BackfillArgs asks for a backfill (callscope.Backfill) to be worked.
 type BackfillArgs struct {
 	TenantID   string `json:"tenant_id"`
 	BackfillID string `json:"backfill_id"`

@@ -38,7 +38,7 @@ func (w *BackfillWorker) Work(ctx context.Context, j *river.Job[BackfillArgs]) e
 	var cancel *river.JobCancelError
 	if err != nil && !errors.As(err, &snooze) && !errors.As(err, &cancel) && j.Attempt >= j.MaxAttempts {
 		// River gives up on the job: say so on the backfill.
-		w.cfg.Store.FinishBackfill(context.WithoutCancel(ctx), j.Args.BackfillID, sqlstore.BackfillFailed, err)
+		w.cfg.Store.FinishBackfill(context.WithoutCancel(ctx), j.Args.BackfillID, callscope.BackfillFailed, err)
 	}
 	return err
 }
@@ -56,7 +56,7 @@ func (w *BackfillWorker) work(ctx context.Context, j *river.Job[BackfillArgs]) e
 		return err
 	}
 	fail := func(reason error) error {
-		_, err := c.Store.FinishBackfill(context.WithoutCancel(ctx), b.ID, sqlstore.BackfillFailed, reason)
+		_, err := c.Store.FinishBackfill(context.WithoutCancel(ctx), b.ID, callscope.BackfillFailed, reason)
 		return err
 	}
 	t, err := c.Store.Tenant(ctx, b.TenantID)
@@ -87,12 +87,12 @@ func (w *BackfillWorker) work(ctx context.Context, j *river.Job[BackfillArgs]) e
 			return err
 		}
 		if len(ids) == 0 {
-			_, err := c.Store.FinishBackfill(ctx, b.ID, sqlstore.BackfillCompleted, nil)
+			_, err := c.Store.FinishBackfill(ctx, b.ID, callscope.BackfillCompleted, nil)
 			return err
 		}
 		for _, id := range ids {
 			if b.Filter.Limit > 0 && b.Done+b.Failed >= b.Filter.Limit {
-				_, err := c.Store.FinishBackfill(ctx, b.ID, sqlstore.BackfillCompleted, nil)
+				_, err := c.Store.FinishBackfill(ctx, b.ID, callscope.BackfillCompleted, nil)
 				return err
 			}
 			if ctx.Err() != nil || time.Now().After(until) {
@@ -101,7 +101,7 @@ func (w *BackfillWorker) work(ctx context.Context, j *river.Job[BackfillArgs]) e
 			// A cancel is seen before the next call costs anything.
 			if cur, err := c.Store.Backfill(ctx, t.ID, b.ID); err != nil {
 				return err
-			} else if cur.Status != sqlstore.BackfillRunning {
+			} else if cur.Status != callscope.BackfillRunning {
 				return nil
 			}
 			var runErr error

@@ -55,8 +55,8 @@ func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReco
 		return river.RecordOutput(ctx, cc)
 	}
 	out := struct {
-		Reconciled []*sqlstore.CampaignContact `json:"reconciled,omitempty"`
-		Skipped    map[string]string           `json:"skipped,omitempty"`
+		Reconciled []*callscope.CampaignContact `json:"reconciled,omitempty"`
+		Skipped    map[string]string            `json:"skipped,omitempty"`
 	}{Skipped: map[string]string{}}
 	var retry error
 	for _, ref := range refs {
@@ -81,7 +81,7 @@ func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReco
 // reconcile records one call (nil when it does not exist) against its
 // campaign contact, or says why it was skipped. Errors other than EINTERNAL
 // are permanent.
-func (w *CampaignWorker) reconcile(ctx context.Context, c *callscope.Call) (cc *sqlstore.CampaignContact, skipped string, err error) {
+func (w *CampaignWorker) reconcile(ctx context.Context, c *callscope.Call) (cc *callscope.CampaignContact, skipped string, err error) {
 	if c == nil {
 		return nil, "", callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
 	}

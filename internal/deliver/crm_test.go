@@ -133,7 +133,7 @@ func TestCampaignReconcileWorker(t *testing.T) {
 	waitJob(t, env.store, res.Job.ID)
 	cc, err := env.store.CampaignContacts(ctx, tn.ID, "spring")
 	must(t, err)
-	if len(cc) != 1 || cc[0].Contact != "+254711000000" || cc[0].Attempts != 1 || cc[0].NextAction != sqlstore.CampaignRetry {
+	if len(cc) != 1 || cc[0].Contact != "+254711000000" || cc[0].Attempts != 1 || cc[0].NextAction != callscope.CampaignRetry {
 		t.Fatalf("campaign contacts = %+v", cc)
 	}
 

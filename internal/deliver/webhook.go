@@ -132,7 +132,7 @@ func Payload(e *callscope.Event) (json.RawMessage, error) {
 // of the event's tenant that wants its type, and a job sending each. The
 // event id is the message id, so every attempt carries it as webhook-id.
 func (w *Webhooks) Dispatch(ctx context.Context, tx *sqlstore.Tx, e *callscope.Event) error {
-	eps, err := job.Memo(ctx, "webhook-endpoints:"+e.TenantID, func() ([]*sqlstore.WebhookEndpoint, error) {
+	eps, err := job.Memo(ctx, "webhook-endpoints:"+e.TenantID, func() ([]*callscope.WebhookEndpoint, error) {
 		return tx.WebhookEndpoints(ctx, e.TenantID, true)
 	})
 	if err != nil || len(eps) == 0 {
@@ -148,7 +148,7 @@ func (w *Webhooks) Dispatch(ctx context.Context, tx *sqlstore.Tx, e *callscope.E
 				return err
 			}
 		}
-		d := &sqlstore.WebhookDelivery{Delivery: callscope.Delivery{TenantID: e.TenantID, CallID: e.CallID, EventID: e.ID,
+		d := &callscope.WebhookDelivery{Delivery: callscope.Delivery{TenantID: e.TenantID, CallID: e.CallID, EventID: e.ID,
 			Channel: ChannelWebhook, Target: ep.URL, Payload: payload}, EndpointID: ep.ID, MessageID: e.ID}
 		if err := tx.CreateWebhookDelivery(ctx, d); err != nil {
 			return err
@@ -212,7 +212,7 @@ func (ww *webhookWorker) Work(ctx context.Context, j *river.Job[DeliverWebhookAr
 	started := w.now()
 	a := w.send(ctx, ep, d)
 	return w.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.AddDeliveryAttempt(ctx, &sqlstore.DeliveryAttempt{DeliveryID: d.ID, Attempt: args.Attempt, AttemptedAt: started,
+		if err := tx.AddDeliveryAttempt(ctx, &callscope.DeliveryAttempt{DeliveryID: d.ID, Attempt: args.Attempt, AttemptedAt: started,
 			StatusCode: a.status, LatencyMS: a.latency.Milliseconds(), Response: a.excerpt, Error: errText(a.err)}); err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func (ww *webhookWorker) Work(ctx context.Context, j *river.Job[DeliverWebhookAr
 }
 
 // stop marks a delivery failed without an attempt.
-func (w *Webhooks) stop(ctx context.Context, d *sqlstore.WebhookDelivery, why string) error {
+func (w *Webhooks) stop(ctx context.Context, d *callscope.WebhookDelivery, why string) error {
 	d.Status, d.LastError = callscope.DeliveryFailed, why
 	return w.Store.UpdateDelivery(ctx, &d.Delivery)
 }
@@ -272,7 +272,7 @@ func (w *Webhooks) jitter(d time.Duration) time.Duration {
 }
 
 // send POSTs the delivery's payload to the endpoint, signed.
-func (w *Webhooks) send(ctx context.Context, ep *sqlstore.WebhookEndpoint, d *sqlstore.WebhookDelivery) *attempt {
+func (w *Webhooks) send(ctx context.Context, ep *callscope.WebhookEndpoint, d *callscope.WebhookDelivery) *attempt {
 	a := &attempt{}
 	now := w.now()
 	secrets := []string{ep.Secret}
@@ -338,8 +338,8 @@ func errText(err error) string {
 // Returns ENOTFOUND if the tenant has no such endpoint or delivery, and
 // ECONFLICT if the delivery is still being attempted or the endpoint is
 // disabled.
-func ReplayWebhook(ctx context.Context, store *sqlstore.Store, q *job.Queue, tenantID, endpointID, deliveryID string) (*sqlstore.WebhookDelivery, error) {
-	var d *sqlstore.WebhookDelivery
+func ReplayWebhook(ctx context.Context, store *sqlstore.Store, q *job.Queue, tenantID, endpointID, deliveryID string) (*callscope.WebhookDelivery, error) {
+	var d *callscope.WebhookDelivery
 	err := store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		ep, err := tx.WebhookEndpoint(ctx, tenantID, endpointID)
 		if err != nil {
@@ -369,7 +369,7 @@ func ReplayWebhook(ctx context.Context, store *sqlstore.Store, q *job.Queue, ten
 
 // RotateSecret gives an endpoint a new secret; the old one keeps signing
 // next to it for RotationOverlap.
-func RotateSecret(ep *sqlstore.WebhookEndpoint, now time.Time) {
+func RotateSecret(ep *callscope.WebhookEndpoint, now time.Time) {
 	exp := now.Add(RotationOverlap).UTC()
 	ep.PreviousSecret, ep.PreviousSecretExpiresAt = ep.Secret, &exp
 	ep.Secret = NewSecret()

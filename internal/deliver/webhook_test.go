@@ -68,9 +68,9 @@ func (h *harness) start(workers int) {
 	h.t.Cleanup(func() { q.Stop(context.Background()) })
 }
 
-func (h *harness) endpoint(url string, types ...string) *sqlstore.WebhookEndpoint {
+func (h *harness) endpoint(url string, types ...string) *callscope.WebhookEndpoint {
 	h.t.Helper()
-	ep := &sqlstore.WebhookEndpoint{TenantID: h.tenant.ID, URL: url, EventTypes: types, Enabled: true, Secret: deliver.NewSecret()}
+	ep := &callscope.WebhookEndpoint{TenantID: h.tenant.ID, URL: url, EventTypes: types, Enabled: true, Secret: deliver.NewSecret()}
 	must(h.t, h.store.CreateWebhookEndpoint(ctx, ep))
 	return ep
 }
@@ -96,7 +96,7 @@ func (h *harness) events(n int) []*callscope.Event {
 	return out
 }
 
-func (h *harness) deliveries(ep *sqlstore.WebhookEndpoint) []*sqlstore.WebhookDelivery {
+func (h *harness) deliveries(ep *callscope.WebhookEndpoint) []*callscope.WebhookDelivery {
 	h.t.Helper()
 	ds, err := h.store.WebhookDeliveries(ctx, h.tenant.ID, ep.ID, 10000)
 	must(h.t, err)
@@ -105,7 +105,7 @@ func (h *harness) deliveries(ep *sqlstore.WebhookEndpoint) []*sqlstore.WebhookDe
 
 // waitDone waits for every delivery to the endpoint to finish, and returns
 // them.
-func (h *harness) waitDone(ep *sqlstore.WebhookEndpoint, n int, within time.Duration) []*sqlstore.WebhookDelivery {
+func (h *harness) waitDone(ep *callscope.WebhookEndpoint, n int, within time.Duration) []*callscope.WebhookDelivery {
 	h.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -126,7 +126,7 @@ func (h *harness) waitDone(ep *sqlstore.WebhookEndpoint, n int, within time.Dura
 	}
 }
 
-func (h *harness) attempts(d *sqlstore.WebhookDelivery) []*sqlstore.DeliveryAttempt {
+func (h *harness) attempts(d *callscope.WebhookDelivery) []*callscope.DeliveryAttempt {
 	h.t.Helper()
 	at, err := h.store.DeliveryAttempts(ctx, []string{d.ID})
 	must(h.t, err)
@@ -318,7 +318,7 @@ func TestWebhookPrivateRefusedAtSend(t *testing.T) {
 	rc := newReceiver(t, nil)
 	h := newHarness(t, nil, &deliver.Webhooks{Schedule: quick}, 0)
 	urls := []string{rc.URL, strings.Replace(rc.URL, "127.0.0.1", "localhost", 1)}
-	var eps []*sqlstore.WebhookEndpoint
+	var eps []*callscope.WebhookEndpoint
 	for _, u := range urls {
 		eps = append(eps, h.endpoint(u))
 	}
@@ -423,7 +423,7 @@ func fanOut(tb testing.TB) time.Duration {
 	}))
 	tb.Cleanup(srv.Close)
 	h := newHarness(tb, nil, &deliver.Webhooks{Policy: loopback(), Schedule: quick}, 50)
-	var eps []*sqlstore.WebhookEndpoint
+	var eps []*callscope.WebhookEndpoint
 	for i := 0; i < 3; i++ {
 		eps = append(eps, h.endpoint(fmt.Sprintf("%s/hook%d", srv.URL, i)))
 	}

@@ -142,11 +142,11 @@ func analysisGroups(runs []*callscope.AnalyzerRun, analyzers []*callscope.Analyz
 func (s *Server) handleConsoleCalls(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f fields
-	cq := sqlstore.CallQuery{CallFilter: callscope.CallFilter{TenantID: tenantID(r), Limit: 50}}
+	cq := callscope.CallQuery{CallFilter: callscope.CallFilter{TenantID: tenantID(r), Limit: 50}}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > sqlstore.MaxPageSize {
-			f.add("Input should be a whole number from 1 to "+strconv.Itoa(sqlstore.MaxPageSize), "value_error", "query", "limit")
+		if err != nil || n < 1 || n > callscope.MaxPageSize {
+			f.add("Input should be a whole number from 1 to "+strconv.Itoa(callscope.MaxPageSize), "value_error", "query", "limit")
 		}
 		cq.Limit = n
 	}
@@ -645,7 +645,7 @@ type backfillView struct {
 	CancelledAt *string            `json:"cancelled_at"`
 }
 
-func newBackfillView(b *sqlstore.Backfill) backfillView {
+func newBackfillView(b *callscope.Backfill) backfillView {
 	v := backfillView{ID: b.ID, AnalyzerID: b.AnalyzerID, Status: b.Status, Total: b.Total, Done: b.Done,
 		FailedCount: b.Failed, CreatedAt: b.CreatedAt.Format(time.RFC3339Nano), StartedAt: isoTime(b.StartedAt),
 		FinishedAt: isoTime(b.FinishedAt), CancelledAt: isoTime(b.CancelledAt),
@@ -661,7 +661,7 @@ func newBackfillView(b *sqlstore.Backfill) backfillView {
 		v.LastError = &b.LastError
 	}
 	switch {
-	case b.Status == sqlstore.BackfillCompleted:
+	case b.Status == callscope.BackfillCompleted:
 		v.Percent = 100
 	case b.Total > 0:
 		v.Percent = min(100, float64(int(1000*float64(b.Done+b.Failed)/float64(b.Total)+0.5))/10)
@@ -680,7 +680,7 @@ func (s *Server) handleStartBackfill(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	var f fields
-	filter := sqlstore.BackfillFilter{}
+	filter := callscope.BackfillFilter{}
 	for _, b := range []struct {
 		name string
 		v    *string
@@ -721,7 +721,7 @@ func (s *Server) handleStartBackfill(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	b := &sqlstore.Backfill{TenantID: a.TenantID, AnalyzerID: a.ID, Filter: filter}
+	b := &callscope.Backfill{TenantID: a.TenantID, AnalyzerID: a.ID, Filter: filter}
 	err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		if err := tx.CreateBackfill(ctx, b); err != nil {
 			return err
@@ -754,7 +754,7 @@ func (s *Server) handleListBackfills(w http.ResponseWriter, r *http.Request) err
 }
 
 // backfillOf finds a backfill of an analyzer of the caller's tenant.
-func (s *Server) backfillOf(r *http.Request) (*sqlstore.Backfill, error) {
+func (s *Server) backfillOf(r *http.Request) (*callscope.Backfill, error) {
 	b, err := s.Store.Backfill(r.Context(), tenantID(r), r.PathValue("backfill_id"))
 	if err != nil {
 		return nil, err

@@ -274,11 +274,11 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f fields
 	filter := callscope.CallFilter{TenantID: tenantID(r), After: q.Get("cursor")}
-	cq := sqlstore.CallQuery{}
+	cq := callscope.CallQuery{}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > sqlstore.MaxPageSize {
-			f.add("Input should be a whole number from 1 to "+strconv.Itoa(sqlstore.MaxPageSize), "value_error", "query", "limit")
+		if err != nil || n < 1 || n > callscope.MaxPageSize {
+			f.add("Input should be a whole number from 1 to "+strconv.Itoa(callscope.MaxPageSize), "value_error", "query", "limit")
 		}
 		filter.Limit = n
 	}
@@ -330,7 +330,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 		checkText(&f, cq.Text, 200, "query", "q")
 	}
 	switch cq.Sort = q.Get("sort"); cq.Sort {
-	case "", sqlstore.SortCreatedAt, sqlstore.SortStartTime, sqlstore.SortDuration:
+	case "", callscope.SortCreatedAt, callscope.SortStartTime, callscope.SortDuration:
 	default:
 		f.add("Input should be 'created_at', 'start_time' or 'duration'", "enum", "query", "sort")
 	}
@@ -341,7 +341,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) error {
 	default:
 		f.add("Input should be 'asc' or 'desc'", "enum", "query", "order")
 	}
-	byCreation := cq.Sort == "" || cq.Sort == sqlstore.SortCreatedAt
+	byCreation := cq.Sort == "" || cq.Sort == callscope.SortCreatedAt
 	if filter.After != "" && !byCreation {
 		f.add("cursor pages only the created_at order; use offset with sort="+cq.Sort, "value_error", "query", "cursor")
 	}

@@ -681,8 +681,8 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, kind := range []string{sqlstore.EvolutionEntity, sqlstore.EvolutionClassification, sqlstore.EvolutionTranslation} {
-		if err := store.AppendEvolution(ctx, &sqlstore.EvolutionSnapshot{CallID: live.ID, TenantID: tenant.ID, Kind: kind, WindowIndex: i,
+	for i, kind := range []string{callscope.EvolutionEntity, callscope.EvolutionClassification, callscope.EvolutionTranslation} {
+		if err := store.AppendEvolution(ctx, &callscope.EvolutionSnapshot{CallID: live.ID, TenantID: tenant.ID, Kind: kind, WindowIndex: i,
 			WindowEnd: 15, Data: json.RawMessage(`{"translation":"Hello","category":"general","persons":["Amina"]}`)}); err != nil {
 			t.Fatal(err)
 		}
@@ -723,7 +723,7 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	// Voice-bot results, CDRs, recordings and processing, on a server with
 	// recording storage and processing enabled (srv has neither).
 	secret := "openapi-results-secret-0123456789"
-	if _, err := store.UpdateTenant(ctx, tenant.ID, sqlstore.TenantUpdate{ResultsSecret: &secret}); err != nil {
+	if _, err := store.UpdateTenant(ctx, tenant.ID, callscope.TenantUpdate{ResultsSecret: &secret}); err != nil {
 		t.Fatal(err)
 	}
 	media := &Server{Store: store, Queue: queue, MaxBodyBytes: 4 << 10, MaxUploadBytes: 32 << 10,

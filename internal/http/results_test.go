@@ -80,7 +80,7 @@ func TestCallResults(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			e := newEnv(t, d)
 			ctx := context.Background()
-			_, err := e.store.UpdateTenant(ctx, e.tenant.ID, sqlstore.TenantUpdate{Settings: map[string]any{
+			_, err := e.store.UpdateTenant(ctx, e.tenant.ID, callscope.TenantUpdate{Settings: map[string]any{
 				cshttp.SettingCRMPush: map[string]any{"url": "https://crm.example.com/hook"}, cshttp.SettingProcessResults: true}})
 			must(t, err)
 			post := func(body string) response {

@@ -109,7 +109,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	must(t, err)
 	e.tenant = sqlstoretest.MustTenant(t, s)
 	secret := resultsSecret
-	e.tenant, err = s.UpdateTenant(ctx, e.tenant.ID, sqlstore.TenantUpdate{ResultsSecret: &secret})
+	e.tenant, err = s.UpdateTenant(ctx, e.tenant.ID, callscope.TenantUpdate{ResultsSecret: &secret})
 	must(t, err)
 	_, e.key, err = s.CreateAPIKey(ctx, e.tenant.ID, "", false)
 	must(t, err)

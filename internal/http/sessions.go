@@ -490,10 +490,10 @@ func windowTranslation(data json.RawMessage) string {
 
 // joinWindows is the cumulative translation of the progressive pass: the
 // translation windows' texts in window order.
-func joinWindows(snaps []*sqlstore.EvolutionSnapshot) (text string, windows int) {
+func joinWindows(snaps []*callscope.EvolutionSnapshot) (text string, windows int) {
 	var parts []string
 	for _, s := range snaps {
-		if s.Kind != sqlstore.EvolutionTranslation {
+		if s.Kind != callscope.EvolutionTranslation {
 			continue
 		}
 		windows++
@@ -510,7 +510,7 @@ func (s *Server) cumulativeTranslation(ctx context.Context, c *callscope.Call) (
 	if c.Translation != "" {
 		return c.Translation, nil
 	}
-	snaps, err := s.Store.Evolution(ctx, c.ID, sqlstore.EvolutionTranslation)
+	snaps, err := s.Store.Evolution(ctx, c.ID, callscope.EvolutionTranslation)
 	if err != nil {
 		return "", err
 	}
@@ -587,13 +587,13 @@ func (s *Server) handleProgressive(w http.ResponseWriter, r *http.Request) error
 	var updated time.Time
 	for _, sn := range snaps { // window order: the last of a kind is the latest
 		switch sn.Kind {
-		case sqlstore.EvolutionEntity:
+		case callscope.EvolutionEntity:
 			v.LatestEntities = jsonObject(sn.Data)
 			v.EvolutionData.EntityWindows++
-		case sqlstore.EvolutionClassification:
+		case callscope.EvolutionClassification:
 			v.LatestClassification = jsonObject(sn.Data)
 			v.EvolutionData.ClassificationWindows++
-		case sqlstore.EvolutionTranslation:
+		case callscope.EvolutionTranslation:
 			v.EvolutionData.TranslationWindows++
 		}
 		v.EvolutionData.LastWindowEnd = max(v.EvolutionData.LastWindowEnd, sn.WindowEnd)
@@ -622,7 +622,7 @@ func (s *Server) handleEntityEvolution(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	snaps, err := s.Store.Evolution(r.Context(), c.ID, sqlstore.EvolutionEntity)
+	snaps, err := s.Store.Evolution(r.Context(), c.ID, callscope.EvolutionEntity)
 	if err != nil {
 		return err
 	}
@@ -668,7 +668,7 @@ func (s *Server) handleClassificationEvolution(w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return err
 	}
-	snaps, err := s.Store.Evolution(r.Context(), c.ID, sqlstore.EvolutionClassification)
+	snaps, err := s.Store.Evolution(r.Context(), c.ID, callscope.EvolutionClassification)
 	if err != nil {
 		return err
 	}

@@ -247,14 +247,14 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 	must(t, e.store.UpdateCall(ctx, c))
 	b, err := e.store.Call(ctx, e.tenant.ID, "1761295415.20000")
 	must(t, err)
-	for _, sn := range []sqlstore.EvolutionSnapshot{
-		{Kind: sqlstore.EvolutionTranslation, WindowIndex: 0, WindowEnd: 15, Data: json.RawMessage(`{"translation":"Hello."}`)},
-		{Kind: sqlstore.EvolutionTranslation, WindowIndex: 1, WindowStart: 11.25, WindowEnd: 26.25, Data: json.RawMessage(`{"text":"My child is lost."}`)},
-		{Kind: sqlstore.EvolutionEntity, WindowIndex: 0, WindowEnd: 15, Data: json.RawMessage(`{"persons":[]}`)},
-		{Kind: sqlstore.EvolutionEntity, WindowIndex: 1, WindowStart: 11.25, WindowEnd: 26.25, Data: json.RawMessage(`{"persons":["Amina"]}`)},
-		{Kind: sqlstore.EvolutionClassification, WindowIndex: 0, WindowEnd: 15, Data: json.RawMessage(`{"category":"general_inquiry","confidence":0.4}`)},
-		{Kind: sqlstore.EvolutionClassification, WindowIndex: 1, WindowStart: 11.25, WindowEnd: 26.25, Data: json.RawMessage(`{"category":"general_inquiry","confidence":0.5}`)},
-		{Kind: sqlstore.EvolutionClassification, WindowIndex: 2, WindowStart: 22.5, WindowEnd: 37.5, Data: json.RawMessage(`{"category":"child_protection","confidence":0.7}`)},
+	for _, sn := range []callscope.EvolutionSnapshot{
+		{Kind: callscope.EvolutionTranslation, WindowIndex: 0, WindowEnd: 15, Data: json.RawMessage(`{"translation":"Hello."}`)},
+		{Kind: callscope.EvolutionTranslation, WindowIndex: 1, WindowStart: 11.25, WindowEnd: 26.25, Data: json.RawMessage(`{"text":"My child is lost."}`)},
+		{Kind: callscope.EvolutionEntity, WindowIndex: 0, WindowEnd: 15, Data: json.RawMessage(`{"persons":[]}`)},
+		{Kind: callscope.EvolutionEntity, WindowIndex: 1, WindowStart: 11.25, WindowEnd: 26.25, Data: json.RawMessage(`{"persons":["Amina"]}`)},
+		{Kind: callscope.EvolutionClassification, WindowIndex: 0, WindowEnd: 15, Data: json.RawMessage(`{"category":"general_inquiry","confidence":0.4}`)},
+		{Kind: callscope.EvolutionClassification, WindowIndex: 1, WindowStart: 11.25, WindowEnd: 26.25, Data: json.RawMessage(`{"category":"general_inquiry","confidence":0.5}`)},
+		{Kind: callscope.EvolutionClassification, WindowIndex: 2, WindowStart: 22.5, WindowEnd: 37.5, Data: json.RawMessage(`{"category":"child_protection","confidence":0.7}`)},
 	} {
 		sn.CallID, sn.TenantID = b.ID, b.TenantID
 		must(t, e.store.AppendEvolution(ctx, &sn))

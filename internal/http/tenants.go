@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // tenantView is a tenant as the admin API shows it.
@@ -101,7 +100,7 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request) erro
 	if err := req.validate(false); err != nil {
 		return err
 	}
-	t, err := s.Store.UpdateTenant(r.Context(), r.PathValue("tenant_id"), sqlstore.TenantUpdate{
+	t, err := s.Store.UpdateTenant(r.Context(), r.PathValue("tenant_id"), callscope.TenantUpdate{
 		Name: req.Name, ResultsSecret: req.ResultsSecret, Settings: req.Settings})
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/deliver"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // Webhook endpoints and their delivery log: endpoints receive the tenant's
@@ -31,7 +30,7 @@ type webhookView struct {
 	UpdatedAt               string   `json:"updated_at"`
 }
 
-func newWebhookView(ep *sqlstore.WebhookEndpoint, withSecret bool, now time.Time) webhookView {
+func newWebhookView(ep *callscope.WebhookEndpoint, withSecret bool, now time.Time) webhookView {
 	v := webhookView{ID: ep.ID, URL: ep.URL, Description: ep.Description, EventTypes: ep.EventTypes, Enabled: ep.Enabled,
 		DisabledReason: ep.DisabledReason, CreatedAt: ep.CreatedAt.Format(time.RFC3339Nano), UpdatedAt: ep.UpdatedAt.Format(time.RFC3339Nano)}
 	if v.EventTypes == nil {
@@ -57,7 +56,7 @@ type webhookInput struct {
 
 // apply validates the input and writes it to ep. The URL must pass the
 // outbound policy.
-func (s *Server) applyWebhookInput(r *http.Request, in *webhookInput, ep *sqlstore.WebhookEndpoint, create bool) error {
+func (s *Server) applyWebhookInput(r *http.Request, in *webhookInput, ep *callscope.WebhookEndpoint, create bool) error {
 	var f []callscope.FieldError
 	bad := func(field, msg, typ string) {
 		f = append(f, callscope.FieldError{Loc: []string{"body", field}, Msg: msg, Type: typ})
@@ -135,7 +134,7 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, bodyLimit(r), &in); err != nil {
 		return err
 	}
-	ep := &sqlstore.WebhookEndpoint{TenantID: tenantID(r), Enabled: true, EventTypes: []string{}, Secret: deliver.NewSecret()}
+	ep := &callscope.WebhookEndpoint{TenantID: tenantID(r), Enabled: true, EventTypes: []string{}, Secret: deliver.NewSecret()}
 	if err := s.applyWebhookInput(r, &in, ep, true); err != nil {
 		return err
 	}
@@ -220,7 +219,7 @@ type attemptView struct {
 	Error      string `json:"error,omitempty"`
 }
 
-func newDeliveryView(d *sqlstore.WebhookDelivery, at []*sqlstore.DeliveryAttempt) deliveryView {
+func newDeliveryView(d *callscope.WebhookDelivery, at []*callscope.DeliveryAttempt) deliveryView {
 	v := deliveryView{ID: d.ID, MessageID: d.MessageID, EventID: d.EventID, CallID: d.CallID, Status: d.Status,
 		AttemptCount: d.Attempts, LastError: d.LastError, CreatedAt: d.CreatedAt.Format(time.RFC3339Nano),
 		Attempts: make([]attemptView, len(at)), Payload: d.Payload}

@@ -9,57 +9,11 @@ import (
 	"github.com/callscope/callscope"
 )
 
-// Backfill statuses: queued → running → completed | cancelled | failed.
-const (
-	BackfillQueued    = "queued"
-	BackfillRunning   = "running"
-	BackfillCompleted = "completed"
-	BackfillCancelled = "cancelled"
-	BackfillFailed    = "failed"
-)
-
-// BackfillFilter selects the past calls a backfill runs its analyzer on.
-// Only calls with a transcript are selected. Zero fields select everything.
-type BackfillFilter struct {
-	// From and To bound the calls' created_at (inclusive, exclusive).
-	From   *time.Time             `json:"from,omitempty"`
-	To     *time.Time             `json:"to,omitempty"`
-	Status []callscope.CallStatus `json:"status,omitempty"`
-	// Limit is the most calls to run on, newest first; 0 means all.
-	Limit int `json:"limit,omitempty"`
-}
-
-// Backfill is one analyzer re-run over past calls by a durable job. The job
-// walks the matching calls newest first; ResumeAfter is the id of the last
-// call it finished, where a restarted job picks up.
-type Backfill struct {
-	ID          string
-	TenantID    string
-	AnalyzerID  string
-	Filter      BackfillFilter
-	Status      string
-	Total       int
-	Done        int
-	Failed      int
-	ResumeAfter string
-	LastError   string
-	CreatedAt   time.Time
-	StartedAt   *time.Time
-	FinishedAt  *time.Time
-	CancelledAt *time.Time
-	UpdatedAt   time.Time
-}
-
-// Finished reports whether the backfill has stopped for good.
-func (b *Backfill) Finished() bool {
-	return b.Status == BackfillCompleted || b.Status == BackfillCancelled || b.Status == BackfillFailed
-}
-
 const backfillColumns = `id, tenant_id, analyzer_id, filter, status, total, done, failed_count, resume_after,
 	last_error, created_at, started_at, finished_at, cancelled_at, updated_at`
 
-func scanBackfill(r row) (*Backfill, error) {
-	var b Backfill
+func scanBackfill(r row) (*callscope.Backfill, error) {
+	var b callscope.Backfill
 	var filter []byte
 	if err := r.Scan(&b.ID, &b.TenantID, &b.AnalyzerID, &filter, &b.Status, &b.Total, &b.Done, &b.Failed, &b.ResumeAfter,
 		&b.LastError, &b.CreatedAt, &b.StartedAt, &b.FinishedAt, &b.CancelledAt, &b.UpdatedAt); err != nil {
@@ -82,12 +36,12 @@ func scanBackfill(r row) (*Backfill, error) {
 
 // CreateBackfill stores a queued backfill, filling in ID, status, times
 // and Total: how many calls it selects now.
-func (q *queries) CreateBackfill(ctx context.Context, b *Backfill) error {
+func (q *queries) CreateBackfill(ctx context.Context, b *callscope.Backfill) error {
 	if b.TenantID == "" || b.AnalyzerID == "" {
 		return callscope.Errorf(callscope.EINVALID, "a backfill needs a tenant and an analyzer")
 	}
 	b.ID = callscope.NewID()
-	b.Status = BackfillQueued
+	b.Status = callscope.BackfillQueued
 	b.CreatedAt = q.now()
 	b.UpdatedAt = b.CreatedAt
 	b.Done, b.Failed, b.ResumeAfter = 0, 0, ""
@@ -101,8 +55,8 @@ func (q *queries) CreateBackfill(ctx context.Context, b *Backfill) error {
 		b.LastError, b.CreatedAt, b.StartedAt, b.FinishedAt, b.CancelledAt, b.UpdatedAt)
 }
 
-// Backfill returns a tenant's backfill. Returns ENOTFOUND if there is none.
-func (q *queries) Backfill(ctx context.Context, tenantID, id string) (*Backfill, error) {
+// callscope.Backfill returns a tenant's backfill. Returns ENOTFOUND if there is none.
+func (q *queries) Backfill(ctx context.Context, tenantID, id string) (*callscope.Backfill, error) {
 	b, err := scanBackfill(q.ex.queryRow(ctx, `SELECT `+backfillColumns+` FROM backfills WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "backfill not found")
@@ -111,14 +65,14 @@ func (q *queries) Backfill(ctx context.Context, tenantID, id string) (*Backfill,
 }
 
 // Backfills lists the backfills of a tenant's analyzer, newest first.
-func (q *queries) Backfills(ctx context.Context, tenantID, analyzerID string) ([]*Backfill, error) {
+func (q *queries) Backfills(ctx context.Context, tenantID, analyzerID string) ([]*callscope.Backfill, error) {
 	rs, err := q.ex.query(ctx, `SELECT `+backfillColumns+` FROM backfills WHERE tenant_id = $1 AND analyzer_id = $2
-		ORDER BY id DESC LIMIT `+itoa(MaxPageSize), tenantID, analyzerID)
+		ORDER BY id DESC LIMIT `+itoa(callscope.MaxPageSize), tenantID, analyzerID)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := []*Backfill{}
+	out := []*callscope.Backfill{}
 	for rs.Next() {
 		b, err := scanBackfill(rs)
 		if err != nil {
@@ -132,10 +86,10 @@ func (q *queries) Backfills(ctx context.Context, tenantID, analyzerID string) ([
 // CancelBackfill stops a queued or running backfill: its job stops before
 // the next call. Returns ENOTFOUND if the tenant has no such backfill and
 // ECONFLICT if it has already finished.
-func (q *queries) CancelBackfill(ctx context.Context, tenantID, id string) (*Backfill, error) {
+func (q *queries) CancelBackfill(ctx context.Context, tenantID, id string) (*callscope.Backfill, error) {
 	now := q.now()
 	n, err := q.ex.execRows(ctx, `UPDATE backfills SET status = $3, cancelled_at = $4, finished_at = $4, updated_at = $4
-		WHERE tenant_id = $1 AND id = $2 AND status IN ($5, $6)`, tenantID, id, BackfillCancelled, now, BackfillQueued, BackfillRunning)
+		WHERE tenant_id = $1 AND id = $2 AND status IN ($5, $6)`, tenantID, id, callscope.BackfillCancelled, now, callscope.BackfillQueued, callscope.BackfillRunning)
 	if err != nil {
 		return nil, err
 	}
@@ -155,14 +109,14 @@ func (q *queries) CancelBackfill(ctx context.Context, tenantID, id string) (*Bac
 func (q *queries) StartBackfill(ctx context.Context, id string) (bool, error) {
 	now := q.now()
 	if _, err := q.ex.execRows(ctx, `UPDATE backfills SET status = $2, started_at = $3, updated_at = $3
-		WHERE id = $1 AND status = $4`, id, BackfillRunning, now, BackfillQueued); err != nil {
+		WHERE id = $1 AND status = $4`, id, callscope.BackfillRunning, now, callscope.BackfillQueued); err != nil {
 		return false, err
 	}
 	var status string
 	if err := q.ex.queryRow(ctx, `SELECT status FROM backfills WHERE id = $1`, id).Scan(&status); err != nil {
 		return false, err
 	}
-	return status == BackfillRunning, nil
+	return status == callscope.BackfillRunning, nil
 }
 
 // AdvanceBackfill records that a running backfill finished one more call:
@@ -175,10 +129,10 @@ func (q *queries) AdvanceBackfill(ctx context.Context, id, resumeAfter string, f
 	var err error
 	if failure == nil {
 		n, err = q.ex.execRows(ctx, `UPDATE backfills SET done = done + 1, resume_after = $2, updated_at = $3
-			WHERE id = $1 AND status = $4`, id, resumeAfter, q.now(), BackfillRunning)
+			WHERE id = $1 AND status = $4`, id, resumeAfter, q.now(), callscope.BackfillRunning)
 	} else {
 		n, err = q.ex.execRows(ctx, `UPDATE backfills SET failed_count = failed_count + 1, resume_after = $2, updated_at = $3,
-			last_error = $5 WHERE id = $1 AND status = $4`, id, resumeAfter, q.now(), BackfillRunning, truncate(failure.Error(), 2000))
+			last_error = $5 WHERE id = $1 AND status = $4`, id, resumeAfter, q.now(), callscope.BackfillRunning, truncate(failure.Error(), 2000))
 	}
 	if err == nil && n == 0 {
 		return callscope.Errorf(callscope.ECONFLICT, "the backfill is not running")
@@ -190,12 +144,12 @@ func (q *queries) AdvanceBackfill(ctx context.Context, id, resumeAfter string, f
 // failed (then with the reason). It reports whether it did: false when the
 // backfill had already finished or was cancelled.
 func (q *queries) FinishBackfill(ctx context.Context, id, status string, reason error) (bool, error) {
-	if status != BackfillCompleted && status != BackfillFailed {
+	if status != callscope.BackfillCompleted && status != callscope.BackfillFailed {
 		return false, callscope.Errorf(callscope.EINVALID, "a backfill finishes completed or failed, not %q", status)
 	}
 	now := q.now()
 	query := `UPDATE backfills SET status = $2, finished_at = $3, updated_at = $3`
-	args := []any{id, status, now, BackfillQueued, BackfillRunning}
+	args := []any{id, status, now, callscope.BackfillQueued, callscope.BackfillRunning}
 	if reason != nil {
 		query += `, last_error = $6`
 		args = append(args, truncate(reason.Error(), 2000))
@@ -207,7 +161,7 @@ func (q *queries) FinishBackfill(ctx context.Context, id, status string, reason 
 // backfillWhere is the condition selecting a backfill's calls: the filter,
 // calls created before the backfill (so that its total holds), calls with
 // a transcript.
-func backfillWhere(b *Backfill) (string, []any) {
+func backfillWhere(b *callscope.Backfill) (string, []any) {
 	where := []string{"c.tenant_id = $1", "c.created_at < $2",
 		"EXISTS (SELECT 1 FROM segments s WHERE s.call_id = c.id)"}
 	args := []any{b.TenantID, b.CreatedAt}
@@ -235,7 +189,7 @@ func backfillWhere(b *Backfill) (string, []any) {
 
 // CountBackfillCalls returns how many calls the backfill selects, at most
 // its filter's limit.
-func (q *queries) CountBackfillCalls(ctx context.Context, b *Backfill) (int, error) {
+func (q *queries) CountBackfillCalls(ctx context.Context, b *callscope.Backfill) (int, error) {
 	where, args := backfillWhere(b)
 	var n int
 	if err := q.ex.queryRow(ctx, `SELECT count(*) FROM calls c WHERE `+where, args...).Scan(&n); err != nil {
@@ -249,14 +203,14 @@ func (q *queries) CountBackfillCalls(ctx context.Context, b *Backfill) (int, err
 
 // BackfillCalls returns the ids of the next n calls the backfill selects
 // after its ResumeAfter point, newest first.
-func (q *queries) BackfillCalls(ctx context.Context, b *Backfill, n int) ([]string, error) {
+func (q *queries) BackfillCalls(ctx context.Context, b *callscope.Backfill, n int) ([]string, error) {
 	where, args := backfillWhere(b)
 	if b.ResumeAfter != "" {
 		args = append(args, b.ResumeAfter)
 		where += " AND c.id < $" + itoa(len(args))
 	}
-	if n <= 0 || n > MaxPageSize {
-		n = MaxPageSize
+	if n <= 0 || n > callscope.MaxPageSize {
+		n = callscope.MaxPageSize
 	}
 	rs, err := q.ex.query(ctx, `SELECT c.id FROM calls c WHERE `+where+` ORDER BY c.id DESC LIMIT `+itoa(n), args...)
 	if err != nil {

@@ -245,9 +245,6 @@ func (q *queries) loadExternalIDs(ctx context.Context, calls []*callscope.Call) 
 	return rs.Err()
 }
 
-// MaxPageSize bounds one page of a listing.
-const MaxPageSize = 500
-
 // Calls lists the calls that match f, newest first, one page at a time.
 // Pass the id of the last call of a page as f.After to get the next one.
 func (q *queries) Calls(ctx context.Context, f callscope.CallFilter) ([]*callscope.Call, error) {
@@ -284,7 +281,7 @@ func (q *queries) Calls(ctx context.Context, f callscope.CallFilter) ([]*callsco
 		add("id < ?", f.After)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > MaxPageSize {
+	if limit <= 0 || limit > callscope.MaxPageSize {
 		limit = 50
 	}
 	rs, err := q.ex.query(ctx, `SELECT `+callSelect+` FROM calls WHERE `+strings.Join(where, " AND ")+

@@ -2,56 +2,16 @@ package sqlstore
 
 import (
 	"context"
-	"time"
 
 	"github.com/callscope/callscope"
 )
-
-// Next actions for a campaign contact after a call.
-const (
-	// CampaignDone means the contact was reached; no more calls.
-	CampaignDone = "done"
-	// CampaignRetry means the contact should be called again (no answer,
-	// busy, failed).
-	CampaignRetry = "retry"
-	// CampaignVoicemail means the call reached voicemail.
-	CampaignVoicemail = "voicemail"
-	// CampaignNone means the call's outcome asks for nothing (cancelled).
-	CampaignNone = "none"
-)
-
-// CampaignContact is the state of one contact of a campaign: how often it
-// was called, how the last call ended and what to do next.
-type CampaignContact struct {
-	CampaignID string               `json:"campaign_id"`
-	Contact    string               `json:"contact"`
-	Attempts   int                  `json:"attempts"`
-	LastStatus callscope.CallStatus `json:"last_status"`
-	LastCallID string               `json:"last_call_id"`
-	NextAction string               `json:"next_action"`
-	UpdatedAt  time.Time            `json:"updated_at"`
-}
-
-// CampaignNextAction is what a campaign does next with a contact whose last
-// call ended in status s.
-func CampaignNextAction(s callscope.CallStatus) string {
-	switch s {
-	case callscope.CallCompleted:
-		return CampaignDone
-	case callscope.CallNoAnswer, callscope.CallBusy, callscope.CallFailed:
-		return CampaignRetry
-	case callscope.CallVoicemail:
-		return CampaignVoicemail
-	}
-	return CampaignNone
-}
 
 // ReconcileCampaignCall records a call's outcome against its campaign
 // contact. A call counts as one attempt however often it is reconciled; a
 // call reconciled again with a new status updates the contact's last status
 // without counting again. Returns EINVALID for a call outside a campaign or
 // without a final status.
-func (q *queries) ReconcileCampaignCall(ctx context.Context, c *callscope.Call, contact string) (*CampaignContact, error) {
+func (q *queries) ReconcileCampaignCall(ctx context.Context, c *callscope.Call, contact string) (*callscope.CampaignContact, error) {
 	if c.CampaignID == "" {
 		return nil, callscope.Errorf(callscope.EINVALID, "call %s is not part of a campaign", c.ID)
 	}
@@ -68,7 +28,7 @@ func (q *queries) ReconcileCampaignCall(ctx context.Context, c *callscope.Call, 
 	if err != nil {
 		return nil, err
 	}
-	next := CampaignNextAction(c.Status)
+	next := callscope.CampaignNextAction(c.Status)
 	if n == 1 {
 		err = q.exec(ctx, `INSERT INTO campaign_contacts (tenant_id, campaign_id, contact, attempts, last_status,
 			last_call_id, next_action, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)
@@ -126,8 +86,8 @@ func (q *queries) CallOutcomes(ctx context.Context, tenantID string, ids []strin
 
 const campaignContactColumns = `campaign_id, contact, attempts, last_status, last_call_id, next_action, updated_at`
 
-func scanCampaignContact(r row) (*CampaignContact, error) {
-	var cc CampaignContact
+func scanCampaignContact(r row) (*callscope.CampaignContact, error) {
+	var cc callscope.CampaignContact
 	var status string
 	if err := r.Scan(&cc.CampaignID, &cc.Contact, &cc.Attempts, &status, &cc.LastCallID, &cc.NextAction, &cc.UpdatedAt); err != nil {
 		return nil, err
@@ -137,9 +97,9 @@ func scanCampaignContact(r row) (*CampaignContact, error) {
 	return &cc, nil
 }
 
-// CampaignContact returns one contact's state. Returns ENOTFOUND if the
+// callscope.CampaignContact returns one contact's state. Returns ENOTFOUND if the
 // contact was never reconciled.
-func (q *queries) CampaignContact(ctx context.Context, tenantID, campaignID, contact string) (*CampaignContact, error) {
+func (q *queries) CampaignContact(ctx context.Context, tenantID, campaignID, contact string) (*callscope.CampaignContact, error) {
 	cc, err := scanCampaignContact(q.ex.queryRow(ctx, `SELECT `+campaignContactColumns+` FROM campaign_contacts
 		WHERE tenant_id = $1 AND campaign_id = $2 AND contact = $3`, tenantID, campaignID, contact))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
@@ -149,14 +109,14 @@ func (q *queries) CampaignContact(ctx context.Context, tenantID, campaignID, con
 }
 
 // CampaignContacts lists a campaign's contacts in contact order.
-func (q *queries) CampaignContacts(ctx context.Context, tenantID, campaignID string) ([]*CampaignContact, error) {
+func (q *queries) CampaignContacts(ctx context.Context, tenantID, campaignID string) ([]*callscope.CampaignContact, error) {
 	rs, err := q.ex.query(ctx, `SELECT `+campaignContactColumns+` FROM campaign_contacts
 		WHERE tenant_id = $1 AND campaign_id = $2 ORDER BY contact`, tenantID, campaignID)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := []*CampaignContact{}
+	out := []*callscope.CampaignContact{}
 	for rs.Next() {
 		cc, err := scanCampaignContact(rs)
 		if err != nil {

@@ -3,41 +3,18 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/callscope/callscope"
 )
-
-// Kinds of evolution snapshot written by live progressive analysis.
-const (
-	EvolutionEntity         = "entity"
-	EvolutionClassification = "classification"
-	EvolutionTranslation    = "translation"
-)
-
-// EvolutionSnapshot is what live progressive analysis concluded about a call
-// after one window of its audio: the entities, the classification or the
-// translation so far. Data is JSON whose shape belongs to the analysis that
-// wrote it.
-type EvolutionSnapshot struct {
-	CallID      string
-	TenantID    string
-	Kind        string
-	WindowIndex int
-	WindowStart float64
-	WindowEnd   float64
-	Data        json.RawMessage
-	CreatedAt   time.Time
-}
 
 // AppendEvolution stores a snapshot of a call, filling in CreatedAt. A
 // snapshot for a window the call already has of that kind replaces it, so
 // writing the same window twice is harmless. Returns EINVALID for an unknown
 // kind, a negative window index, a window that ends before it starts or data
 // that is not JSON.
-func (q *queries) AppendEvolution(ctx context.Context, s *EvolutionSnapshot) error {
+func (q *queries) AppendEvolution(ctx context.Context, s *callscope.EvolutionSnapshot) error {
 	switch s.Kind {
-	case EvolutionEntity, EvolutionClassification, EvolutionTranslation:
+	case callscope.EvolutionEntity, callscope.EvolutionClassification, callscope.EvolutionTranslation:
 	default:
 		return callscope.Errorf(callscope.EINVALID, "unknown evolution kind %q", s.Kind)
 	}
@@ -60,7 +37,7 @@ func (q *queries) AppendEvolution(ctx context.Context, s *EvolutionSnapshot) err
 
 // Evolution returns a call's snapshots of one kind, or of every kind when
 // kind is "", in window order (kinds in name order within a window).
-func (q *queries) Evolution(ctx context.Context, callID, kind string) ([]*EvolutionSnapshot, error) {
+func (q *queries) Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error) {
 	query := `SELECT call_id, tenant_id, kind, window_index, window_start, window_end, data, created_at
 		FROM evolution_snapshots WHERE call_id = $1`
 	args := []any{callID}
@@ -73,9 +50,9 @@ func (q *queries) Evolution(ctx context.Context, callID, kind string) ([]*Evolut
 		return nil, err
 	}
 	defer rs.Close()
-	out := []*EvolutionSnapshot{}
+	out := []*callscope.EvolutionSnapshot{}
 	for rs.Next() {
-		var s EvolutionSnapshot
+		var s callscope.EvolutionSnapshot
 		var data []byte
 		if err := rs.Scan(&s.CallID, &s.TenantID, &s.Kind, &s.WindowIndex, &s.WindowStart, &s.WindowEnd, &data, &s.CreatedAt); err != nil {
 			return nil, err

@@ -87,19 +87,10 @@ func (q *queries) ActiveCalls(ctx context.Context, tenantID string) ([]*callscop
 	return calls, segs, nil
 }
 
-// SessionStats sums up a tenant's live sessions.
-type SessionStats struct {
-	Active       int
-	AudioSeconds float64
-	Segments     int
-	// CallIDs are the public ids of the live calls, oldest first.
-	CallIDs []string
-}
-
-// SessionStats returns counts and totals over the tenant's live calls,
+// callscope.SessionStats returns counts and totals over the tenant's live calls,
 // computed by the database.
-func (q *queries) SessionStats(ctx context.Context, tenantID string) (*SessionStats, error) {
-	var st SessionStats
+func (q *queries) SessionStats(ctx context.Context, tenantID string) (*callscope.SessionStats, error) {
+	var st callscope.SessionStats
 	err := q.ex.queryRow(ctx, `SELECT count(*), COALESCE(SUM(c.audio_seconds), 0),
 			CAST(COALESCE(SUM((SELECT count(*) FROM segments s WHERE s.call_id = c.id)), 0) AS BIGINT)
 		FROM calls c WHERE `+activeWhere, tenantID).Scan(&st.Active, &st.AudioSeconds, &st.Segments)
@@ -186,37 +177,12 @@ func (q *queries) AppendSegments(ctx context.Context, callID string, segs []call
 	return count, audio, nil
 }
 
-// Orders of a call search.
-const (
-	SortCreatedAt = "created_at"
-	SortStartTime = "start_time"
-	SortDuration  = "duration"
-)
-
-// CallQuery is a call listing with search: the filter of Calls plus bounds
-// on the start time, a text to find and an order. Sorted by created_at the
-// listing pages with the filter's After cursor (newest first, or oldest
-// first with Ascending); in any other order it pages with Offset.
-type CallQuery struct {
-	callscope.CallFilter
-	// StartFrom and StartTo bound the start time (inclusive, exclusive):
-	// started_at, or created_at for a call that never started.
-	StartFrom *time.Time
-	StartTo   *time.Time
-	// Text selects calls whose transcript or summary contains it, ignoring
-	// case (ASCII case only on SQLite).
-	Text      string
-	Sort      string // SortCreatedAt (default), SortStartTime or SortDuration
-	Ascending bool
-	Offset    int
-}
-
 // startExpr is a call's start time as the Call Sessions API shows it.
 const startExpr = `COALESCE(c.started_at, c.created_at)`
 
 // SearchCalls lists the calls that match cq, one page at a time, in one
 // query. Returns EINVALID for an unknown sort.
-func (q *queries) SearchCalls(ctx context.Context, cq CallQuery) ([]*callscope.Call, error) {
+func (q *queries) SearchCalls(ctx context.Context, cq callscope.CallQuery) ([]*callscope.Call, error) {
 	f := cq.CallFilter
 	if f.TenantID == "" {
 		return nil, callscope.Errorf(callscope.EINVALID, "listing calls needs a tenant")
@@ -267,7 +233,7 @@ func (q *queries) SearchCalls(ctx context.Context, cq CallQuery) ([]*callscope.C
 	}
 	var order string
 	switch cq.Sort {
-	case "", SortCreatedAt:
+	case "", callscope.SortCreatedAt:
 		if f.After != "" {
 			op := " < "
 			if cq.Ascending {
@@ -276,15 +242,15 @@ func (q *queries) SearchCalls(ctx context.Context, cq CallQuery) ([]*callscope.C
 			where = append(where, "c.id"+op+arg(f.After))
 		}
 		order = "c.id" + dir
-	case SortStartTime:
+	case callscope.SortStartTime:
 		order = startExpr + dir + ", c.id" + dir
-	case SortDuration:
+	case callscope.SortDuration:
 		order = "c.duration_seconds" + dir + ", c.id" + dir
 	default:
 		return nil, callscope.Errorf(callscope.EINVALID, "unknown sort %q", cq.Sort)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > MaxPageSize {
+	if limit <= 0 || limit > callscope.MaxPageSize {
 		limit = 50
 	}
 	query := `SELECT ` + callSelect + ` FROM calls c WHERE ` + strings.Join(where, " AND ") +
@@ -342,24 +308,18 @@ func (q *queries) ProcessingCallIDs(ctx context.Context, tenantID string, status
 	return out, rs.Err()
 }
 
-// CallRef names a stored call and its version.
-type CallRef struct {
-	ID      string
-	Version int64
-}
-
 // ActiveCallVersions lists the tenant's live calls (ActiveStatuses) with
 // their versions, oldest first: enough to tell which renderings of them
 // are still current.
-func (q *queries) ActiveCallVersions(ctx context.Context, tenantID string) ([]CallRef, error) {
+func (q *queries) ActiveCallVersions(ctx context.Context, tenantID string) ([]callscope.CallRef, error) {
 	rs, err := q.ex.query(ctx, `SELECT c.id, c.version FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := []CallRef{}
+	out := []callscope.CallRef{}
 	for rs.Next() {
-		var r CallRef
+		var r callscope.CallRef
 		if err := rs.Scan(&r.ID, &r.Version); err != nil {
 			return nil, err
 		}

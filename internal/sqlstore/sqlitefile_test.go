@@ -89,7 +89,7 @@ func TestSecretCacheAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotated := "second-secret-0123456789"
-	if _, err := b.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{ResultsSecret: &rotated}); err != nil {
+	if _, err := b.UpdateTenant(ctx, tn.ID, callscope.TenantUpdate{ResultsSecret: &rotated}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.TenantByResultsSecret(ctx, "first-secret-0123456789"); err != nil {
@@ -103,7 +103,7 @@ func TestSecretCacheAcrossProcesses(t *testing.T) {
 		t.Fatalf("new secret: %v", err)
 	}
 	third := "third-secret-0123456789"
-	if _, err := a.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{ResultsSecret: &third}); err != nil {
+	if _, err := a.UpdateTenant(ctx, tn.ID, callscope.TenantUpdate{ResultsSecret: &third}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.TenantByResultsSecret(ctx, rotated); callscope.ErrorCode(err) != callscope.ENOTFOUND {

@@ -119,7 +119,7 @@ func testTenant(t *testing.T, s *sqlstore.Store) {
 	})
 	t.Run("Update", func(t *testing.T) {
 		secret := "rotated"
-		u, err := s.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{ResultsSecret: &secret})
+		u, err := s.UpdateTenant(ctx, tn.ID, callscope.TenantUpdate{ResultsSecret: &secret})
 		must(t, err)
 		if u.ResultsSecret == "rotated" || u.Name != "acme" {
 			t.Fatalf("UpdateTenant = %+v", u)
@@ -132,7 +132,7 @@ func testTenant(t *testing.T, s *sqlstore.Store) {
 		}
 		// Changing something else keeps the secret as it was.
 		name := "acme"
-		_, err = s.UpdateTenant(ctx, tn.ID, sqlstore.TenantUpdate{Name: &name})
+		_, err = s.UpdateTenant(ctx, tn.ID, callscope.TenantUpdate{Name: &name})
 		must(t, err)
 		if got, err := s.TenantByResultsSecret(ctx, "rotated"); err != nil || got.ID != tn.ID {
 			t.Fatalf("secret after a rename: %v", err)
@@ -806,7 +806,7 @@ func testSearchCalls(t *testing.T, s *sqlstore.Store) {
 	}
 	must(t, s.PutSegments(ctx, ids[1], []callscope.Segment{{SegmentID: 0, EndTime: 1, Text: "My child is missing"}}))
 	must(t, s.PutSegments(ctx, ids[2], []callscope.Segment{{SegmentID: 0, EndTime: 1, Text: "school fees"}}))
-	search := func(cq sqlstore.CallQuery) []string {
+	search := func(cq callscope.CallQuery) []string {
 		t.Helper()
 		cq.TenantID = tn.ID
 		cs, err := s.SearchCalls(ctx, cq)
@@ -819,22 +819,22 @@ func testSearchCalls(t *testing.T, s *sqlstore.Store) {
 	}
 	for _, c := range []struct {
 		name string
-		cq   sqlstore.CallQuery
+		cq   callscope.CallQuery
 		want []string
 	}{
-		{"Default", sqlstore.CallQuery{}, []string{"search-4", "search-3", "search-2", "search-1", "search-0"}},
-		{"CreatedAsc", sqlstore.CallQuery{Ascending: true}, []string{"search-0", "search-1", "search-2", "search-3", "search-4"}},
-		{"CreatedAfterCursor", sqlstore.CallQuery{CallFilter: callscope.CallFilter{After: ids[2]}}, []string{"search-1", "search-0"}},
-		{"CreatedAscAfterCursor", sqlstore.CallQuery{CallFilter: callscope.CallFilter{After: ids[2]}, Ascending: true}, []string{"search-3", "search-4"}},
-		{"StartTimeAsc", sqlstore.CallQuery{Sort: sqlstore.SortStartTime, Ascending: true}, []string{"search-4", "search-3", "search-2", "search-1", "search-0"}},
-		{"DurationDesc", sqlstore.CallQuery{Sort: sqlstore.SortDuration}, []string{"search-2", "search-4", "search-0", "search-3", "search-1"}},
-		{"DurationOffset", sqlstore.CallQuery{Sort: sqlstore.SortDuration, CallFilter: callscope.CallFilter{Limit: 2}, Offset: 2}, []string{"search-0", "search-3"}},
-		{"StartBounds", sqlstore.CallQuery{StartFrom: ptr(base.Add(time.Hour)), StartTo: ptr(base.Add(3 * time.Hour))}, []string{"search-3", "search-2"}},
-		{"TextInSegmentIgnoresCase", sqlstore.CallQuery{Text: "CHILD"}, []string{"search-3", "search-1"}},
-		{"TextInSummary", sqlstore.CallQuery{Text: "kibera"}, []string{"search-3"}},
-		{"TextWildcardsAreLiteral", sqlstore.CallQuery{Text: "50%_"}, []string{"search-3"}},
-		{"TextWildcardsDoNotMatchAnything", sqlstore.CallQuery{Text: "%"}, []string{"search-3"}},
-		{"TextNoMatch", sqlstore.CallQuery{Text: "nothing like this"}, []string{}},
+		{"Default", callscope.CallQuery{}, []string{"search-4", "search-3", "search-2", "search-1", "search-0"}},
+		{"CreatedAsc", callscope.CallQuery{Ascending: true}, []string{"search-0", "search-1", "search-2", "search-3", "search-4"}},
+		{"CreatedAfterCursor", callscope.CallQuery{CallFilter: callscope.CallFilter{After: ids[2]}}, []string{"search-1", "search-0"}},
+		{"CreatedAscAfterCursor", callscope.CallQuery{CallFilter: callscope.CallFilter{After: ids[2]}, Ascending: true}, []string{"search-3", "search-4"}},
+		{"StartTimeAsc", callscope.CallQuery{Sort: callscope.SortStartTime, Ascending: true}, []string{"search-4", "search-3", "search-2", "search-1", "search-0"}},
+		{"DurationDesc", callscope.CallQuery{Sort: callscope.SortDuration}, []string{"search-2", "search-4", "search-0", "search-3", "search-1"}},
+		{"DurationOffset", callscope.CallQuery{Sort: callscope.SortDuration, CallFilter: callscope.CallFilter{Limit: 2}, Offset: 2}, []string{"search-0", "search-3"}},
+		{"StartBounds", callscope.CallQuery{StartFrom: ptr(base.Add(time.Hour)), StartTo: ptr(base.Add(3 * time.Hour))}, []string{"search-3", "search-2"}},
+		{"TextInSegmentIgnoresCase", callscope.CallQuery{Text: "CHILD"}, []string{"search-3", "search-1"}},
+		{"TextInSummary", callscope.CallQuery{Text: "kibera"}, []string{"search-3"}},
+		{"TextWildcardsAreLiteral", callscope.CallQuery{Text: "50%_"}, []string{"search-3"}},
+		{"TextWildcardsDoNotMatchAnything", callscope.CallQuery{Text: "%"}, []string{"search-3"}},
+		{"TextNoMatch", callscope.CallQuery{Text: "nothing like this"}, []string{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := search(c.cq); !reflect.DeepEqual(got, c.want) {
@@ -843,12 +843,12 @@ func testSearchCalls(t *testing.T, s *sqlstore.Store) {
 		})
 	}
 	t.Run("ErrInvalid/Sort", func(t *testing.T) {
-		_, err := s.SearchCalls(ctx, sqlstore.CallQuery{CallFilter: callscope.CallFilter{TenantID: tn.ID}, Sort: "id; DROP TABLE calls"})
+		_, err := s.SearchCalls(ctx, callscope.CallQuery{CallFilter: callscope.CallFilter{TenantID: tn.ID}, Sort: "id; DROP TABLE calls"})
 		wantCode(t, err, callscope.EINVALID)
 	})
 	t.Run("OtherTenant", func(t *testing.T) {
 		other := sqlstoretest.MustTenant(t, s)
-		cs, err := s.SearchCalls(ctx, sqlstore.CallQuery{CallFilter: callscope.CallFilter{TenantID: other.ID}, Text: "child"})
+		cs, err := s.SearchCalls(ctx, callscope.CallQuery{CallFilter: callscope.CallFilter{TenantID: other.ID}, Text: "child"})
 		must(t, err)
 		if len(cs) != 0 {
 			t.Fatalf("another tenant found %d calls", len(cs))
@@ -862,18 +862,18 @@ func testEvolution(t *testing.T, s *sqlstore.Store) {
 	tn := sqlstoretest.MustTenant(t, s)
 	c := newCall(tn.ID)
 	must(t, s.CreateCall(ctx, c))
-	snap := func(kind string, i int, data string) *sqlstore.EvolutionSnapshot {
-		return &sqlstore.EvolutionSnapshot{CallID: c.ID, TenantID: tn.ID, Kind: kind, WindowIndex: i,
+	snap := func(kind string, i int, data string) *callscope.EvolutionSnapshot {
+		return &callscope.EvolutionSnapshot{CallID: c.ID, TenantID: tn.ID, Kind: kind, WindowIndex: i,
 			WindowStart: float64(i * 15), WindowEnd: float64(i*15 + 20), Data: json.RawMessage(data)}
 	}
-	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 1, `{"persons":["Amina","Juma"]}`)))
-	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 0, `{"persons":["Amina"]}`)))
-	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionClassification, 0, `{"category":"child_protection"}`)))
-	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionTranslation, 0, `{"translation":"Hello"}`)))
+	must(t, s.AppendEvolution(ctx, snap(callscope.EvolutionEntity, 1, `{"persons":["Amina","Juma"]}`)))
+	must(t, s.AppendEvolution(ctx, snap(callscope.EvolutionEntity, 0, `{"persons":["Amina"]}`)))
+	must(t, s.AppendEvolution(ctx, snap(callscope.EvolutionClassification, 0, `{"category":"child_protection"}`)))
+	must(t, s.AppendEvolution(ctx, snap(callscope.EvolutionTranslation, 0, `{"translation":"Hello"}`)))
 	// Writing a window again replaces it.
-	must(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 1, `{"persons":["Amina","Juma","Wanjiru"]}`)))
+	must(t, s.AppendEvolution(ctx, snap(callscope.EvolutionEntity, 1, `{"persons":["Amina","Juma","Wanjiru"]}`)))
 
-	ents, err := s.Evolution(ctx, c.ID, sqlstore.EvolutionEntity)
+	ents, err := s.Evolution(ctx, c.ID, callscope.EvolutionEntity)
 	must(t, err)
 	if len(ents) != 2 || ents[0].WindowIndex != 0 || ents[1].WindowIndex != 1 || ents[1].WindowStart != 15 || ents[1].WindowEnd != 35 ||
 		ents[1].CreatedAt.IsZero() || ents[1].TenantID != tn.ID {
@@ -900,12 +900,12 @@ func testEvolution(t *testing.T, s *sqlstore.Store) {
 	}
 	t.Run("ErrInvalid", func(t *testing.T) {
 		wantCode(t, s.AppendEvolution(ctx, snap("mood", 0, `{}`)), callscope.EINVALID)
-		wantCode(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, -1, `{}`)), callscope.EINVALID)
-		wantCode(t, s.AppendEvolution(ctx, snap(sqlstore.EvolutionEntity, 2, `{not json`)), callscope.EINVALID)
+		wantCode(t, s.AppendEvolution(ctx, snap(callscope.EvolutionEntity, -1, `{}`)), callscope.EINVALID)
+		wantCode(t, s.AppendEvolution(ctx, snap(callscope.EvolutionEntity, 2, `{not json`)), callscope.EINVALID)
 	})
 	t.Run("DeletedWithCall", func(t *testing.T) {
 		// Snapshots belong to their call: a snapshot of an unknown call is refused.
-		err := s.AppendEvolution(ctx, &sqlstore.EvolutionSnapshot{CallID: "no-such-call", TenantID: tn.ID, Kind: sqlstore.EvolutionEntity})
+		err := s.AppendEvolution(ctx, &callscope.EvolutionSnapshot{CallID: "no-such-call", TenantID: tn.ID, Kind: callscope.EvolutionEntity})
 		if err == nil {
 			t.Fatal("snapshot of an unknown call was stored")
 		}
@@ -1002,19 +1002,19 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 
 	for _, c := range []struct {
 		name   string
-		filter sqlstore.BackfillFilter
+		filter callscope.BackfillFilter
 		want   int
 	}{
-		{"All", sqlstore.BackfillFilter{}, 5},
-		{"Status", sqlstore.BackfillFilter{Status: []callscope.CallStatus{callscope.CallCompleted}}, 4},
-		{"Limit", sqlstore.BackfillFilter{Limit: 2}, 2},
-		{"Future", sqlstore.BackfillFilter{From: ptrTime(time.Now().Add(time.Hour))}, 0},
-		{"Past", sqlstore.BackfillFilter{To: ptrTime(time.Now().Add(-time.Hour))}, 0},
+		{"All", callscope.BackfillFilter{}, 5},
+		{"Status", callscope.BackfillFilter{Status: []callscope.CallStatus{callscope.CallCompleted}}, 4},
+		{"Limit", callscope.BackfillFilter{Limit: 2}, 2},
+		{"Future", callscope.BackfillFilter{From: ptrTime(time.Now().Add(time.Hour))}, 0},
+		{"Past", callscope.BackfillFilter{To: ptrTime(time.Now().Add(-time.Hour))}, 0},
 	} {
 		t.Run("Total/"+c.name, func(t *testing.T) {
-			b := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID, Filter: c.filter}
+			b := &callscope.Backfill{TenantID: tn.ID, AnalyzerID: a.ID, Filter: c.filter}
 			must(t, s.CreateBackfill(ctx, b))
-			if b.Total != c.want || b.Status != sqlstore.BackfillQueued {
+			if b.Total != c.want || b.Status != callscope.BackfillQueued {
 				t.Fatalf("total = %d status = %s, want %d queued", b.Total, b.Status, c.want)
 			}
 			got, err := s.Backfill(ctx, tn.ID, b.ID)
@@ -1027,7 +1027,7 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 		})
 	}
 
-	b := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
+	b := &callscope.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
 	must(t, s.CreateBackfill(ctx, b))
 	// A call created after the backfill is not part of it.
 	mk(callscope.CallCompleted, true)
@@ -1062,7 +1062,7 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 	}
 	got, err := s.Backfill(ctx, tn.ID, b.ID)
 	must(t, err)
-	if got.Status != sqlstore.BackfillRunning || got.Total != 5 || got.Done != 4 || got.Failed != 1 ||
+	if got.Status != callscope.BackfillRunning || got.Total != 5 || got.Done != 4 || got.Failed != 1 ||
 		got.LastError != "engine said no" || got.ResumeAfter != walked[len(walked)-1] || got.StartedAt == nil {
 		t.Fatalf("progress = %+v", got)
 	}
@@ -1070,14 +1070,14 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 	if ids, err := s.BackfillCalls(ctx, got, 10); err != nil || len(ids) != 0 {
 		t.Fatalf("after the last call: %v %v", ids, err)
 	}
-	ok, err := s.FinishBackfill(ctx, b.ID, sqlstore.BackfillCompleted, nil)
+	ok, err := s.FinishBackfill(ctx, b.ID, callscope.BackfillCompleted, nil)
 	must(t, err)
 	if !ok {
 		t.Fatal("FinishBackfill = false for a running backfill")
 	}
 	got, err = s.Backfill(ctx, tn.ID, b.ID)
 	must(t, err)
-	if got.Status != sqlstore.BackfillCompleted || got.FinishedAt == nil || !got.Finished() {
+	if got.Status != callscope.BackfillCompleted || got.FinishedAt == nil || !got.Finished() {
 		t.Fatalf("finished = %+v", got)
 	}
 	t.Run("ErrConflict/CancelFinished", func(t *testing.T) {
@@ -1086,7 +1086,7 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 	})
 
 	t.Run("Cancel", func(t *testing.T) {
-		c := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
+		c := &callscope.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
 		must(t, s.CreateBackfill(ctx, c))
 		_, err := s.StartBackfill(ctx, c.ID)
 		must(t, err)
@@ -1094,30 +1094,30 @@ func testBackfill(t *testing.T, s *sqlstore.Store) {
 		wantCode(t, err, callscope.ENOTFOUND)
 		got, err := s.CancelBackfill(ctx, tn.ID, c.ID)
 		must(t, err)
-		if got.Status != sqlstore.BackfillCancelled || got.CancelledAt == nil || got.FinishedAt == nil {
+		if got.Status != callscope.BackfillCancelled || got.CancelledAt == nil || got.FinishedAt == nil {
 			t.Fatalf("cancelled = %+v", got)
 		}
 		wantCode(t, s.AdvanceBackfill(ctx, c.ID, withText[0], nil), callscope.ECONFLICT)
 		if running, err := s.StartBackfill(ctx, c.ID); err != nil || running {
 			t.Fatalf("StartBackfill after cancel = %v, %v", running, err)
 		}
-		if ok, err := s.FinishBackfill(ctx, c.ID, sqlstore.BackfillCompleted, nil); err != nil || ok {
+		if ok, err := s.FinishBackfill(ctx, c.ID, callscope.BackfillCompleted, nil); err != nil || ok {
 			t.Fatalf("FinishBackfill after cancel = %v, %v", ok, err)
 		}
 		_, err = s.CancelBackfill(ctx, tn.ID, c.ID)
 		wantCode(t, err, callscope.ECONFLICT)
 	})
 	t.Run("Fail", func(t *testing.T) {
-		c := &sqlstore.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
+		c := &callscope.Backfill{TenantID: tn.ID, AnalyzerID: a.ID}
 		must(t, s.CreateBackfill(ctx, c))
-		ok, err := s.FinishBackfill(ctx, c.ID, sqlstore.BackfillFailed, fmt.Errorf("the analyzer was deleted"))
+		ok, err := s.FinishBackfill(ctx, c.ID, callscope.BackfillFailed, fmt.Errorf("the analyzer was deleted"))
 		must(t, err)
 		got, err := s.Backfill(ctx, tn.ID, c.ID)
 		must(t, err)
-		if !ok || got.Status != sqlstore.BackfillFailed || got.LastError != "the analyzer was deleted" {
+		if !ok || got.Status != callscope.BackfillFailed || got.LastError != "the analyzer was deleted" {
 			t.Fatalf("failed = %v %+v", ok, got)
 		}
-		_, err = s.FinishBackfill(ctx, c.ID, sqlstore.BackfillCancelled, nil)
+		_, err = s.FinishBackfill(ctx, c.ID, callscope.BackfillCancelled, nil)
 		wantCode(t, err, callscope.EINVALID)
 	})
 	t.Run("List", func(t *testing.T) {
@@ -1142,7 +1142,7 @@ func ptrTime(t time.Time) *time.Time {
 func testWebhookEndpoint(t *testing.T, s *sqlstore.Store) {
 	tn := sqlstoretest.MustTenant(t, s)
 	other := sqlstoretest.MustTenant(t, s)
-	w := &sqlstore.WebhookEndpoint{TenantID: tn.ID, URL: "https://example.com/hook", EventTypes: []string{"call.completed"},
+	w := &callscope.WebhookEndpoint{TenantID: tn.ID, URL: "https://example.com/hook", EventTypes: []string{"call.completed"},
 		Enabled: true, Secret: "whsec_a"}
 	must(t, s.CreateWebhookEndpoint(ctx, w))
 	got, err := s.WebhookEndpoint(ctx, tn.ID, w.ID)
@@ -1180,7 +1180,7 @@ func testWebhookDelivery(t *testing.T, s *sqlstore.Store) {
 	tn := sqlstoretest.MustTenant(t, s)
 	var ids []string
 	for i := 0; i < 2; i++ {
-		d := &sqlstore.WebhookDelivery{Delivery: callscope.Delivery{TenantID: tn.ID, EventID: fmt.Sprintf("evt_%d", i), Channel: "webhook",
+		d := &callscope.WebhookDelivery{Delivery: callscope.Delivery{TenantID: tn.ID, EventID: fmt.Sprintf("evt_%d", i), Channel: "webhook",
 			Target: "https://example.com", Payload: json.RawMessage(`{"type":"call.completed"}`)}, EndpointID: "wh_1", MessageID: fmt.Sprintf("evt_%d", i)}
 		must(t, s.CreateWebhookDelivery(ctx, d))
 		ids = append(ids, d.ID)
@@ -1195,8 +1195,8 @@ func testWebhookDelivery(t *testing.T, s *sqlstore.Store) {
 	wantCode(t, err, callscope.ENOTFOUND)
 	d, err := s.WebhookDelivery(ctx, "", ids[0])
 	must(t, err)
-	must(t, s.AddDeliveryAttempt(ctx, &sqlstore.DeliveryAttempt{DeliveryID: d.ID, Attempt: 2, AttemptedAt: time.Now(), StatusCode: 200, LatencyMS: 7, Response: strings.Repeat("x", 5000)}))
-	must(t, s.AddDeliveryAttempt(ctx, &sqlstore.DeliveryAttempt{DeliveryID: d.ID, Attempt: 1, AttemptedAt: time.Now(), Error: "refused"}))
+	must(t, s.AddDeliveryAttempt(ctx, &callscope.DeliveryAttempt{DeliveryID: d.ID, Attempt: 2, AttemptedAt: time.Now(), StatusCode: 200, LatencyMS: 7, Response: strings.Repeat("x", 5000)}))
+	must(t, s.AddDeliveryAttempt(ctx, &callscope.DeliveryAttempt{DeliveryID: d.ID, Attempt: 1, AttemptedAt: time.Now(), Error: "refused"}))
 	at, err := s.DeliveryAttempts(ctx, ids)
 	must(t, err)
 	got := at[d.ID]
@@ -1231,7 +1231,7 @@ func testCampaignReconcile(t *testing.T, s *sqlstore.Store) {
 	})
 	cc, err := s.ReconcileCampaignCall(ctx, first, first.To)
 	must(t, err)
-	if cc.Attempts != 1 || cc.NextAction != sqlstore.CampaignRetry || cc.LastCallID != first.ID {
+	if cc.Attempts != 1 || cc.NextAction != callscope.CampaignRetry || cc.LastCallID != first.ID {
 		t.Fatalf("after no answer: %+v", cc)
 	}
 	t.Run("IdempotentPerCall", func(t *testing.T) {
@@ -1244,14 +1244,14 @@ func testCampaignReconcile(t *testing.T, s *sqlstore.Store) {
 	second := call(callscope.CallCompleted)
 	cc, err = s.ReconcileCampaignCall(ctx, second, second.To)
 	must(t, err)
-	if cc.Attempts != 2 || cc.NextAction != sqlstore.CampaignDone || cc.LastStatus != callscope.CallCompleted {
+	if cc.Attempts != 2 || cc.NextAction != callscope.CampaignDone || cc.LastStatus != callscope.CallCompleted {
 		t.Fatalf("after completion: %+v", cc)
 	}
 	t.Run("OlderCallDoesNotOverwrite", func(t *testing.T) {
 		first.Status = callscope.CallBusy
 		cc, err := s.ReconcileCampaignCall(ctx, first, first.To)
 		must(t, err)
-		if cc.Attempts != 2 || cc.LastCallID != second.ID || cc.NextAction != sqlstore.CampaignDone {
+		if cc.Attempts != 2 || cc.LastCallID != second.ID || cc.NextAction != callscope.CampaignDone {
 			t.Fatalf("an earlier call's new status changed the contact: %+v", cc)
 		}
 	})
@@ -1260,7 +1260,7 @@ func testCampaignReconcile(t *testing.T, s *sqlstore.Store) {
 		c.To = "+15550002"
 		cc, err := s.ReconcileCampaignCall(ctx, c, c.To)
 		must(t, err)
-		if cc.NextAction != sqlstore.CampaignVoicemail || cc.Attempts != 1 {
+		if cc.NextAction != callscope.CampaignVoicemail || cc.Attempts != 1 {
 			t.Fatalf("voicemail: %+v", cc)
 		}
 		list, err := s.CampaignContacts(ctx, tn.ID, "camp-1")

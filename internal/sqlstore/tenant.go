@@ -144,16 +144,9 @@ func (q *queries) Tenants(ctx context.Context) ([]*callscope.Tenant, error) {
 	return out, rs.Err()
 }
 
-// TenantUpdate holds the changes to a tenant; nil fields are left alone.
-type TenantUpdate struct {
-	Name          *string
-	ResultsSecret *string
-	Settings      map[string]any
-}
-
 // UpdateTenant changes a tenant. Returns ENOTFOUND if it does not exist and
 // ECONFLICT if the new name is taken.
-func (q *queries) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (*callscope.Tenant, error) {
+func (q *queries) UpdateTenant(ctx context.Context, id string, u callscope.TenantUpdate) (*callscope.Tenant, error) {
 	t, err := q.Tenant(ctx, id)
 	if err != nil {
 		return nil, err

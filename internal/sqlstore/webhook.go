@@ -3,73 +3,15 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/callscope/callscope"
 )
 
-// WebhookEndpoint is a URL of a tenant that receives its events, signed
-// with the endpoint's secret.
-type WebhookEndpoint struct {
-	ID          string
-	TenantID    string
-	URL         string
-	Description string
-	// EventTypes filters the events sent; empty means every type.
-	EventTypes []string
-	Enabled    bool
-	// Secret signs messages (whsec_…). During a rotation, PreviousSecret
-	// also signs them until PreviousSecretExpiresAt.
-	Secret                  string
-	PreviousSecret          string
-	PreviousSecretExpiresAt *time.Time
-	// DisabledReason says why the endpoint was disabled by callscope
-	// (a 410 answer), empty otherwise.
-	DisabledReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-// Wants reports whether the endpoint takes events of type typ.
-func (w *WebhookEndpoint) Wants(typ string) bool {
-	if len(w.EventTypes) == 0 {
-		return true
-	}
-	for _, t := range w.EventTypes {
-		if t == typ {
-			return true
-		}
-	}
-	return false
-}
-
-// WebhookDelivery is a delivery of an event to one webhook endpoint; every
-// attempt of it carries MessageID as webhook-id.
-type WebhookDelivery struct {
-	callscope.Delivery
-	EndpointID string
-	MessageID  string
-}
-
-// DeliveryAttempt is one try at sending a delivery, as logged.
-type DeliveryAttempt struct {
-	ID          string
-	DeliveryID  string
-	Attempt     int
-	AttemptedAt time.Time
-	// StatusCode is the receiver's answer, 0 when there was none.
-	StatusCode int
-	LatencyMS  int64
-	// Response is the start of the answer's body (at most 1 KB).
-	Response string
-	Error    string
-}
-
 const webhookColumns = `id, tenant_id, url, description, event_types, enabled, secret, previous_secret,
 	previous_secret_expires_at, disabled_reason, created_at, updated_at`
 
-func scanWebhook(r row) (*WebhookEndpoint, error) {
-	var w WebhookEndpoint
+func scanWebhook(r row) (*callscope.WebhookEndpoint, error) {
+	var w callscope.WebhookEndpoint
 	var types []byte
 	if err := r.Scan(&w.ID, &w.TenantID, &w.URL, &w.Description, &types, &w.Enabled, &w.Secret, &w.PreviousSecret,
 		&w.PreviousSecretExpiresAt, &w.DisabledReason, &w.CreatedAt, &w.UpdatedAt); err != nil {
@@ -100,7 +42,7 @@ func typesArg(types []string) any {
 
 // CreateWebhookEndpoint stores a new endpoint, filling in ID, CreatedAt and
 // UpdatedAt.
-func (q *queries) CreateWebhookEndpoint(ctx context.Context, w *WebhookEndpoint) error {
+func (q *queries) CreateWebhookEndpoint(ctx context.Context, w *callscope.WebhookEndpoint) error {
 	w.ID = "wh_" + callscope.NewID()
 	w.CreatedAt = q.now()
 	w.UpdatedAt = w.CreatedAt
@@ -109,9 +51,9 @@ func (q *queries) CreateWebhookEndpoint(ctx context.Context, w *WebhookEndpoint)
 		w.PreviousSecretExpiresAt, w.DisabledReason, w.CreatedAt, w.UpdatedAt)
 }
 
-// WebhookEndpoint returns one of the tenant's endpoints. Returns ENOTFOUND
+// callscope.WebhookEndpoint returns one of the tenant's endpoints. Returns ENOTFOUND
 // if the tenant has no such endpoint.
-func (q *queries) WebhookEndpoint(ctx context.Context, tenantID, id string) (*WebhookEndpoint, error) {
+func (q *queries) WebhookEndpoint(ctx context.Context, tenantID, id string) (*callscope.WebhookEndpoint, error) {
 	w, err := scanWebhook(q.ex.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "webhook endpoint not found")
@@ -121,7 +63,7 @@ func (q *queries) WebhookEndpoint(ctx context.Context, tenantID, id string) (*We
 
 // WebhookEndpoints lists the tenant's endpoints, oldest first; with
 // enabledOnly, only the enabled ones.
-func (q *queries) WebhookEndpoints(ctx context.Context, tenantID string, enabledOnly bool) ([]*WebhookEndpoint, error) {
+func (q *queries) WebhookEndpoints(ctx context.Context, tenantID string, enabledOnly bool) ([]*callscope.WebhookEndpoint, error) {
 	query := `SELECT ` + webhookColumns + ` FROM webhook_endpoints WHERE tenant_id = $1`
 	if enabledOnly {
 		query += ` AND enabled`
@@ -131,7 +73,7 @@ func (q *queries) WebhookEndpoints(ctx context.Context, tenantID string, enabled
 		return nil, err
 	}
 	defer rs.Close()
-	out := []*WebhookEndpoint{}
+	out := []*callscope.WebhookEndpoint{}
 	for rs.Next() {
 		w, err := scanWebhook(rs)
 		if err != nil {
@@ -144,7 +86,7 @@ func (q *queries) WebhookEndpoints(ctx context.Context, tenantID string, enabled
 
 // UpdateWebhookEndpoint writes back every field of an endpoint but its id,
 // tenant and creation time. Returns ENOTFOUND if it does not exist.
-func (q *queries) UpdateWebhookEndpoint(ctx context.Context, w *WebhookEndpoint) error {
+func (q *queries) UpdateWebhookEndpoint(ctx context.Context, w *callscope.WebhookEndpoint) error {
 	w.UpdatedAt = q.now()
 	n, err := q.ex.execRows(ctx, `UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, enabled = $6,
 		secret = $7, previous_secret = $8, previous_secret_expires_at = $9, disabled_reason = $10, updated_at = $11
@@ -170,8 +112,8 @@ func (q *queries) DeleteWebhookEndpoint(ctx context.Context, tenantID, id string
 
 const webhookDeliveryColumns = deliveryColumns + `, endpoint_id, message_id`
 
-func scanWebhookDelivery(r row) (*WebhookDelivery, error) {
-	var d WebhookDelivery
+func scanWebhookDelivery(r row) (*callscope.WebhookDelivery, error) {
+	var d callscope.WebhookDelivery
 	var payload []byte
 	if err := r.Scan(&d.ID, &d.TenantID, &d.CallID, &d.EventID, &d.Channel, &d.Target, &d.Status, &d.Attempts,
 		&d.LastError, &payload, &d.CreatedAt, &d.UpdatedAt, &d.DeliveredAt, &d.EndpointID, &d.MessageID); err != nil {
@@ -188,7 +130,7 @@ func scanWebhookDelivery(r row) (*WebhookDelivery, error) {
 
 // CreateWebhookDelivery records a delivery to a webhook endpoint, filling
 // in ID, CreatedAt and UpdatedAt.
-func (q *queries) CreateWebhookDelivery(ctx context.Context, d *WebhookDelivery) error {
+func (q *queries) CreateWebhookDelivery(ctx context.Context, d *callscope.WebhookDelivery) error {
 	d.ID = "dlv_" + callscope.NewID()
 	d.CreatedAt = q.now()
 	d.UpdatedAt = d.CreatedAt
@@ -200,9 +142,9 @@ func (q *queries) CreateWebhookDelivery(ctx context.Context, d *WebhookDelivery)
 		jsonArg(d.Payload), d.CreatedAt, d.UpdatedAt, d.DeliveredAt, d.EndpointID, d.MessageID)
 }
 
-// WebhookDelivery returns one delivery by id; with a tenant, only that
+// callscope.WebhookDelivery returns one delivery by id; with a tenant, only that
 // tenant's ("" for any). Returns ENOTFOUND if there is none.
-func (q *queries) WebhookDelivery(ctx context.Context, tenantID, id string) (*WebhookDelivery, error) {
+func (q *queries) WebhookDelivery(ctx context.Context, tenantID, id string) (*callscope.WebhookDelivery, error) {
 	d, err := scanWebhookDelivery(q.ex.queryRow(ctx, `SELECT `+webhookDeliveryColumns+` FROM deliveries
 		WHERE id = $1 AND ($2 = '' OR tenant_id = $2)`, id, tenantID))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
@@ -213,14 +155,14 @@ func (q *queries) WebhookDelivery(ctx context.Context, tenantID, id string) (*We
 
 // WebhookDeliveries lists the deliveries made to one of the tenant's
 // endpoints, newest first, at most limit of them.
-func (q *queries) WebhookDeliveries(ctx context.Context, tenantID, endpointID string, limit int) ([]*WebhookDelivery, error) {
+func (q *queries) WebhookDeliveries(ctx context.Context, tenantID, endpointID string, limit int) ([]*callscope.WebhookDelivery, error) {
 	rs, err := q.ex.query(ctx, `SELECT `+webhookDeliveryColumns+` FROM deliveries
 		WHERE tenant_id = $1 AND endpoint_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`, tenantID, endpointID, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := []*WebhookDelivery{}
+	out := []*callscope.WebhookDelivery{}
 	for rs.Next() {
 		d, err := scanWebhookDelivery(rs)
 		if err != nil {
@@ -236,7 +178,7 @@ const MaxAttemptResponse = 1024
 
 // AddDeliveryAttempt logs one attempt, filling in ID. The response excerpt
 // is cut to MaxAttemptResponse bytes.
-func (q *queries) AddDeliveryAttempt(ctx context.Context, a *DeliveryAttempt) error {
+func (q *queries) AddDeliveryAttempt(ctx context.Context, a *callscope.DeliveryAttempt) error {
 	a.ID = "att_" + callscope.NewID()
 	if len(a.Response) > MaxAttemptResponse {
 		a.Response = a.Response[:MaxAttemptResponse]
@@ -249,8 +191,8 @@ func (q *queries) AddDeliveryAttempt(ctx context.Context, a *DeliveryAttempt) er
 
 // DeliveryAttempts returns the attempts logged for the deliveries, by
 // delivery id, oldest first.
-func (q *queries) DeliveryAttempts(ctx context.Context, deliveryIDs []string) (map[string][]*DeliveryAttempt, error) {
-	out := map[string][]*DeliveryAttempt{}
+func (q *queries) DeliveryAttempts(ctx context.Context, deliveryIDs []string) (map[string][]*callscope.DeliveryAttempt, error) {
+	out := map[string][]*callscope.DeliveryAttempt{}
 	if len(deliveryIDs) == 0 {
 		return out, nil
 	}
@@ -265,7 +207,7 @@ func (q *queries) DeliveryAttempts(ctx context.Context, deliveryIDs []string) (m
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var a DeliveryAttempt
+		var a callscope.DeliveryAttempt
 		if err := rs.Scan(&a.ID, &a.DeliveryID, &a.Attempt, &a.AttemptedAt, &a.StatusCode, &a.LatencyMS, &a.Response, &a.Error); err != nil {
 			return nil, err
 		}
