@@ -13,7 +13,7 @@ type Tenant struct {
 	// ResultsSecret authenticates voice-bot result webhooks (seed 004's
 	// X-CXBCore-Secret). Never serialised.
 	ResultsSecret string         `json:"-"`
-	Settings      map[string]any `json:"settings,omitempty"`
+	Settings      Settings       `json:"settings"`
 	CreatedAt     time.Time      `json:"created_at"`
 }
 
@@ -45,5 +45,5 @@ type Principal struct {
 type TenantUpdate struct {
 	Name          *string
 	ResultsSecret *string
-	Settings      map[string]any
+	Settings      *Settings
 }

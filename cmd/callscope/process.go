@@ -20,6 +20,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
@@ -79,13 +80,13 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	tenant := &callscope.Tenant{Name: callscope.DefaultTenantName, Settings: map[string]any{}}
+	tenant := &callscope.Tenant{Name: callscope.DefaultTenantName}
 	if *taxonomy != "" {
 		if nlp.DefaultTaxonomy(*taxonomy) == nil {
 			fmt.Fprintf(stderr, "callscope process: unknown taxonomy %q (helpline or contact_centre)\n", *taxonomy)
 			return errUsage
 		}
-		tenant.Settings[pipeline.SettingTaxonomy] = *taxonomy
+		tenant.Settings.Taxonomy = *taxonomy
 	}
 	if err := st.CreateTenant(ctx, tenant); err != nil {
 		return err
@@ -99,7 +100,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Recordings: recordings, Speech: speech}
 	// Exports come from the server's own handler, so the CLI and the API
 	// print the same thing.
-	srv := &cshttp.Server{Store: st, TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
+	srv := &cshttp.Server{Store: st, Calls: &call.Service{Store: st}, TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	if err := srv.Init(); err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runne
 	}
 	now := callscope.Timestamp(time.Now())
 	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now,
-		ExternalIDs: []callscope.ExternalID{{Kind: "file", Value: "file-" + callscope.NewID()}}}
+		ExternalIDs: []callscope.ExternalID{{Kind: callscope.ExtFile, Value: "file-" + callscope.NewID()}}}
 	if n := len(segs); n > 0 {
 		c.DurationSeconds = segs[n-1].EndTime
 	}
@@ -176,7 +177,7 @@ func processAudio(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runn
 	defer f.Close()
 	now := callscope.Timestamp(time.Now())
 	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now,
-		ExternalIDs: []callscope.ExternalID{{Kind: "file", Value: "file-" + callscope.NewID()}}}
+		ExternalIDs: []callscope.ExternalID{{Kind: callscope.ExtFile, Value: "file-" + callscope.NewID()}}}
 	if err := st.CreateCall(ctx, c); err != nil {
 		return nil, err
 	}

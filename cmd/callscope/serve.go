@@ -20,6 +20,7 @@ import (
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/blob/s3blob"
+	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
@@ -140,8 +141,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runner := &pipeline.Runner{Store: s, Engines: provider.For, Switches: cfg.Enable,
 		Recordings: recordings, Audio: engines.Downloader{Source: sources}, Speech: speech,
 		Logger: log.With("component", "pipeline"),
-		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
-			_, err := q.RecordEvent(ctx, tx, c, typ, data)
+		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) error {
+			_, err := q.RecordEvent(ctx, tx, c, data)
 			return err
 		}}
 	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
@@ -160,16 +161,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	emails.Queue, agents.Queue = q, q
 	hooks.Queue = q
 	q.DispatchTo(emails, agents, hooks)
+	reg.MustRegister(q.Collector())
 	if err := q.Start(ctx); err != nil {
 		return err
 	}
 
 	srv := &cshttp.Server{
-		Store: s, Queue: q, Logger: log, Registry: reg, Version: version,
+		Store: s, Logger: log, Registry: reg, Version: version,
+		Calls: &call.Service{Store: s, Queue: q, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
+			Stages: pipeline.Stages},
+		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
+		Agents: func() *deliver.Agent {
+			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}
+		},
 		TrustedNetworks: cfg.TrustedNetworks, RateLimitGet: cfg.RateLimitGet, RateLimitPost: cfg.RateLimitPost,
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
-		ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"], MaxConcurrentProcessing: cfg.MaxConcurrentProcessing,
-		Recordings: recordings, Egress: outbound, AgentRootCAs: agents.RootCAs,
+		MaxConcurrentProcessing: cfg.MaxConcurrentProcessing,
+		Recordings:              recordings, Egress: outbound,
 		Models: func(ctx context.Context) []cshttp.ModelStatus {
 			var out []cshttp.ModelStatus
 			out = append(out, speechStatus(ctx, speechEngine))

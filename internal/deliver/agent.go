@@ -32,32 +32,8 @@ import (
 // ChannelAgent names agent notification deliveries.
 const ChannelAgent = "agent"
 
-// SettingAgentService is the tenant setting holding an AgentServiceSetting.
-const SettingAgentService = "agent_service"
-
 // AgentServiceName is the service name the health endpoint reports (seed 001 §3.13).
 const AgentServiceName = "agent_notification_service"
-
-// AgentServiceSetting is a tenant's agent notification service
-// (settings.agent_service): {"url": "https://agents.example.com/notify",
-// "token_url": "https://auth.example.com/token", "client_id": "…",
-// "client_secret": "…", "auth": "oauth2", "notify": "completion"}.
-type AgentServiceSetting struct {
-	// URL receives the notifications (POST, JSON, bearer token).
-	URL string `json:"url"`
-	// TokenURL issues access tokens.
-	TokenURL     string   `json:"token_url"`
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret"`
-	Scopes       []string `json:"scopes,omitempty"`
-	// Auth is oauth2 (client-credentials grant, the default) or basic (a
-	// POST to TokenURL with Basic credentials answering
-	// {"access_token", "expires_in"}).
-	Auth string `json:"auth,omitempty"`
-	// Notify is completion (the default: analysis.completed and
-	// processing.failed) or stage (every call and processing event).
-	Notify string `json:"notify,omitempty"`
-}
 
 // AgentNotifyArgs asks for one agent notification to be sent.
 type AgentNotifyArgs struct {
@@ -113,22 +89,22 @@ func LoadCertPool(file string) (*x509.CertPool, error) {
 
 // AgentSetting returns a tenant's agent service configuration. Returns
 // EINVALID when it is missing or incomplete.
-func AgentSetting(t *callscope.Tenant) (*AgentServiceSetting, error) {
-	var set AgentServiceSetting
-	ok, err := decodeSetting(t, SettingAgentService, &set)
-	if err != nil {
-		return nil, err
+func AgentSetting(t *callscope.Tenant) (*callscope.AgentServiceSetting, error) {
+	var set callscope.AgentServiceSetting
+	ok := t.Settings.AgentService != nil
+	if ok {
+		set = *t.Settings.AgentService
 	}
 	if !ok || set.URL == "" {
-		return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.url is not set", SettingAgentService)
+		return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.url is not set", callscope.SettingAgentService)
 	}
 	if set.TokenURL == "" || set.ClientID == "" {
-		return nil, callscope.Errorf(callscope.EINVALID, "settings.%s needs token_url and client_id", SettingAgentService)
+		return nil, callscope.Errorf(callscope.EINVALID, "settings.%s needs token_url and client_id", callscope.SettingAgentService)
 	}
 	switch set.Auth {
 	case "", "oauth2", "basic":
 	default:
-		return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.auth must be oauth2 or basic", SettingAgentService)
+		return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.auth must be oauth2 or basic", callscope.SettingAgentService)
 	}
 	return &set, nil
 }
@@ -146,7 +122,7 @@ func (a *Agent) client() *http.Client {
 }
 
 // newTokenSource returns an uncached token source for set.
-func (a *Agent) newTokenSource(set *AgentServiceSetting) oauth2.TokenSource {
+func (a *Agent) newTokenSource(set *callscope.AgentServiceSetting) oauth2.TokenSource {
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, a.client())
 	if set.Auth == "basic" {
 		return oauth2.ReuseTokenSource(nil, &basicTokenSource{set: *set, client: a.client()})
@@ -157,7 +133,7 @@ func (a *Agent) newTokenSource(set *AgentServiceSetting) oauth2.TokenSource {
 
 // tokenSource returns the cached token source of set; a changed setting
 // gets a new one.
-func (a *Agent) tokenSource(set *AgentServiceSetting) oauth2.TokenSource {
+func (a *Agent) tokenSource(set *callscope.AgentServiceSetting) oauth2.TokenSource {
 	b, _ := json.Marshal(set)
 	sum := sha256.Sum256(b)
 	key := hex.EncodeToString(sum[:])
@@ -175,7 +151,7 @@ func (a *Agent) tokenSource(set *AgentServiceSetting) oauth2.TokenSource {
 }
 
 // forgetToken drops a cached token the service refused.
-func (a *Agent) forgetToken(set *AgentServiceSetting) {
+func (a *Agent) forgetToken(set *callscope.AgentServiceSetting) {
 	b, _ := json.Marshal(set)
 	sum := sha256.Sum256(b)
 	a.mu.Lock()
@@ -185,7 +161,7 @@ func (a *Agent) forgetToken(set *AgentServiceSetting) {
 
 // basicTokenSource gets tokens from an endpoint taking Basic credentials.
 type basicTokenSource struct {
-	set    AgentServiceSetting
+	set    callscope.AgentServiceSetting
 	client *http.Client
 }
 
@@ -300,7 +276,7 @@ func notificationFor(c *callscope.Call, typ string, now time.Time) *AgentNotific
 
 // send posts a notification and returns the service's status code (0 when
 // it gave none). A refused token is dropped from the cache.
-func (a *Agent) send(ctx context.Context, set *AgentServiceSetting, n *AgentNotification) (int, error) {
+func (a *Agent) send(ctx context.Context, set *callscope.AgentServiceSetting, n *AgentNotification) (int, error) {
 	if err := a.Egress.CheckURL(ctx, set.URL); err != nil {
 		return 0, river.JobCancel(err)
 	}
@@ -429,7 +405,7 @@ func orDefaultString(s, def string) string {
 	return s
 }
 
-func (a *Agent) testToken(ctx context.Context, set *AgentServiceSetting) (*oauth2.Token, error) {
+func (a *Agent) testToken(ctx context.Context, set *callscope.AgentServiceSetting) (*oauth2.Token, error) {
 	if err := a.Egress.CheckURL(ctx, set.TokenURL); err != nil {
 		return nil, err
 	}

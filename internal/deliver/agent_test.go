@@ -76,7 +76,7 @@ func newAgentFake(t *testing.T) *agentFake {
 }
 
 func (f *agentFake) setting(auth, notify string) map[string]any {
-	return map[string]any{deliver.SettingAgentService: map[string]any{"url": f.agent.URL + "/notify",
+	return map[string]any{callscope.SettingAgentService: map[string]any{"url": f.agent.URL + "/notify",
 		"token_url": f.token.URL + "/token", "client_id": "callscope", "client_secret": "s3cret", "auth": auth, "notify": notify}}
 }
 
@@ -163,7 +163,7 @@ func TestAgentChecks(t *testing.T) {
 		}
 	}
 	bad := f.setting("oauth2", "")
-	bad[deliver.SettingAgentService].(map[string]any)["client_secret"] = "wrong"
+	bad[callscope.SettingAgentService].(map[string]any)["client_secret"] = "wrong"
 	tn := mustTenantWith(t, env.store, bad)
 	if r := agents.TestAuth(ctx, tn); r.Status != "failed" || r.TokenObtained {
 		t.Fatalf("wrong secret: test auth = %+v", r)

@@ -25,26 +25,6 @@ import (
 // ChannelCRM names CRM push deliveries.
 const ChannelCRM = "crm"
 
-// SettingCRMPush is the tenant setting holding a CRMPushSetting (the same
-// key the results webhook looks for).
-const SettingCRMPush = "crm_push"
-
-// CRMPushSetting is a tenant's CRM post-call push (settings.crm_push, seed
-// 004): {"url": "https://crm.example.com/hook", "auth_header": "Bearer …",
-// "mapping": {"phone": "{{.From}}", "summary": "{{.Summary}}",
-// "recording": "{{.RecordingURL}}"}, "timezone": "Africa/Nairobi"}.
-type CRMPushSetting struct {
-	URL string `json:"url"`
-	// AuthHeader is sent as the Authorization header.
-	AuthHeader string `json:"auth_header,omitempty"`
-	// Mapping gives each CRM field a text/template over a CRMView; empty
-	// sends DefaultCRMMapping.
-	Mapping map[string]string `json:"mapping,omitempty"`
-	// Timezone is the bot's IANA time zone, in which times are written
-	// (UTC by default).
-	Timezone string `json:"timezone,omitempty"`
-}
-
 // DefaultCRMMapping is the CRM body sent when a tenant maps no fields.
 var DefaultCRMMapping = map[string]string{
 	"call_id": "{{.ID}}", "phone": "{{.Phone}}", "status": "{{.Status}}", "started_at": "{{.StartedAt}}",
@@ -124,11 +104,11 @@ func RenderCRMBody(mapping map[string]string, v *CRMView) (map[string]string, er
 	for _, k := range keys {
 		t, err := template.New(k).Option("missingkey=zero").Parse(mapping[k])
 		if err != nil {
-			return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.mapping.%s: %v", SettingCRMPush, k, err)
+			return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.mapping.%s: %v", callscope.SettingCRMPush, k, err)
 		}
 		var b strings.Builder
 		if err := t.Execute(&b, v); err != nil {
-			return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.mapping.%s: %v", SettingCRMPush, k, err)
+			return nil, callscope.Errorf(callscope.EINVALID, "settings.%s.mapping.%s: %v", callscope.SettingCRMPush, k, err)
 		}
 		out[k] = b.String()
 	}
@@ -166,10 +146,13 @@ func (w *CRMWorker) Work(ctx context.Context, j *river.Job[job.CRMPushArgs]) err
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	var set CRMPushSetting
-	ok, err := decodeSetting(t, SettingCRMPush, &set)
-	if err == nil && ok && set.URL == "" {
-		err = callscope.Errorf(callscope.EINVALID, "settings.%s.url is not set", SettingCRMPush)
+	var set callscope.CRMPushSetting
+	ok := t.Settings.CRMPush != nil
+	if ok {
+		set = *t.Settings.CRMPush
+	}
+	if ok && set.URL == "" {
+		err = callscope.Errorf(callscope.EINVALID, "settings.%s.url is not set", callscope.SettingCRMPush)
 	}
 	if !ok && err == nil {
 		return river.RecordOutput(ctx, map[string]string{"skipped": "no CRM push configured"})
@@ -238,12 +221,12 @@ func (w *CRM) RecordingURL(ctx context.Context, c *callscope.Call) (string, erro
 	return "", nil
 }
 
-func (w *CRM) push(ctx context.Context, c *callscope.Call, set *CRMPushSetting) error {
+func (w *CRM) push(ctx context.Context, c *callscope.Call, set *callscope.CRMPushSetting) error {
 	loc := time.UTC
 	if set.Timezone != "" {
 		l, err := time.LoadLocation(set.Timezone)
 		if err != nil {
-			return river.JobCancel(callscope.Errorf(callscope.EINVALID, "settings.%s.timezone: unknown zone %q", SettingCRMPush, set.Timezone))
+			return river.JobCancel(callscope.Errorf(callscope.EINVALID, "settings.%s.timezone: unknown zone %q", callscope.SettingCRMPush, set.Timezone))
 		}
 		loc = l
 	}

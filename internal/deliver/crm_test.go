@@ -48,7 +48,7 @@ func TestCRMPush(t *testing.T) {
 	}))
 	t.Cleanup(crm.Close)
 	env := crmEnv(t)
-	tn := mustTenantWith(t, env.store, map[string]any{deliver.SettingCRMPush: map[string]any{
+	tn := mustTenantWith(t, env.store, map[string]any{callscope.SettingCRMPush: map[string]any{
 		"url": crm.URL + "/hook", "auth_header": "Bearer crm-key", "timezone": "Africa/Nairobi",
 		"mapping": map[string]string{"phone": "{{.From}}", "summary": "{{.Summary}}", "recording": "{{.RecordingURL}}",
 			"called_at": "{{.StartedAt}}", "lead": "{{index .Results \"lead_score\"}}"}}})
@@ -89,7 +89,7 @@ func TestCRMPushSkipped(t *testing.T) {
 	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	t.Cleanup(crm.Close)
 	env := crmEnv(t)
-	tn := mustTenantWith(t, env.store, map[string]any{deliver.SettingCRMPush: map[string]any{"url": crm.URL}})
+	tn := mustTenantWith(t, env.store, map[string]any{callscope.SettingCRMPush: map[string]any{"url": crm.URL}})
 	c := mustCall(t, env.store, tn.ID, 4)
 	c.Raw = map[string]json.RawMessage{"call_results": json.RawMessage(`{"skip_post_push": true}`)}
 	must(t, env.store.UpdateCall(ctx, c))

@@ -28,21 +28,6 @@ import (
 // ChannelEmail names e-mail report deliveries.
 const ChannelEmail = "email"
 
-// SettingEmailReport is the tenant setting holding an EmailReportSetting.
-const SettingEmailReport = "email_report"
-
-// EmailReportSetting is a tenant's e-mail report configuration
-// (settings.email_report): {"recipients": ["ops@example.com"],
-// "from": "calls@example.com", "on": "analysis.completed"}.
-type EmailReportSetting struct {
-	// Recipients receive a report of every call; none sends nothing.
-	Recipients []string `json:"recipients"`
-	// From overrides CALLSCOPE_SMTP_FROM.
-	From string `json:"from,omitempty"`
-	// On is the event type that sends a report (analysis.completed by default).
-	On string `json:"on,omitempty"`
-}
-
 // Mail is one e-mail message with a text and an HTML part.
 type Mail struct {
 	From    string
@@ -152,9 +137,9 @@ func (e *Email) Dispatch(ctx context.Context, tx *sqlstore.Tx, ev *callscope.Eve
 	if err != nil {
 		return err
 	}
-	var set EmailReportSetting
-	if ok, err := decodeSetting(t, SettingEmailReport, &set); err != nil || !ok || len(set.Recipients) == 0 {
-		return nil // a broken setting is reported when it is saved, not here
+	set := t.Settings.EmailReport
+	if set == nil || len(set.Recipients) == 0 {
+		return nil
 	}
 	on := set.On
 	if on == "" {
@@ -205,23 +190,6 @@ func isEmptyCall(ctx context.Context, q callStats, callID string) (bool, error) 
 	return n <= 2, nil
 }
 
-// decodeSetting reads a tenant setting into v; ok is false when it is not
-// set.
-func decodeSetting(t *callscope.Tenant, key string, v any) (ok bool, err error) {
-	raw, found := t.Settings[key]
-	if !found || raw == nil {
-		return false, nil
-	}
-	b, err := json.Marshal(raw)
-	if err != nil {
-		return false, err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return false, callscope.Errorf(callscope.EINVALID, "settings.%s: %v", key, err)
-	}
-	return true, nil
-}
-
 // EmailWorker works email.send jobs.
 type EmailWorker struct {
 	river.WorkerDefaults[EmailArgs]
@@ -250,9 +218,9 @@ func (w *EmailWorker) Work(ctx context.Context, j *river.Job[EmailArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	var set EmailReportSetting
-	if _, err := decodeSetting(t, SettingEmailReport, &set); err != nil {
-		return finishDelivery(ctx, w.Store, d, j.JobRow, river.JobCancel(err))
+	var set callscope.EmailReportSetting
+	if t.Settings.EmailReport != nil {
+		set = *t.Settings.EmailReport
 	}
 	var to []string
 	_ = json.Unmarshal(d.Payload, &struct {

@@ -150,7 +150,7 @@ func mustCall(t *testing.T, s *sqlstore.Store, tenantID string, n int) *callscop
 
 func mustTenantWith(t *testing.T, s *sqlstore.Store, settings map[string]any) *callscope.Tenant {
 	t.Helper()
-	tn := &callscope.Tenant{Name: "tenant-" + callscope.NewID(), Settings: settings}
+	tn := &callscope.Tenant{Name: "tenant-" + callscope.NewID(), Settings: callscope.SettingsOf(settings)}
 	if err := s.CreateTenant(context.Background(), tn); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func recordEvents(t *testing.T, e *deliverEnv, typ string, calls ...*callscope.C
 	t.Helper()
 	err := e.store.InTx(context.Background(), func(tx *sqlstore.Tx) error {
 		for _, c := range calls {
-			if _, err := e.queue.RecordEvent(context.Background(), tx, c, typ, map[string]any{"call_id": c.PublicID()}); err != nil {
+			if _, err := e.queue.RecordEvent(context.Background(), tx, c, eventOf(typ, c)); err != nil {
 				return err
 			}
 		}
@@ -184,7 +184,7 @@ func TestEmailReport(t *testing.T) {
 	email.Store, email.Queue = env.store, env.queue
 	env.start(t)
 	ctx := context.Background()
-	tn := mustTenantWith(t, env.store, map[string]any{deliver.SettingEmailReport: map[string]any{
+	tn := mustTenantWith(t, env.store, map[string]any{callscope.SettingEmailReport: map[string]any{
 		"recipients": []string{"ops@example.com", "lead@example.com"}}})
 	full := mustCall(t, env.store, tn.ID, 6)
 	empty := mustCall(t, env.store, tn.ID, 2)
@@ -278,7 +278,7 @@ func TestEmailReportOtherEventsAndTenants(t *testing.T) {
 	email.Store, email.Queue = env.store, env.queue
 	env.start(t)
 	without := mustTenantWith(t, env.store, nil)
-	with := mustTenantWith(t, env.store, map[string]any{deliver.SettingEmailReport: map[string]any{
+	with := mustTenantWith(t, env.store, map[string]any{callscope.SettingEmailReport: map[string]any{
 		"recipients": []string{"ops@example.com"}, "from": "reports@tenant.example"}})
 	a := mustCall(t, env.store, without.ID, 5)
 	b := mustCall(t, env.store, with.ID, 5)
@@ -299,3 +299,24 @@ func TestEmailReportOtherEventsAndTenants(t *testing.T) {
 }
 
 func lastN(s string, n int) string { return s[len(s)-n:] }
+
+// eventOf is a payload of event type typ for c.
+func eventOf(typ string, c *callscope.Call) callscope.EventData {
+	switch typ {
+	case callscope.EventCallCompleted:
+		return callscope.CallEndedData{CallRefData: callscope.RefOf(c), Status: callscope.CallCompleted}
+	case callscope.EventCallFailed:
+		return callscope.CallEndedData{CallRefData: callscope.RefOf(c), Status: callscope.CallFailed}
+	case callscope.EventAnalysisCompleted:
+		return callscope.AnalysisCompletedData{CallRefData: callscope.RefOf(c)}
+	case callscope.EventProcessingFailed:
+		return callscope.ProcessingFailedData{CallRefData: callscope.RefOf(c)}
+	case callscope.EventRecordingReady:
+		return callscope.RecordingReadyData{CallRefData: callscope.RefOf(c)}
+	case callscope.EventTranscriptionReady:
+		return callscope.TranscriptionReadyData{CallRefData: callscope.RefOf(c)}
+	case callscope.EventCallStarted:
+		return callscope.CallStartedData{CallRefData: callscope.RefOf(c)}
+	}
+	return callscope.CallCreatedData{CallRefData: callscope.RefOf(c)}
+}

@@ -374,3 +374,8 @@ func RotateSecret(ep *callscope.WebhookEndpoint, now time.Time) {
 	ep.PreviousSecret, ep.PreviousSecretExpiresAt = ep.Secret, &exp
 	ep.Secret = NewSecret()
 }
+
+// Replay is ReplayWebhook on the channel's store and queue.
+func (w *Webhooks) Replay(ctx context.Context, tenantID, endpointID, deliveryID string) (*callscope.WebhookDelivery, error) {
+	return ReplayWebhook(ctx, w.Store, w.Queue, tenantID, endpointID, deliveryID)
+}

@@ -84,7 +84,7 @@ func (h *harness) events(n int) []*callscope.Event {
 		n -= k
 		must(h.t, h.store.InTx(ctx, func(tx *sqlstore.Tx) error {
 			for i := 0; i < k; i++ {
-				e, err := h.queue.RecordEvent(ctx, tx, h.call, callscope.EventCallCompleted, map[string]any{"status": "completed"})
+				e, err := h.queue.RecordEvent(ctx, tx, h.call, callscope.CallEndedData{CallRefData: callscope.RefOf(h.call), Status: callscope.CallCompleted})
 				if err != nil {
 					return err
 				}

@@ -72,7 +72,7 @@ func (p *Provider) For(t *callscope.Tenant) pipeline.Engines {
 	if p.client == nil {
 		return e
 	}
-	name, _ := t.Settings[pipeline.SettingTaxonomy].(string)
+	name := t.Settings.Taxonomy
 	p.mu.Lock()
 	m, ok := p.llm[name]
 	if !ok {

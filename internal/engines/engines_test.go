@@ -110,7 +110,7 @@ func setup(t *testing.T, s *sqlstore.Store, fake *llmtest.Server, settings map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &callscope.Tenant{Name: "t-" + callscope.NewID(), Settings: settings}
+	tn := &callscope.Tenant{Name: "t-" + callscope.NewID(), Settings: callscope.SettingsOf(settings)}
 	if err := s.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestLLMPipeline(t *testing.T) {
 		ctx := context.Background()
 		fake := llmtest.New(t).Handle(answer)
 		r, tn, id := setup(t, s, fake, map[string]any{"translate_to": "sw",
-			pipeline.SettingPipeline: map[string]any{"ENABLE_PII_REDACTION": true}})
+			callscope.SettingPipeline: map[string]any{"ENABLE_PII_REDACTION": true}})
 		if err := r.Run(ctx, tn.ID, id); err != nil {
 			t.Fatal(err)
 		}

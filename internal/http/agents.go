@@ -13,7 +13,7 @@ import (
 // trusting the same certificate authorities as the workers.
 
 func (s *Server) agentService() *deliver.Agent {
-	return &deliver.Agent{Store: s.Store, Egress: s.Egress, RootCAs: s.AgentRootCAs, Logger: s.Logger}
+	return s.Agents()
 }
 
 // handleAgentHealth reports whether the agent service answers and a token

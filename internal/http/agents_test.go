@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/deliver"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
@@ -44,7 +45,7 @@ func TestAgentServiceEndpoints(t *testing.T) {
 	e := newEnv(t, sqlstore.SQLite, func(s *cshttp.Server) { s.Egress.AllowPrivate = true })
 	tokenURL, agentURL := agentServers(t)
 	setting := map[string]any{"url": agentURL, "token_url": tokenURL, "client_id": "cs", "client_secret": "pw", "auth": "oauth2"}
-	_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, callscope.TenantUpdate{Settings: map[string]any{"agent_service": setting}})
+	_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, callscope.TenantUpdate{Settings: ptr(callscope.SettingsOf(map[string]any{"agent_service": setting}))})
 	must(t, err)
 
 	r := e.do("GET", "/api/v1/calls/agent-service/health", e.key, nil)
@@ -75,7 +76,7 @@ func TestAgentServiceEndpoints(t *testing.T) {
 
 	t.Run("WrongSecret", func(t *testing.T) {
 		setting["client_secret"] = "nope"
-		_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, callscope.TenantUpdate{Settings: map[string]any{"agent_service": setting}})
+		_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, callscope.TenantUpdate{Settings: ptr(callscope.SettingsOf(map[string]any{"agent_service": setting}))})
 		must(t, err)
 		r := e.do("POST", "/api/v1/calls/agent-service/test-auth", e.key, nil)
 		if got := r.json(t); !reflect.DeepEqual(got, map[string]any{"status": "failed", "token_obtained": false, "token_expires_in": 0.0}) {
@@ -113,8 +114,13 @@ func TestAgentServiceEndpointsTrustConfiguredCAs(t *testing.T) {
 		healthy bool
 	}{{"Untrusted", nil, false}, {"Trusted", pool, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, sqlstore.SQLite, func(s *cshttp.Server) { s.Egress.AllowPrivate, s.AgentRootCAs = true, tc.cas })
-			_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, callscope.TenantUpdate{Settings: map[string]any{"agent_service": setting}})
+			e := newEnv(t, sqlstore.SQLite, func(s *cshttp.Server) {
+				s.Egress.AllowPrivate = true
+				s.Agents = func() *deliver.Agent {
+					return &deliver.Agent{Store: s.Store.(*sqlstore.Store), Egress: s.Egress, RootCAs: tc.cas}
+				}
+			})
+			_, err := e.store.UpdateTenant(context.Background(), e.tenant.ID, callscope.TenantUpdate{Settings: ptr(callscope.SettingsOf(map[string]any{"agent_service": setting}))})
 			must(t, err)
 			r := e.do("GET", "/api/v1/calls/agent-service/health", e.key, nil)
 			wantStatus(t, r, http.StatusOK)
@@ -128,3 +134,5 @@ func TestAgentServiceEndpointsTrustConfiguredCAs(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -14,7 +14,6 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/pipeline"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // The calls and analyzers API of seed 003, as the console uses it: calls
@@ -53,16 +52,13 @@ type analysisRun struct {
 	CreatedAt    string `json:"created_at"`
 }
 
-// callSIDKinds are the external id kinds that hold a Twilio CallSid.
-var callSIDKinds = []string{"call_sid", "twilio_call_sid", "twilio"}
-
 // twilioSID matches a Twilio CallSid whatever kind it was stored under.
 var twilioSID = regexp.MustCompile(`^CA[0-9a-fA-F]{32}$`)
 
 // callSID is the call's Twilio CallSid if it has one, else its first
 // external id, else "".
 func callSID(c *callscope.Call) string {
-	for _, k := range callSIDKinds {
+	for _, k := range callscope.CallSIDKinds {
 		if v := c.ExternalID(k); v != "" {
 			return v
 		}
@@ -259,20 +255,10 @@ func (s *Server) handleRerun(w http.ResponseWriter, r *http.Request) error {
 		return callscope.Errorf(callscope.ECONFLICT, "The organization has no active analyzer")
 	}
 	v := rerunView{CallID: c.ID, Status: "queued", Analyzers: make([]analyzerRef, len(analyzers))}
-	args := analyze.RunArgs{TenantID: c.TenantID, CallID: c.ID, AnalyzerIDs: make([]string, len(analyzers))}
 	for i, a := range analyzers {
 		v.Analyzers[i] = analyzerRef{ID: a.ID, Name: a.Name}
-		args.AnalyzerIDs[i] = a.ID
 	}
-	err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		res, err := s.Queue.InsertTx(ctx, tx, args, nil)
-		if err != nil {
-			return err
-		}
-		v.JobID = res.Job.ID
-		return nil
-	})
-	if err != nil {
+	if v.JobID, err = s.Analysis.Rerun(ctx, c, analyzers); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, v)
@@ -722,14 +708,7 @@ func (s *Server) handleStartBackfill(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	b := &callscope.Backfill{TenantID: a.TenantID, AnalyzerID: a.ID, Filter: filter}
-	err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.CreateBackfill(ctx, b); err != nil {
-			return err
-		}
-		s.Queue.Enqueue(tx, analyze.BackfillArgs{TenantID: b.TenantID, BackfillID: b.ID}, nil)
-		return nil
-	})
-	if err != nil {
+	if err := s.Analysis.StartBackfill(ctx, b); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, newBackfillView(b))

@@ -552,7 +552,8 @@ func swapQueue(t *testing.T, e *env, engines func(*callscope.Tenant) pipeline.En
 	must(t, err)
 	must(t, q.Start(ctx))
 	t.Cleanup(func() { q.Stop(context.Background()) })
-	e.queue, e.server.Queue = q, q
+	e.queue = q
+	e.server.Calls.Queue, e.server.Analysis.Queue, e.server.Jobs = q, q, q
 	return q
 }
 

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // segmentView is a transcript segment as the Call Sessions API shows it
@@ -174,7 +173,7 @@ func (s *Server) handleCreateCall(w http.ResponseWriter, r *http.Request) error 
 		ProcessingMode: callscope.ProcessingMode(req.ProcessingMode)}
 	if req.CallID != "" {
 		checkID(&f, req.CallID, "body", "call_id")
-		c.ExternalIDs = append(c.ExternalIDs, callscope.ExternalID{Kind: "external", Value: req.CallID})
+		c.ExternalIDs = append(c.ExternalIDs, callscope.ExternalID{Kind: callscope.ExtCallID, Value: req.CallID})
 	}
 	for i, e := range req.ExternalIDs {
 		if e.Value == "" {
@@ -210,25 +209,11 @@ func (s *Server) handleCreateCall(w http.ResponseWriter, r *http.Request) error 
 	if err := f.err(); err != nil {
 		return err
 	}
-	now := callscope.Timestamp(s.Now())
 	if req.StartTime != nil {
 		t := callscope.Timestamp(*req.StartTime)
 		c.StartedAt = &t
-	} else if c.Status == callscope.CallInProgress {
-		c.StartedAt = &now
 	}
-	if c.Status == callscope.CallInProgress {
-		c.LastActivity = &now
-	}
-	err := s.Store.InTx(r.Context(), func(tx *sqlstore.Tx) error {
-		if err := tx.CreateCall(r.Context(), c); err != nil {
-			return err
-		}
-		_, err := s.Queue.RecordEvent(r.Context(), tx, c, callscope.EventCallCreated, map[string]any{
-			"call_id": c.PublicID(), "id": c.ID, "direction": c.Direction, "status": c.Status})
-		return err
-	})
-	if err != nil {
+	if err := s.Calls.Create(r.Context(), c); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, newSessionView(c, nil))

@@ -42,7 +42,7 @@ func (s *Server) handleHealthDetailed(w http.ResponseWriter, r *http.Request) er
 	} else {
 		checks["database"] = Check{Healthy: true, Detail: s.Store.Describe() + " (" + time.Since(start).Round(time.Microsecond).String() + ")"}
 	}
-	if counts, err := s.Store.JobCounts(ctx); err != nil {
+	if counts, err := s.Jobs.JobCounts(ctx); err != nil {
 		checks["queue"] = Check{Healthy: false, Detail: err.Error()}
 	} else {
 		checks["queue"] = Check{Healthy: true, Detail: queueSummary(counts)}

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,8 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 type metrics struct {
@@ -18,7 +15,7 @@ type metrics struct {
 	reg      *prometheus.Registry
 }
 
-func newMetrics(reg *prometheus.Registry, store *sqlstore.Store) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{reg: reg,
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "callscope_http_request_duration_seconds",
@@ -26,7 +23,7 @@ func newMetrics(reg *prometheus.Registry, store *sqlstore.Store) (*metrics, erro
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route", "code"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, &queueCollector{store: store},
+	for _, c := range []prometheus.Collector{m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			if _, dup := err.(prometheus.AlreadyRegisteredError); !dup {
@@ -43,26 +40,6 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
-
-// queueCollector reports the queue depth by job state at scrape time.
-type queueCollector struct{ store *sqlstore.Store }
-
-var queueDesc = prometheus.NewDesc("callscope_queue_jobs", "Jobs in the durable queue, by state.", []string{"state"}, nil)
-
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
-
-func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	counts, err := c.store.JobCounts(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(queueDesc, err)
-		return
-	}
-	for _, st := range []string{"available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled", "pending"} {
-		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(counts[st]), st)
-	}
 }
 
 // JobMetrics counts finished jobs by kind and outcome; register it on the

@@ -18,9 +18,13 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/audio"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 	"github.com/callscope/callscope/internal/voicebot"
@@ -550,8 +554,11 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Store: store, Queue: queue, Version: "test", MaxBodyBytes: 4 << 10}
-	limited := &Server{Store: store, Queue: queue, RateLimitGet: 1, RateLimitPost: 1}
+	calls := &call.Service{Store: store, Queue: queue, Stages: pipeline.Stages}
+	srv := &Server{Store: store, Calls: calls, Analysis: &analyze.Service{Store: store, Queue: queue}, Jobs: queue,
+		Webhooks: &deliver.Webhooks{Store: store, Queue: queue}, Agents: func() *deliver.Agent { return &deliver.Agent{Store: store} },
+		Version: "test", MaxBodyBytes: 4 << 10}
+	limited := &Server{Store: store, Calls: calls, Jobs: queue, RateLimitGet: 1, RateLimitPost: 1}
 
 	covered := map[string]bool{}
 	do := func(s *Server, route, target, key, body string, hdr ...string) map[string]any {
@@ -626,7 +633,7 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	do(srv, "GET /api/v1/tenants", "/api/v1/tenants", "", "")
 	do(srv, "GET /api/v1/tenants", "/api/v1/tenants", key, "")
 	do(srv, "GET /api/v1/tenants", "/api/v1/tenants", admin, "", "X-Tenant-ID", "no-such-tenant")
-	tn := do(srv, "POST /api/v1/tenants", "/api/v1/tenants", admin, `{"name":"acme","settings":{"region":"eu"}}`)
+	tn := do(srv, "POST /api/v1/tenants", "/api/v1/tenants", admin, `{"name":"acme","settings":{"taxonomy":"helpline","translate_to":"en"}}`)
 	do(srv, "POST /api/v1/tenants", "/api/v1/tenants", admin, `{"name":"acme"}`)
 	do(srv, "POST /api/v1/tenants", "/api/v1/tenants", admin, `{"results_secret":"short"}`)
 	do(srv, "POST /api/v1/tenants", "/api/v1/tenants", admin, `{"name":"`+strings.Repeat("x", 8<<10)+`"}`)
@@ -726,8 +733,8 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	if _, err := store.UpdateTenant(ctx, tenant.ID, callscope.TenantUpdate{ResultsSecret: &secret}); err != nil {
 		t.Fatal(err)
 	}
-	media := &Server{Store: store, Queue: queue, MaxBodyBytes: 4 << 10, MaxUploadBytes: 32 << 10,
-		Recordings: blob.Dir{Root: t.TempDir()}, ProcessingEnabled: true}
+	media := &Server{Store: store, Calls: &call.Service{Store: store, Queue: queue, ProcessingEnabled: true, Stages: pipeline.Stages},
+		Jobs: queue, MaxBodyBytes: 4 << 10, MaxUploadBytes: 32 << 10, Recordings: blob.Dir{Root: t.TempDir()}}
 	huge := `{"session_id":"big","uniqueid":"big","pad":"` + strings.Repeat("x", 16<<20) + `"}`
 	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "",
 		`{"session_id":"cxb-session-1","from_number":"+255700000002","call_direction":"inbound","call_duration_seconds":42,"disconnected_by":"user",

@@ -6,9 +6,7 @@ import (
 	"strings"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/job"
-	"github.com/callscope/callscope/internal/pipeline"
-	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/call"
 )
 
 // processRequest is the body of POST /api/v1/process (seed 000).
@@ -20,9 +18,9 @@ type processRequest struct {
 
 // Process outcomes, as seed 000 words them.
 const (
-	processQueued    = "queued"
-	processBusy      = "already_queued_or_in_progress"
-	processCompleted = "already_completed"
+	processQueued    = call.ProcessQueued
+	processBusy      = call.ProcessBusy
+	processCompleted = call.ProcessCompleted
 )
 
 // decodeProcess reads and validates a process request; seed 000 answers
@@ -76,31 +74,10 @@ func asBadRequest(err error) error {
 	return err
 }
 
-// requestProcessing marks a call's processing pending and enqueues its job
-// in one transaction, unless it is pending, running or (without force)
-// completed already. It returns the seed 000 status word.
+// requestProcessing requests a call's processing (seed 000's idempotent
+// queue) and returns the seed 000 status word.
 func (s *Server) requestProcessing(ctx context.Context, c *callscope.Call, force bool) (string, error) {
-	if !s.ProcessingEnabled {
-		return "", callscope.Errorf(callscope.EUNAVAILABLE, "Post-call processing is disabled (ENABLE_POSTCALL_PROCESSING)")
-	}
-	var outcome string
-	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		ok, status, err := tx.RequestProcessing(ctx, c.TenantID, c.ID, force, pipeline.Stages)
-		if err != nil {
-			return err
-		}
-		switch {
-		case ok:
-			s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: c.TenantID, CallID: c.ID, Force: force}, nil)
-			outcome = processQueued
-		case status == callscope.ProcessingCompleted:
-			outcome = processCompleted
-		default:
-			outcome = processBusy
-		}
-		return nil
-	})
-	return outcome, err
+	return s.Calls.RequestProcessing(ctx, c, force)
 }
 
 func processAnswer(w http.ResponseWriter, req *processRequest, outcome string) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/audio"
-	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/voicebot"
 )
 
@@ -116,15 +115,7 @@ func (s *Server) handleUploadRecording(w http.ResponseWriter, r *http.Request) e
 	if pcm := s.probe(ctx, key, size, audio.Format{Codec: codec, SampleRate: hint.SampleRate, Channels: hint.Channels}); pcm != nil {
 		rec.Channels, rec.DurationSeconds = len(pcm.Channels), pcm.Duration().Seconds()
 	}
-	err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.CreateRecording(ctx, rec); err != nil {
-			return err
-		}
-		_, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventRecordingReady, map[string]any{
-			"call_id": c.PublicID(), "recording_id": rec.ID, "recording_url": "/recordings/" + rec.AccessToken})
-		return err
-	})
-	if err != nil {
+	if err := s.Calls.AttachRecording(ctx, c, rec); err != nil {
 		s.Recordings.Delete(context.WithoutCancel(ctx), key)
 		return err
 	}
@@ -220,8 +211,7 @@ func (s *Server) handleRotateRecordingToken(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	rec.AccessToken = voicebot.NewToken()
-	if err := s.Store.SetRecordingToken(r.Context(), rec.ID, rec.AccessToken); err != nil {
+	if err := s.Calls.SetRecordingToken(r.Context(), rec, voicebot.NewToken()); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newRecordingView(c, rec))
@@ -235,8 +225,7 @@ func (s *Server) handleRevokeRecordingToken(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	rec.AccessToken = ""
-	if err := s.Store.SetRecordingToken(r.Context(), rec.ID, ""); err != nil {
+	if err := s.Calls.SetRecordingToken(r.Context(), rec, ""); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newRecordingView(c, rec))

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callscope/callscope/internal/job"
 )
 
 // BenchmarkCallResultsLoopback ingests realistic results payloads (six-turn
@@ -75,7 +77,7 @@ func benchResults(b *testing.B, gen string, clients int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		counts, err := e.store.JobCounts(ctx)
+		counts, err := job.JobCounts(ctx, e.store)
 		if err != nil {
 			b.Fatal(err)
 		}

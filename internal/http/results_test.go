@@ -17,6 +17,7 @@ import (
 
 	"github.com/callscope/callscope"
 	cshttp "github.com/callscope/callscope/internal/http"
+	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
@@ -70,7 +71,7 @@ const secondResults = `{
 
 func jobKinds(t testing.TB, s *sqlstore.Store) map[string]int {
 	t.Helper()
-	k, err := s.JobKinds(context.Background())
+	k, err := job.JobKinds(context.Background(), s)
 	must(t, err)
 	return k
 }
@@ -80,8 +81,8 @@ func TestCallResults(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			e := newEnv(t, d)
 			ctx := context.Background()
-			_, err := e.store.UpdateTenant(ctx, e.tenant.ID, callscope.TenantUpdate{Settings: map[string]any{
-				cshttp.SettingCRMPush: map[string]any{"url": "https://crm.example.com/hook"}, cshttp.SettingProcessResults: true}})
+			_, err := e.store.UpdateTenant(ctx, e.tenant.ID, callscope.TenantUpdate{Settings: &callscope.Settings{
+				CRMPush: &callscope.CRMPushSetting{URL: "https://crm.example.com/hook"}, ProcessCallResults: true}})
 			must(t, err)
 			post := func(body string) response {
 				return e.do("POST", "/api/v1/call-results", "", body, "X-CXBCore-Secret", resultsSecret)

@@ -6,7 +6,6 @@ package http
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,16 +19,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
-	"github.com/callscope/callscope/internal/job"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // Server is callscope's HTTP server. Set the fields, then call Open.
 type Server struct {
-	Store  *sqlstore.Store
-	Queue  *job.Queue
+	// Store is what the surfaces read, and the records that cause no jobs.
+	Store Store
+	// Calls makes every change to a call.
+	Calls *call.Service
+	// Analysis starts analyzer re-runs and backfills.
+	Analysis *analyze.Service
+	// Jobs counts the queue's jobs for the health and processing views.
+	Jobs Jobs
+	// Webhooks replays webhook deliveries.
+	Webhooks WebhookReplayer
+	// Agents returns the agent notification service the agent-service
+	// endpoints check; each call gives a fresh one, so that every check
+	// obtains a fresh token.
+	Agents func() *deliver.Agent
 	Logger *slog.Logger
 
 	// Registry receives the server's metrics; /metrics serves it.
@@ -42,9 +54,6 @@ type Server struct {
 	// MaxUploadBytes bounds a recording upload.
 	MaxUploadBytes int64
 
-	// ProcessingEnabled lets calls be queued for post-call processing
-	// (ENABLE_POSTCALL_PROCESSING).
-	ProcessingEnabled bool
 	// MaxConcurrentProcessing is reported by the processing overview.
 	MaxConcurrentProcessing int
 
@@ -52,9 +61,6 @@ type Server struct {
 	Recordings blob.Store
 	// Egress is the policy for requests to URLs users give (recording URLs).
 	Egress egress.Policy
-	// AgentRootCAs, when set, are trusted for the agent notification
-	// service in addition to the system's (CALLSCOPE_AGENT_CA_FILE).
-	AgentRootCAs *x509.CertPool
 
 	// Health reports extra component checks for /health/detailed
 	// and the configured model providers for /health/models.
@@ -96,8 +102,8 @@ func (s *Server) Init() error {
 	if s.handler != nil {
 		return nil
 	}
-	if s.Store == nil {
-		return errors.New("http: server has no store")
+	if s.Store == nil || s.Calls == nil {
+		return errors.New("http: server has no store or call service")
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
@@ -114,7 +120,7 @@ func (s *Server) Init() error {
 	if s.Registry == nil {
 		s.Registry = prometheus.NewRegistry()
 	}
-	m, err := newMetrics(s.Registry, s.Store)
+	m, err := newMetrics(s.Registry)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
@@ -74,8 +75,8 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	river.AddWorker(workers, &deliver.CampaignWorker{Store: s})
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s}})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
-		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
-			_, err := q.RecordEvent(ctx, tx, c, typ, data)
+		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) error {
+			_, err := q.RecordEvent(ctx, tx, c, data)
 			return err
 		}}
 	if withPipeline {
@@ -113,7 +114,10 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	must(t, err)
 	_, e.key, err = s.CreateAPIKey(ctx, e.tenant.ID, "", false)
 	must(t, err)
-	e.server = &cshttp.Server{Store: s, Queue: q, Recordings: blob.Dir{Root: t.TempDir()}, ProcessingEnabled: true}
+	e.server = &cshttp.Server{Store: s, Calls: &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages},
+		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
+		Recordings: blob.Dir{Root: t.TempDir()}}
+	e.server.Agents = func() *deliver.Agent { return &deliver.Agent{Store: s, Egress: e.server.Egress} }
 	for _, o := range opts {
 		o(e.server)
 	}

@@ -16,9 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/job"
-	"github.com/callscope/callscope/internal/pipeline"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // The Call Sessions API (seed 001 §3): live sessions, transcripts, exports,
@@ -350,18 +347,7 @@ func (s *Server) handleAppendSegments(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	var c *callscope.Call
-	var count int
-	var audio float64
-	err = s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		var err error
-		if c, err = tx.Call(ctx, tenantID(r), r.PathValue("call_id")); err != nil {
-			return err
-		}
-		count, audio, err = tx.AppendSegments(ctx, c.ID, segs, s.Now())
-		return err
-	})
+	res, err := s.Calls.AppendSegments(r.Context(), tenantID(r), r.PathValue("call_id"), segs)
 	if err != nil {
 		return err
 	}
@@ -369,8 +355,8 @@ func (s *Server) handleAppendSegments(w http.ResponseWriter, r *http.Request) er
 	for i, sg := range segs {
 		ids[i] = sg.SegmentID
 	}
-	writeJSON(w, http.StatusOK, appendSegmentsView{CallID: c.PublicID(), SegmentCount: count,
-		TotalAudioDuration: round3(audio), SegmentIDs: ids})
+	writeJSON(w, http.StatusOK, appendSegmentsView{CallID: res.Call.PublicID(), SegmentCount: res.SegmentCount,
+		TotalAudioDuration: round3(res.AudioSeconds), SegmentIDs: ids})
 	return nil
 }
 
@@ -390,55 +376,7 @@ func (s *Server) handleEndCall(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	ctx := r.Context()
-	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		c, err := tx.Call(ctx, tenantID(r), r.PathValue("call_id"))
-		if err != nil {
-			return err
-		}
-		// Read again under the lock: a concurrent end must not win twice.
-		if err := tx.LockCall(ctx, c.ID); err != nil {
-			return err
-		}
-		if c, err = tx.Call(ctx, c.TenantID, c.ID); err != nil {
-			return err
-		}
-		if c.Status.Final() {
-			return nil // already over: ending again changes nothing
-		}
-		now := callscope.Timestamp(s.Now())
-		c.Status = callscope.CallCompleted
-		if c.EndedAt == nil {
-			c.EndedAt = &now
-		}
-		if c.StartedAt != nil {
-			c.DurationSeconds = round3(max(0, c.EndedAt.Sub(*c.StartedAt).Seconds()))
-		}
-		if c.Metadata == nil {
-			c.Metadata = map[string]any{}
-		}
-		c.Metadata["end_reason"] = reason
-		if err := tx.UpdateCall(ctx, c); err != nil {
-			return err
-		}
-		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.EventCallCompleted, map[string]any{
-			"call_id": c.PublicID(), "id": c.ID, "status": c.Status, "reason": reason,
-			"ended_at": c.EndedAt.Format(time.RFC3339Nano), "duration_seconds": c.DurationSeconds}); err != nil {
-			return err
-		}
-		if !s.ProcessingEnabled {
-			return nil
-		}
-		// Post-call processing, through the same idempotent request as
-		// POST /api/v1/process.
-		ok, _, err := tx.RequestProcessing(ctx, c.TenantID, c.ID, false, pipeline.Stages)
-		if err != nil || !ok {
-			return err
-		}
-		s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: c.TenantID, CallID: c.ID}, nil)
-		return nil
-	})
-	if err != nil {
+	if _, err := s.Calls.End(r.Context(), tenantID(r), r.PathValue("call_id"), reason); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, "Call ended successfully")
@@ -705,7 +643,8 @@ type processingView struct {
 	Stages              []callscope.StageRun `json:"stages"`
 }
 
-// queuedStates are the queue states of a job that has not finished.
+// queuedStates are the queue states of a job that has not finished, as
+// the processing overview lists them.
 var queuedStates = []string{"available", "pending", "scheduled", "retryable", "running"}
 
 func (s *Server) handleCallProcessing(w http.ResponseWriter, r *http.Request) error {
@@ -721,7 +660,7 @@ func (s *Server) handleCallProcessing(w http.ResponseWriter, r *http.Request) er
 	switch {
 	case callscope.ErrorCode(err) == callscope.ENOTFOUND:
 		// No run has started: pending, and requested if a job asks for one.
-		jobs, err := s.Store.ProcessJobs(ctx, c.TenantID, c.ID)
+		jobs, err := s.Jobs.ProcessJobs(ctx, c.TenantID, c.ID)
 		if err != nil {
 			return err
 		}
@@ -817,7 +756,7 @@ func (s *Server) handleProcessingStatus(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	jobs, err := s.Store.ProcessJobs(ctx, tenant, "")
+	jobs, err := s.Jobs.ProcessJobs(ctx, tenant, "")
 	if err != nil {
 		return err
 	}

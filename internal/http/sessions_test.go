@@ -12,6 +12,7 @@ import (
 
 	"github.com/callscope/callscope"
 	cshttp "github.com/callscope/callscope/internal/http"
+	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
@@ -91,7 +92,7 @@ func TestCallSessions(t *testing.T) {
 func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 	ctx := context.Background()
 	now := time.Date(2025, 10, 24, 9, 0, 0, 0, time.UTC)
-	e := newEnv(t, d, func(s *cshttp.Server) { s.Now = func() time.Time { return now } })
+	e := newEnv(t, d, func(s *cshttp.Server) { s.Now = func() time.Time { return now }; s.Calls.Now = s.Now })
 	start := now.Add(-95 * time.Second)
 	const id = "1761295415.12887"
 	mk := func(body map[string]any) map[string]any {
@@ -394,7 +395,7 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 				completed++
 			}
 		}
-		jobs, err := e.store.ProcessJobs(ctx, e.tenant.ID, ended.ID)
+		jobs, err := job.ProcessJobs(ctx, e.store, e.tenant.ID, ended.ID)
 		must(t, err)
 		total := 0
 		for _, n := range jobs {

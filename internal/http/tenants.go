@@ -1,35 +1,123 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/pipeline"
 )
 
 // tenantView is a tenant as the admin API shows it.
 type tenantView struct {
-	ID               string         `json:"id"`
-	Name             string         `json:"name"`
-	HasResultsSecret bool           `json:"has_results_secret"`
-	Settings         map[string]any `json:"settings"`
-	CreatedAt        string         `json:"created_at"`
+	ID               string       `json:"id"`
+	Name             string       `json:"name"`
+	HasResultsSecret bool         `json:"has_results_secret"`
+	Settings         settingsView `json:"settings"`
+	CreatedAt        string       `json:"created_at"`
 }
 
-func newTenantView(t *callscope.Tenant) tenantView {
-	v := tenantView{ID: t.ID, Name: t.Name, HasResultsSecret: t.ResultsSecret != "", Settings: t.Settings,
-		CreatedAt: t.CreatedAt.Format(time.RFC3339Nano)}
-	if v.Settings == nil {
-		v.Settings = map[string]any{}
+// settingsView is a tenant's settings as the API shows them: secrets are
+// write-only, shown only as whether they are set.
+type settingsView struct {
+	callscope.Settings
+	CRMPush      *crmPushView      `json:"crm_push,omitempty"`
+	AgentService *agentServiceView `json:"agent_service,omitempty"`
+}
+
+type crmPushView struct {
+	callscope.CRMPushSetting
+	AuthHeader    string `json:"auth_header,omitempty"` // never filled
+	HasAuthHeader bool   `json:"has_auth_header"`
+}
+
+type agentServiceView struct {
+	callscope.AgentServiceSetting
+	ClientSecret    string `json:"client_secret,omitempty"` // never filled
+	HasClientSecret bool   `json:"has_client_secret"`
+}
+
+func newSettingsView(s callscope.Settings) settingsView {
+	v := settingsView{Settings: s}
+	if c := s.CRMPush; c != nil {
+		v.CRMPush = &crmPushView{CRMPushSetting: *c, HasAuthHeader: c.AuthHeader != ""}
+	}
+	if a := s.AgentService; a != nil {
+		v.AgentService = &agentServiceView{AgentServiceSetting: *a, HasClientSecret: a.ClientSecret != ""}
 	}
 	return v
 }
 
+func newTenantView(t *callscope.Tenant) tenantView {
+	return tenantView{ID: t.ID, Name: t.Name, HasResultsSecret: t.ResultsSecret != "", Settings: newSettingsView(t.Settings),
+		CreatedAt: t.CreatedAt.Format(time.RFC3339Nano)}
+}
+
 type tenantRequest struct {
-	Name          *string        `json:"name"`
-	ResultsSecret *string        `json:"results_secret"`
-	Settings      map[string]any `json:"settings"`
+	Name          *string         `json:"name"`
+	ResultsSecret *string         `json:"results_secret"`
+	Settings      json.RawMessage `json:"settings"`
+
+	settings *callscope.Settings
+}
+
+// decodeSettings reads and validates the request's settings: their shape
+// strictly, their values, the pipeline switch names and, for URL settings,
+// the outbound address policy.
+func (s *Server) decodeSettings(r *http.Request, req *tenantRequest) error {
+	if len(req.Settings) == 0 || string(req.Settings) == "null" {
+		return nil
+	}
+	set, err := callscope.DecodeSettings(req.Settings, "body", "settings")
+	if err != nil {
+		return err
+	}
+	f := fields(set.Validate("body", "settings"))
+	for name := range set.Pipeline {
+		if !knownSwitch(name) {
+			f.add("Unknown pipeline switch "+strconv.Quote(name)+"; use the ENABLE_* names", "enum", "body", "settings", callscope.SettingPipeline, name)
+		}
+	}
+	urls := set.URLs()
+	keys := make([]string, 0, len(urls))
+	for k := range urls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		u := urls[k]
+		if u == "" {
+			continue
+		}
+		loc := append([]string{"body", "settings"}, strings.Split(k, ".")...)
+		if len(u) > 2048 {
+			f.add("URL is longer than 2048 characters", "string_too_long", loc...)
+		} else if err := s.Egress.CheckURL(r.Context(), u); err != nil {
+			f.add(callscope.ErrorMessage(err), "value_error", loc...)
+		}
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	req.settings = set
+	return nil
+}
+
+// knownSwitch reports whether name is an ENABLE_* switch a tenant may set.
+func knownSwitch(name string) bool {
+	if name == "ENABLE_FULL_PIPELINE" {
+		return true
+	}
+	for _, v := range pipeline.Switch {
+		if v == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (req *tenantRequest) validate(create bool) error {
@@ -72,7 +160,13 @@ func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request) erro
 	if err := req.validate(true); err != nil {
 		return err
 	}
-	t := &callscope.Tenant{Name: *req.Name, Settings: req.Settings}
+	if err := s.decodeSettings(r, &req); err != nil {
+		return err
+	}
+	t := &callscope.Tenant{Name: *req.Name}
+	if req.settings != nil {
+		t.Settings = *req.settings
+	}
 	if req.ResultsSecret != nil {
 		t.ResultsSecret = *req.ResultsSecret
 	}
@@ -100,8 +194,20 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request) erro
 	if err := req.validate(false); err != nil {
 		return err
 	}
+	if err := s.decodeSettings(r, &req); err != nil {
+		return err
+	}
+	if req.settings != nil {
+		// Secrets are never shown, so settings read and written back leave
+		// them out: keep the stored ones.
+		old, err := s.Store.Tenant(r.Context(), r.PathValue("tenant_id"))
+		if err != nil {
+			return err
+		}
+		req.settings.KeepSecrets(old.Settings)
+	}
 	t, err := s.Store.UpdateTenant(r.Context(), r.PathValue("tenant_id"), callscope.TenantUpdate{
-		Name: req.Name, ResultsSecret: req.ResultsSecret, Settings: req.Settings})
+		Name: req.Name, ResultsSecret: req.ResultsSecret, Settings: req.settings})
 	if err != nil {
 		return err
 	}

@@ -269,7 +269,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleReplayDelivery(w http.ResponseWriter, r *http.Request) error {
-	d, err := deliver.ReplayWebhook(r.Context(), s.Store, s.Queue, tenantID(r), r.PathValue("webhook_id"), r.PathValue("delivery_id"))
+	d, err := s.Webhooks.Replay(r.Context(), tenantID(r), r.PathValue("webhook_id"), r.PathValue("delivery_id"))
 	if err != nil {
 		return err
 	}

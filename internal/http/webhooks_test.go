@@ -130,7 +130,7 @@ func TestWebhookDeliveryLogAndReplay(t *testing.T) {
 	var ev *callscope.Event
 	must(t, e.store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		var err error
-		ev, err = e.queue.RecordEvent(ctx, tx, c, callscope.EventCallCompleted, map[string]any{"status": "completed"})
+		ev, err = e.queue.RecordEvent(ctx, tx, c, callscope.CallEndedData{CallRefData: callscope.RefOf(c), Status: callscope.CallCompleted})
 		return err
 	}))
 

@@ -34,31 +34,26 @@ type DispatchEventsArgs struct {
 func (DispatchEventsArgs) Kind() string { return "events.dispatch" }
 
 // RecordEvent stores an event for a call, in the transaction of the change
-// that caused it; the event is dispatched once that commits.
-func (q *Queue) RecordEvent(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) (*callscope.Event, error) {
-	es, err := q.RecordEvents(ctx, tx, c, NewEvent{typ, data})
+// that caused it; the event is dispatched once that commits. The payload's
+// type decides the event's type.
+func (q *Queue) RecordEvent(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) (*callscope.Event, error) {
+	es, err := q.RecordEvents(ctx, tx, c, data)
 	if err != nil {
 		return nil, err
 	}
 	return es[0], nil
 }
 
-// NewEvent is an event to record: its type and its data, encoded as JSON.
-type NewEvent struct {
-	Type string
-	Data any
-}
-
 // RecordEvents is RecordEvent for several events of one call, stored with
 // one statement, in order.
-func (q *Queue) RecordEvents(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, events ...NewEvent) ([]*callscope.Event, error) {
+func (q *Queue) RecordEvents(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, events ...callscope.EventData) ([]*callscope.Event, error) {
 	out := make([]*callscope.Event, len(events))
-	for i, ne := range events {
-		b, err := json.Marshal(ne.Data)
+	for i, d := range events {
+		b, err := json.Marshal(d)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = &callscope.Event{TenantID: c.TenantID, CallID: c.ID, Type: ne.Type, Data: b}
+		out[i] = &callscope.Event{TenantID: c.TenantID, CallID: c.ID, Type: d.EventType(), Data: b}
 	}
 	if err := tx.CreateEvents(ctx, out); err != nil {
 		return nil, err

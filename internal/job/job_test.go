@@ -39,7 +39,7 @@ func TestRecordEvent(t *testing.T) {
 				if err := tx.CreateCall(ctx, c); err != nil {
 					return err
 				}
-				if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, map[string]string{}); err != nil {
+				if _, err := q.RecordEvent(ctx, tx, c, callscope.CallStartedData{CallRefData: callscope.RefOf(c)}); err != nil {
 					return err
 				}
 				return errors.New("abort")
@@ -47,7 +47,7 @@ func TestRecordEvent(t *testing.T) {
 			if err == nil {
 				t.Fatal("want the abort error")
 			}
-			counts, err := s.JobCounts(ctx)
+			counts, err := job.JobCounts(ctx, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,12 +59,12 @@ func TestRecordEvent(t *testing.T) {
 		t.Run("JobsFollowTheirTransaction", func(t *testing.T) {
 			// Many transactions at once (sharing commits on SQLite): the
 			// jobs of the ones that fail are not inserted.
-			before, err := s.JobCounts(ctx)
+			before, err := job.JobCounts(ctx, s)
 			if err != nil {
 				t.Fatal(err)
 			}
 			inTxs(s, tn.ID, 40, func(i int, tx *sqlstore.Tx, c *callscope.Call) error {
-				if _, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil); err != nil {
+				if _, err := q.RecordEvent(ctx, tx, c, callscope.CallStartedData{CallRefData: callscope.RefOf(c)}); err != nil {
 					return err
 				}
 				q.Enqueue(tx, noopArgs{N: i}, nil)
@@ -73,7 +73,7 @@ func TestRecordEvent(t *testing.T) {
 				}
 				return nil
 			})
-			after, err := s.JobCounts(ctx)
+			after, err := job.JobCounts(ctx, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,7 +93,7 @@ func TestRecordEvent(t *testing.T) {
 					return err
 				}
 				var err error
-				ev, err = q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, map[string]string{"from": "+254700000001"})
+				ev, err = q.RecordEvent(ctx, tx, c, callscope.CallStartedData{CallRefData: callscope.RefOf(c), Status: callscope.CallInProgress})
 				return err
 			})
 			if err != nil {
@@ -116,7 +116,7 @@ func TestRecordEvent(t *testing.T) {
 				t.Fatal("no job outcome reported")
 			}
 			// Events need no job of their own.
-			if kinds, err := s.JobKinds(ctx); err != nil || kinds["events.dispatch"] != 0 {
+			if kinds, err := job.JobKinds(ctx, s); err != nil || kinds["events.dispatch"] != 0 {
 				t.Fatalf("job kinds = %v, %v", kinds, err)
 			}
 			if n, _ := s.UndispatchedEvents(ctx, tn.ID); n != 0 {
@@ -201,8 +201,8 @@ func TestDispatcherHandsEventsOnce(t *testing.T) {
 		defer q.Stop(ctx)
 		tn := sqlstoretest.MustTenant(t, s)
 		inTxs(s, tn.ID, 30, func(i int, tx *sqlstore.Tx, c *callscope.Call) error {
-			if _, err := q.RecordEvents(ctx, tx, c, job.NewEvent{Type: callscope.EventCallStarted},
-				job.NewEvent{Type: callscope.EventCallCompleted}); err != nil {
+			if _, err := q.RecordEvents(ctx, tx, c, callscope.CallStartedData{},
+				callscope.CallEndedData{Status: callscope.CallCompleted}); err != nil {
 				return err
 			}
 			if i%3 == 0 {
@@ -288,8 +288,8 @@ func TestDispatcherGoesAroundAPoisonEvent(t *testing.T) {
 		}})
 		tn := sqlstoretest.MustTenant(t, s)
 		inTxs(s, tn.ID, 1, func(_ int, tx *sqlstore.Tx, c *callscope.Call) error {
-			_, err := q.RecordEvents(ctx, tx, c, job.NewEvent{Type: callscope.EventCallStarted},
-				job.NewEvent{Type: callscope.EventCallFailed}, job.NewEvent{Type: callscope.EventCallCompleted})
+			_, err := q.RecordEvents(ctx, tx, c, callscope.CallStartedData{},
+				callscope.CallEndedData{Status: callscope.CallFailed}, callscope.CallEndedData{Status: callscope.CallCompleted})
 			return err
 		})
 		if err := q.Start(ctx); err != nil {
@@ -318,7 +318,7 @@ func TestDispatcherGoesAroundAPoisonEvent(t *testing.T) {
 		// Later events pass the held one; once the channel takes it, it
 		// goes too.
 		inTxs(s, tn.ID, 1, func(_ int, tx *sqlstore.Tx, c *callscope.Call) error {
-			_, err := q.RecordEvent(ctx, tx, c, callscope.EventCallStarted, nil)
+			_, err := q.RecordEvent(ctx, tx, c, callscope.CallStartedData{CallRefData: callscope.RefOf(c)})
 			return err
 		})
 		refusing.Store(false)

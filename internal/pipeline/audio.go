@@ -25,11 +25,6 @@ type SpeechTranscriber interface {
 	Transcribe(ctx context.Context, pcm *audio.PCM, speakers audio.ChannelMap, language string) ([]callscope.Segment, string, Usage, error)
 }
 
-// SettingChannels names a tenant's channel-to-speaker map for stereo
-// recordings, e.g. ["caller", "agent"] (the default, as Twilio dual-channel
-// and Asterisk MixMonitor record).
-const SettingChannels = "recording_channels"
-
 // storedRecording returns the call's recording kept in the recording store
 // (not only at a remote source), or nil.
 func (ru *run) storedRecording(ctx context.Context) (*callscope.Recording, *callscope.Recording, error) {
@@ -136,13 +131,8 @@ func (ru *run) channelMap(channels int) audio.ChannelMap {
 	if channels <= 1 {
 		return audio.MonoMixed
 	}
-	if v, ok := ru.tenant.Settings[SettingChannels].([]any); ok && len(v) > 0 {
-		m := audio.ChannelMap{}
-		for _, x := range v {
-			s, _ := x.(string)
-			m = append(m, s)
-		}
-		return m
+	if v := ru.tenant.Settings.RecordingChannels; len(v) > 0 {
+		return append(audio.ChannelMap{}, v...)
 	}
 	return audio.ChannelMap{audio.SpeakerCaller, audio.SpeakerAgent}
 }

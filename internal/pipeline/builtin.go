@@ -194,12 +194,9 @@ type BuiltinEngines struct {
 	cache map[string]*nlp.Engine
 }
 
-// SettingTaxonomy names the tenant's classification taxonomy.
-const SettingTaxonomy = "taxonomy"
-
 // For returns the engines for a tenant.
 func (b *BuiltinEngines) For(t *callscope.Tenant) Engines {
-	name, _ := t.Settings[SettingTaxonomy].(string)
+	name := t.Settings.Taxonomy
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cache == nil {

@@ -54,16 +54,6 @@ var Switch = map[string]string{
 	StageDeliver:   "NOTIFY_COMPLETION",
 }
 
-// Setting names in a tenant's settings that the pipeline reads.
-const (
-	// SettingPipeline holds per-tenant ENABLE_* overrides: {"ENABLE_QA_SCORING": false}.
-	SettingPipeline = "pipeline"
-	// SettingTranslateTo is the translation target language (default "en").
-	SettingTranslateTo = "translate_to"
-	// SettingRedactStored, when true, also stores the redacted transcript.
-	SettingRedactStored = "redact_stored_transcript"
-)
-
 // Stage outcomes in a StageRun.
 const (
 	StatusCompleted = "completed"
@@ -82,7 +72,7 @@ type Runner struct {
 	// overrides them.
 	Switches map[string]bool
 	// Events records an event in a transaction (the queue's RecordEvent).
-	Events func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error
+	Events func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) error
 	Logger *slog.Logger
 	Now    func() time.Time
 
@@ -133,10 +123,8 @@ func (r *Runner) enabled(t *callscope.Tenant, stage string) bool {
 
 // switchOn reports whether an ENABLE_* switch is on for the tenant.
 func (r *Runner) switchOn(t *callscope.Tenant, name string) bool {
-	if over, ok := t.Settings[SettingPipeline].(map[string]any); ok {
-		if v, ok := over[name].(bool); ok {
-			return v
-		}
+	if v, ok := t.Settings.Pipeline[name]; ok {
+		return v
 	}
 	if v, ok := r.Switches[name]; ok {
 		return v
@@ -316,7 +304,7 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		red, spans := nlp.Redact(in.Segments, nlp.Options{CallStart: in.Start})
 		ru.in.Segments = red
 		out := outcome{results: map[string]any{}}
-		if v, _ := ru.tenant.Settings[SettingRedactStored].(bool); v && len(spans) > 0 {
+		if ru.tenant.Settings.RedactStoredTranscript && len(spans) > 0 {
 			if err := r.Store.ReplaceSegments(ctx, ru.call.ID, red); err != nil {
 				return outcome{}, err
 			}
@@ -326,7 +314,7 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		if eng.Translator == nil {
 			return skip("not configured")
 		}
-		target, _ := ru.tenant.Settings[SettingTranslateTo].(string)
+		target := ru.tenant.Settings.TranslateTo
 		if target == "" {
 			target = "en"
 		}
@@ -549,8 +537,8 @@ func (ru *run) fail(ctx context.Context, stage string, begin time.Time, err erro
 			return err
 		}
 		if !retry && ru.r.Events != nil {
-			return ru.r.Events(wctx, tx, ru.call, callscope.EventProcessingFailed, map[string]any{
-				"call_id": ru.call.PublicID(), "stage": stage, "error": err.Error()})
+			return ru.r.Events(wctx, tx, ru.call, callscope.ProcessingFailedData{CallRefData: callscope.RefOf(ru.call),
+				Stage: stage, Error: err.Error()})
 		}
 		return nil
 	})
@@ -569,10 +557,10 @@ func (ru *run) finish(ctx context.Context) error {
 		if ru.r.Events == nil {
 			return nil
 		}
-		data := map[string]any{"call_id": ru.call.PublicID(), "stages": p.Stages}
+		data := callscope.AnalysisCompletedData{CallRefData: callscope.RefOf(ru.call), Stages: p.Stages}
 		if ru.summary != nil {
-			data["summary"] = ru.summary.Text
+			data.Summary = ru.summary.Text
 		}
-		return ru.r.Events(ctx, tx, ru.call, callscope.EventAnalysisCompleted, data)
+		return ru.r.Events(ctx, tx, ru.call, data)
 	})
 }

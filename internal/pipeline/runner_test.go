@@ -75,8 +75,8 @@ func startQueue(t *testing.T, s *sqlstore.Store, eng *counting) *job.Queue {
 		Engines: func(*callscope.Tenant) pipeline.Engines {
 			return pipeline.Engines{Entities: eng, Classifier: eng, Summarizer: eng, QA: eng, Todos: eng, Analyzers: eng}
 		},
-		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, typ string, data any) error {
-			_, err := q.RecordEvent(ctx, tx, c, typ, data)
+		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) error {
+			_, err := q.RecordEvent(ctx, tx, c, data)
 			return err
 		}}
 	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: time.Minute})

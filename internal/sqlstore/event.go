@@ -213,20 +213,10 @@ func (q *queries) Deliveries(ctx context.Context, tenantID, callID string) ([]*c
 	}
 	return out, rs.Err()
 }
-
-// JobCounts returns how many queue jobs are in each state (available,
-// running, retryable, …), read from River's table.
-func (q *queries) JobCounts(ctx context.Context) (map[string]int, error) {
-	rs, err := q.ex.query(ctx, `SELECT state, count(*) FROM river_job GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	return countRows(rs)
-}
-
-// JobKinds returns how many queue jobs of each kind exist, in any state.
-func (q *queries) JobKinds(ctx context.Context) (map[string]int, error) {
-	rs, err := q.ex.query(ctx, `SELECT kind, count(*) FROM river_job GROUP BY kind`)
+// CountBy runs query, which must select (name, count) rows, on the read
+// side and returns the counts by name.
+func (q *queries) CountBy(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	rs, err := q.ex.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

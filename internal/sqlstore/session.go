@@ -270,23 +270,6 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// ProcessJobs counts the post-call processing jobs (kind call.process) of a
-// tenant's calls by queue state (available, running, retryable, …), for one
-// call when callID (callscope's id) is not "".
-func (q *queries) ProcessJobs(ctx context.Context, tenantID, callID string) (map[string]int, error) {
-	query := `SELECT state, count(*) FROM river_job WHERE kind = 'call.process' AND args->>'tenant_id' = $1`
-	args := []any{tenantID}
-	if callID != "" {
-		query += ` AND args->>'call_id' = $2`
-		args = append(args, callID)
-	}
-	rs, err := q.ex.query(ctx, query+` GROUP BY state`, args...)
-	if err != nil {
-		return nil, err
-	}
-	return countRows(rs)
-}
-
 // ProcessingCallIDs returns the public ids of up to limit of the tenant's
 // calls whose processing is in the given status, most recently changed
 // first.

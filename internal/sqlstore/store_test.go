@@ -72,14 +72,14 @@ func testMigrateIdempotent(t *testing.T, s *sqlstore.Store) {
 }
 
 func testTenant(t *testing.T, s *sqlstore.Store) {
-	tn := &callscope.Tenant{Name: "acme", ResultsSecret: "s3cret", Settings: map[string]any{"language": "sw"}}
+	tn := &callscope.Tenant{Name: "acme", ResultsSecret: "s3cret", Settings: callscope.Settings{TranslateTo: "sw", CDRTimezone: "Africa/Nairobi"}}
 	must(t, s.CreateTenant(ctx, tn))
 	if tn.ID == "" || tn.CreatedAt.IsZero() {
 		t.Fatalf("tenant not filled in: %+v", tn)
 	}
 	got, err := s.Tenant(ctx, tn.ID)
 	must(t, err)
-	if got.Name != "acme" || got.ResultsSecret != tn.ResultsSecret || got.Settings["language"] != "sw" || !got.CreatedAt.Equal(tn.CreatedAt) {
+	if got.Name != "acme" || got.ResultsSecret != tn.ResultsSecret || got.Settings.TranslateTo != "sw" || got.Settings.CDRTimezone != "Africa/Nairobi" || !got.CreatedAt.Equal(tn.CreatedAt) {
 		t.Fatalf("Tenant = %+v, want %+v", got, tn)
 	}
 	if !sqlstore.IsSecretDigest(got.ResultsSecret) {

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -22,11 +21,9 @@ func scanTenant(r row) (*callscope.Tenant, error) {
 		return nil, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
-	if len(settings) > 0 {
-		if err := json.Unmarshal(settings, &t.Settings); err != nil {
-			return nil, err
-		}
-	}
+	// Settings stored by an older version without validation may not
+	// read; they are left at their defaults rather than break the tenant.
+	t.Settings, _ = callscope.ParseStoredSettings(settings)
 	return &t, nil
 }
 
@@ -87,9 +84,6 @@ func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
 	t.ID = callscope.NewID()
 	t.CreatedAt = q.now()
 	settings := t.Settings
-	if settings == nil {
-		settings = map[string]any{}
-	}
 	if IsSecretDigest(t.ResultsSecret) {
 		return errSecretLooksLikeDigest
 	}
@@ -167,7 +161,7 @@ func (q *queries) UpdateTenant(ctx context.Context, id string, u callscope.Tenan
 		}
 	}
 	if u.Settings != nil {
-		t.Settings = u.Settings
+		t.Settings = *u.Settings
 	}
 	defer q.secrets.forget()
 	err = q.exec(ctx, `UPDATE tenants SET name = $2, results_secret = $3, settings = $4 WHERE id = $1`,

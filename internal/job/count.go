@@ -1,0 +1,73 @@
+package job
+
+import (
+	"context"
+	"time"
+
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// QueuedStates are the queue states of a job that has not finished.
+var QueuedStates = []string{"available", "pending", "scheduled", "retryable", "running"}
+
+// Waiting sums the counts of the states of jobs waiting to run.
+func Waiting(counts map[string]int) int {
+	return counts["available"] + counts["pending"] + counts["scheduled"] + counts["retryable"]
+}
+
+// JobCounts counts every job in the queue by state.
+func JobCounts(ctx context.Context, st *sqlstore.Store) (map[string]int, error) {
+	return st.CountBy(ctx, `SELECT state, count(*) FROM river_job GROUP BY state`)
+}
+
+// JobKinds counts every job in the queue by kind, in any state.
+func JobKinds(ctx context.Context, st *sqlstore.Store) (map[string]int, error) {
+	return st.CountBy(ctx, `SELECT kind, count(*) FROM river_job GROUP BY kind`)
+}
+
+// ProcessJobs counts the post-call processing jobs of a tenant's calls by
+// queue state, for one call when callID (callscope's id) is not "".
+func ProcessJobs(ctx context.Context, st *sqlstore.Store, tenantID, callID string) (map[string]int, error) {
+	query := `SELECT state, count(*) FROM river_job WHERE kind = '` + ProcessCallArgs{}.Kind() + `' AND args->>'tenant_id' = $1`
+	args := []any{tenantID}
+	if callID != "" {
+		query += ` AND args->>'call_id' = $2`
+		args = append(args, callID)
+	}
+	return st.CountBy(ctx, query+` GROUP BY state`, args...)
+}
+
+// JobCounts counts every job in the queue by state.
+func (q *Queue) JobCounts(ctx context.Context) (map[string]int, error) {
+	return JobCounts(ctx, q.store)
+}
+
+// ProcessJobs counts the processing jobs of a tenant (of one call when
+// callID is not "") by queue state.
+func (q *Queue) ProcessJobs(ctx context.Context, tenantID, callID string) (map[string]int, error) {
+	return ProcessJobs(ctx, q.store, tenantID, callID)
+}
+
+// Collector reports the queue depth by job state at scrape time, as
+// callscope_queue_jobs{state}.
+func (q *Queue) Collector() prometheus.Collector { return &queueCollector{store: q.store} }
+
+type queueCollector struct{ store *sqlstore.Store }
+
+var queueDesc = prometheus.NewDesc("callscope_queue_jobs", "Jobs in the durable queue, by state.", []string{"state"}, nil)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := JobCounts(ctx, c.store)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDesc, err)
+		return
+	}
+	for _, st := range []string{"available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled", "pending"} {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(counts[st]), st)
+	}
+}

@@ -1,0 +1,460 @@
+package callscope
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Settings is a tenant's configuration of callscope: every key a tenant can
+// set, with its type. A zero field means the default that its comment
+// names. Settings are validated when written (Validate) and read leniently
+// (ParseStoredSettings), so a value stored by an older version never stops
+// a tenant from working.
+type Settings struct {
+	// Taxonomy is the built-in classification taxonomy (BuiltinTaxonomies;
+	// default "helpline").
+	Taxonomy string `json:"taxonomy,omitempty"`
+	// TranslateTo is the translation target language, a two-letter code
+	// (default "en").
+	TranslateTo string `json:"translate_to,omitempty"`
+	// RedactStoredTranscript also stores the PII-redacted transcript.
+	RedactStoredTranscript bool `json:"redact_stored_transcript,omitempty"`
+	// RecordingChannels names the speaker of each channel of a stereo
+	// recording (default ["caller", "agent"], as Twilio dual-channel and
+	// Asterisk MixMonitor record).
+	RecordingChannels []string `json:"recording_channels,omitempty"`
+	// Pipeline turns pipeline stages on or off for this tenant by their
+	// switch names: {"ENABLE_QA_SCORING": false}.
+	Pipeline map[string]bool `json:"pipeline,omitempty"`
+	// ProcessingMode is how the tenant's live calls are analysed (default
+	// postcall_only).
+	ProcessingMode ProcessingMode `json:"processing_mode,omitempty"`
+	// ProcessCallResults runs the post-call pipeline on every call whose
+	// voice-bot results arrive.
+	ProcessCallResults bool `json:"process_call_results,omitempty"`
+	// CDRTimezone is the IANA zone of CDR times written without a zone
+	// (Asterisk writes local time; default UTC).
+	CDRTimezone string `json:"cdr_timezone,omitempty"`
+	// CRMPush pushes each call's results to a CRM; unset pushes nothing.
+	CRMPush *CRMPushSetting `json:"crm_push,omitempty"`
+	// EmailReport mails a report of each call; unset mails nothing.
+	EmailReport *EmailReportSetting `json:"email_report,omitempty"`
+	// AgentService notifies an agent service of calls; unset notifies none.
+	AgentService *AgentServiceSetting `json:"agent_service,omitempty"`
+}
+
+// Setting keys, as they appear in a tenant's settings document.
+const (
+	SettingTaxonomy               = "taxonomy"
+	SettingTranslateTo            = "translate_to"
+	SettingRedactStoredTranscript = "redact_stored_transcript"
+	SettingRecordingChannels      = "recording_channels"
+	SettingPipeline               = "pipeline"
+	SettingProcessingMode         = "processing_mode"
+	SettingProcessCallResults     = "process_call_results"
+	SettingCDRTimezone            = "cdr_timezone"
+	SettingCRMPush                = "crm_push"
+	SettingEmailReport            = "email_report"
+	SettingAgentService           = "agent_service"
+)
+
+// Built-in classification taxonomies.
+const (
+	TaxonomyHelpline      = "helpline"
+	TaxonomyContactCentre = "contact_centre"
+)
+
+// BuiltinTaxonomies lists the taxonomies a tenant can name.
+var BuiltinTaxonomies = []string{TaxonomyHelpline, TaxonomyContactCentre}
+
+// CRMPushSetting is a tenant's CRM post-call push (seed 004):
+// {"url": "https://crm.example.com/hook", "auth_header": "Bearer …",
+// "mapping": {"phone": "{{.From}}", "summary": "{{.Summary}}"},
+// "timezone": "Africa/Nairobi"}.
+type CRMPushSetting struct {
+	URL string `json:"url"`
+	// AuthHeader is sent as the Authorization header. It is a secret:
+	// written, never shown.
+	AuthHeader string `json:"auth_header,omitempty"`
+	// Mapping gives each CRM field a text/template over the call; empty
+	// sends the default mapping.
+	Mapping map[string]string `json:"mapping,omitempty"`
+	// Timezone is the bot's IANA time zone, in which times are written
+	// (UTC by default).
+	Timezone string `json:"timezone,omitempty"`
+}
+
+// EmailReportSetting is a tenant's e-mail report configuration:
+// {"recipients": ["ops@example.com"], "from": "calls@example.com",
+// "on": "analysis.completed"}.
+type EmailReportSetting struct {
+	// Recipients receive a report of every call; none sends nothing.
+	Recipients []string `json:"recipients"`
+	// From overrides CALLSCOPE_SMTP_FROM.
+	From string `json:"from,omitempty"`
+	// On is the event type that sends a report (analysis.completed by
+	// default).
+	On string `json:"on,omitempty"`
+}
+
+// AgentServiceSetting is a tenant's agent notification service (seed 001):
+// {"url": "https://agents.example.com/notify", "token_url":
+// "https://auth.example.com/token", "client_id": "…", "client_secret": "…",
+// "auth": "oauth2", "notify": "completion"}.
+type AgentServiceSetting struct {
+	// URL receives the notifications (POST, JSON, bearer token).
+	URL string `json:"url"`
+	// TokenURL issues access tokens.
+	TokenURL string `json:"token_url"`
+	ClientID string `json:"client_id"`
+	// ClientSecret is a secret: written, never shown.
+	ClientSecret string   `json:"client_secret,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	// Auth is oauth2 (client-credentials grant, the default) or basic (a
+	// POST to TokenURL with Basic credentials answering
+	// {"access_token", "expires_in"}).
+	Auth string `json:"auth,omitempty"`
+	// Notify is completion (the default: analysis.completed and
+	// processing.failed) or stage (every call and processing event).
+	Notify string `json:"notify,omitempty"`
+}
+
+// DecodeSettings reads a settings document sent by a caller, strictly: an
+// unknown key, a duplicate key, a value of the wrong type or a number that
+// does not fit is an EINVALID error naming it under loc.
+func DecodeSettings(raw []byte, loc ...string) (*Settings, error) {
+	var s Settings
+	if err := DecodeStrict(raw, &s, loc...); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// ParseStoredSettings reads a stored settings document leniently: each key
+// is read on its own, and a key that no longer reads (stored by an older
+// version without validation) is left at its default and named in bad.
+func ParseStoredSettings(raw []byte) (s Settings, bad []string) {
+	var m map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil {
+		return s, nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: m[k]})
+		if err := json.Unmarshal(one, &s); err != nil {
+			bad = append(bad, k)
+		}
+	}
+	return s, bad
+}
+
+var languageCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+
+// Validate checks the settings' values, each problem a FieldError under
+// loc. It checks what the domain knows; the address policy of URL settings
+// and the pipeline's switch names are checked by the service that stores
+// them.
+func (s *Settings) Validate(loc ...string) []FieldError {
+	var f []FieldError
+	at := func(k ...string) []string { return append(append([]string{}, loc...), k...) }
+	bad := func(msg, typ string, k ...string) { f = append(f, FieldError{Loc: at(k...), Msg: msg, Type: typ}) }
+	if s.Taxonomy != "" && !contains(BuiltinTaxonomies, s.Taxonomy) {
+		bad("Input should be one of: "+strings.Join(BuiltinTaxonomies, ", "), "enum", SettingTaxonomy)
+	}
+	if s.TranslateTo != "" && !languageCode.MatchString(s.TranslateTo) {
+		bad("Input should be a lower-case language code such as en or sw", "value_error", SettingTranslateTo)
+	}
+	if len(s.RecordingChannels) > 8 {
+		bad("At most 8 channels", "too_long", SettingRecordingChannels)
+	}
+	for i, c := range s.RecordingChannels {
+		if c = strings.TrimSpace(c); c == "" || len(c) > 50 {
+			bad("A speaker name is 1 to 50 characters", "value_error", SettingRecordingChannels, fmt.Sprint(i))
+		}
+	}
+	if s.ProcessingMode != "" && !s.ProcessingMode.Valid() {
+		bad("Input should be postcall_only, realtime or hybrid", "enum", SettingProcessingMode)
+	}
+	if s.CDRTimezone != "" {
+		if _, err := time.LoadLocation(s.CDRTimezone); err != nil || strings.HasPrefix(s.CDRTimezone, "/") {
+			bad("Unknown IANA time zone "+quote(s.CDRTimezone), "value_error", SettingCDRTimezone)
+		}
+	}
+	if c := s.CRMPush; c != nil {
+		if strings.TrimSpace(c.URL) == "" {
+			bad("Field required", "missing", SettingCRMPush, "url")
+		}
+		if len(c.AuthHeader) > 4096 || strings.ContainsAny(c.AuthHeader, "\r\n") {
+			bad("An Authorization header is one line of at most 4096 characters", "value_error", SettingCRMPush, "auth_header")
+		}
+		if c.Timezone != "" {
+			if _, err := time.LoadLocation(c.Timezone); err != nil || strings.HasPrefix(c.Timezone, "/") {
+				bad("Unknown IANA time zone "+quote(c.Timezone), "value_error", SettingCRMPush, "timezone")
+			}
+		}
+	}
+	if e := s.EmailReport; e != nil {
+		if len(e.Recipients) > 100 {
+			bad("At most 100 recipients", "too_long", SettingEmailReport, "recipients")
+		}
+		for i, r := range e.Recipients {
+			if !plausibleAddress(r) {
+				bad("Input should be an e-mail address", "value_error", SettingEmailReport, "recipients", fmt.Sprint(i))
+			}
+		}
+		if e.From != "" && !plausibleAddress(e.From) {
+			bad("Input should be an e-mail address", "value_error", SettingEmailReport, "from")
+		}
+		if e.On != "" && !contains(EventTypes, e.On) {
+			bad("Unknown event type "+quote(e.On), "enum", SettingEmailReport, "on")
+		}
+	}
+	if a := s.AgentService; a != nil {
+		if strings.TrimSpace(a.URL) == "" {
+			bad("Field required", "missing", SettingAgentService, "url")
+		}
+		if a.Auth != "" && a.Auth != "oauth2" && a.Auth != "basic" {
+			bad("Input should be oauth2 or basic", "enum", SettingAgentService, "auth")
+		}
+		if a.Notify != "" && a.Notify != "completion" && a.Notify != "stage" {
+			bad("Input should be completion or stage", "enum", SettingAgentService, "notify")
+		}
+	}
+	return f
+}
+
+// URLs returns the settings' outbound URLs by their place in the document,
+// for the address policy.
+func (s *Settings) URLs() map[string]string {
+	out := map[string]string{}
+	if s.CRMPush != nil {
+		out[SettingCRMPush+".url"] = s.CRMPush.URL
+	}
+	if s.AgentService != nil {
+		out[SettingAgentService+".url"] = s.AgentService.URL
+		if s.AgentService.TokenURL != "" {
+			out[SettingAgentService+".token_url"] = s.AgentService.TokenURL
+		}
+	}
+	return out
+}
+
+// KeepSecrets copies into s the secrets of old that s leaves out, so that a
+// caller who read the settings (where secrets are never shown) can write
+// them back without erasing them.
+func (s *Settings) KeepSecrets(old Settings) {
+	if s.CRMPush != nil && s.CRMPush.AuthHeader == "" && old.CRMPush != nil {
+		s.CRMPush.AuthHeader = old.CRMPush.AuthHeader
+	}
+	if s.AgentService != nil && s.AgentService.ClientSecret == "" && old.AgentService != nil {
+		s.AgentService.ClientSecret = old.AgentService.ClientSecret
+	}
+}
+
+// ModeOrDefault is the tenant's processing mode for live calls.
+func (s *Settings) ModeOrDefault() ProcessingMode {
+	if s.ProcessingMode == "" {
+		return ModePostcallOnly
+	}
+	return s.ProcessingMode
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func quote(s string) string {
+	if len(s) > 60 {
+		s = s[:60] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func plausibleAddress(a string) bool {
+	at := strings.LastIndexByte(a, '@')
+	return at > 0 && at < len(a)-1 && len(a) <= 254 && !strings.ContainsAny(a, " \r\n<>,;")
+}
+
+// DecodeStrict decodes one JSON value into dst the way callscope's own
+// request bodies are read: unknown fields, duplicate keys, wrong types and
+// numbers that do not fit are EINVALID errors that name the field under
+// loc, and nothing may follow the value.
+func DecodeStrict(raw []byte, dst any, loc ...string) error {
+	if p := JSONProblem(raw, true); p != nil {
+		p.Loc = append(append([]string{}, loc...), p.Loc...)
+		return ValidationError(*p)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return ValidationError(FieldError{Loc: loc, Msg: "Unexpected data after the JSON value", Type: "json_invalid"})
+		}
+		return nil
+	}
+	var ut *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return ValidationError(FieldError{Loc: append(append([]string{}, loc...), unknownFieldPath(raw, name)...),
+			Msg: "Extra inputs are not permitted", Type: "extra_forbidden"})
+	case errors.As(err, &ut):
+		l := append([]string{}, loc...)
+		if ut.Field != "" {
+			l = append(l, strings.Split(ut.Field, ".")...)
+		}
+		msg := "Input should be " + jsonKindName(ut.Type.Kind().String())
+		if ut.Value == "number" {
+			msg = "Input should be a number that fits: " + jsonKindName(ut.Type.Kind().String())
+		}
+		return ValidationError(FieldError{Loc: l, Msg: msg, Type: "type_error"})
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return ValidationError(FieldError{Loc: loc, Msg: "Invalid JSON", Type: "json_invalid"})
+	}
+	return ValidationError(FieldError{Loc: loc, Msg: err.Error(), Type: "value_error"})
+}
+
+func jsonKindName(k string) string {
+	switch {
+	case k == "string":
+		return "a valid string"
+	case k == "bool":
+		return "a valid boolean"
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"):
+		return "a valid integer"
+	case strings.HasPrefix(k, "float"):
+		return "a valid number"
+	case k == "slice" || k == "array":
+		return "a valid list"
+	case k == "map" || k == "struct" || k == "ptr":
+		return "a valid object"
+	}
+	return "of the right type"
+}
+
+// unknownFieldPath finds where an unknown field named name sits in raw, as
+// a path of keys (and list indexes), for the error's loc.
+func unknownFieldPath(raw []byte, name string) []string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return []string{name}
+	}
+	if p := findKey(v, name, nil); p != nil {
+		return p
+	}
+	return []string{name}
+}
+
+func findKey(v any, name string, path []string) []string {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, ok := v[name]; ok {
+			return append(append([]string{}, path...), name)
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if p := findKey(v[k], name, append(path, k)); p != nil {
+				return p
+			}
+		}
+	case []any:
+		for i, x := range v {
+			if p := findKey(x, name, append(path, fmt.Sprint(i))); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// JSONProblem finds what a well-formed JSON document holds that callscope
+// cannot store and read back: a number too large for a float64 (1e999)
+// and, when dupKeys is set, a key that appears twice in one object. It
+// returns the problem with its path, or nil.
+func JSONProblem(raw []byte, dupKeys bool) *FieldError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var walk func(path []string) (*FieldError, error)
+	walk = func(path []string) (*FieldError, error) {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := t.(type) {
+		case json.Number:
+			if _, err := strconv.ParseFloat(string(t), 64); err != nil {
+				return &FieldError{Loc: append([]string{}, path...), Msg: "Number " + quote(string(t)) + " is out of range", Type: "value_error"}, nil
+			}
+		case json.Delim:
+			switch t {
+			case '{':
+				seen := map[string]bool{}
+				for dec.More() {
+					kt, err := dec.Token()
+					if err != nil {
+						return nil, err
+					}
+					k, _ := kt.(string)
+					if dupKeys && seen[k] {
+						return &FieldError{Loc: append(append([]string{}, path...), k), Msg: "Duplicate key in JSON object", Type: "duplicate_key"}, nil
+					}
+					seen[k] = true
+					if p, err := walk(append(path, k)); p != nil || err != nil {
+						return p, err
+					}
+				}
+				_, err = dec.Token()
+				return nil, err
+			case '[':
+				for i := 0; dec.More(); i++ {
+					if p, err := walk(append(path, strconv.Itoa(i))); p != nil || err != nil {
+						return p, err
+					}
+				}
+				_, err = dec.Token()
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	p, _ := walk(nil)
+	return p
+}
+
+// SettingsOf builds Settings from a document written as a Go map literal,
+// strictly; it panics on a document that does not read, so use it for
+// literals only.
+func SettingsOf(m map[string]any) Settings {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	s, err := DecodeSettings(b)
+	if err != nil {
+		panic(fmt.Sprintf("callscope.SettingsOf: %v: %s", err, ErrorMessage(err)))
+	}
+	return *s
+}
