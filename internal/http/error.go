@@ -79,18 +79,9 @@ func decodeJSON(r *http.Request, limit int64, dst any) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, limit)
-	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		if err == nil {
-			return callscope.ValidationError(callscope.FieldError{Loc: []string{"body"}, Msg: "Invalid JSON: more than one value in the body", Type: "json_invalid"})
-		}
-		return jsonError(err, limit)
-	}
-	return nil
+	// callscope's own bodies are read strictly: an unknown or misspelled
+	// field, or a key given twice, is an error that names it.
+	return callscope.DecodeStrict(body, dst, "body")
 }
 
 // readJSONBody reads a request body of at most limit bytes that must be
@@ -119,6 +110,12 @@ func readJSONBody(r *http.Request, limit int64, arrays ...bool) ([]byte, error) 
 		// Decode to learn where it breaks.
 		var v any
 		return nil, jsonError(json.Unmarshal(trimmed, &v), limit)
+	}
+	// Whatever is accepted must read back: a number no float64 holds
+	// (1e999) is refused here rather than stored.
+	if p := callscope.JSONProblem(trimmed, false); p != nil {
+		p.Loc = append([]string{"body"}, p.Loc...)
+		return nil, callscope.ValidationError(*p)
 	}
 	return body, nil
 }

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/callscope/callscope"
@@ -55,7 +56,8 @@ func (s *Server) decodeProcess(r *http.Request) (*processRequest, *callscope.Cal
 	p := principal(r)
 	if err != nil || (tenant.ID != p.TenantID && !p.Admin) {
 		if err == nil || callscope.ErrorCode(err) == callscope.ENOTFOUND {
-			return nil, nil, callscope.Errorf(callscope.EFORBIDDEN, "This API key may not act for tenant %q", *req.TenantID)
+			return nil, nil, callscope.Errorf(callscope.EFORBIDDEN, "This API key may not act for tenant %q: it belongs to tenant %s; send that as tenant_id",
+				*req.TenantID, s.tenantLabel(r.Context(), p.TenantID))
 		}
 		return nil, nil, err
 	}
@@ -136,4 +138,12 @@ func (s *Server) handleTriggerPipeline(w http.ResponseWriter, r *http.Request) e
 	w.Header().Set("X-Processing-Status", strings.ReplaceAll(outcome, "_", "-"))
 	writeJSON(w, http.StatusOK, "AI pipeline processing triggered successfully")
 	return nil
+}
+
+// tenantLabel names a tenant for a message: its name and id.
+func (s *Server) tenantLabel(ctx context.Context, id string) string {
+	if t, err := s.Store.Tenant(ctx, id); err == nil {
+		return strconv.Quote(t.Name) + " (" + id + ")"
+	}
+	return strconv.Quote(id)
 }
