@@ -15,6 +15,19 @@
 //
 // Keys come from CALLSCOPE_SECRET_KEY (or CALLSCOPE_SECRET_KEY_FILE): one
 // or more 32-byte keys, base64 or hex, separated by commas or white space.
+// The binary builds one Keyring from them and hands it to the store
+// (sqlstore.Config.Secrets), where queries reach it as q.keys.
+//
+// How a store keeps a secret with it:
+//
+//   - writing: stored, err := keys.Seal(plaintext) ("" stays "");
+//   - reading: plaintext, err := keys.Open(stored); a failure (no key, a
+//     key not configured, a damaged value) is an error, never "";
+//   - at start-up: for each stored value with keys.NeedsReseal(v), write
+//     keys.Reseal(v), only if the value is unchanged meanwhile
+//     (sqlstore.Store.ResealSecrets does this for its secrets);
+//   - a value given by a user that IsSealed would read back as sealed:
+//     refuse it, or seal it anyway (Open undoes one Seal only).
 package secret
 
 import (
