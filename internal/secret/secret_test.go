@@ -33,7 +33,8 @@ func TestSealOpen(t *testing.T) {
 		if !secret.IsSealed(sealed) || !strings.HasPrefix(sealed, "enc:v1:"+k.KeyID()+":") {
 			t.Fatalf("sealed form %q", sealed)
 		}
-		if strings.Contains(sealed, pt) {
+		// A short plaintext can turn up in the base64 by chance.
+		if len(pt) > 8 && strings.Contains(sealed, pt) {
 			t.Fatalf("sealed value contains the plaintext")
 		}
 		got, err := k.Open(sealed)
