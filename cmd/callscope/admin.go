@@ -12,7 +12,7 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, file := newFlags("migrate", "migrate [--config FILE]\n\nApplies pending database migrations and exits.", stderr)
+	fs, file := newFlags("migrate", "migrate [--config FILE]\n\nApplies pending database migrations, seals stored secrets that are in the\nclear or sealed with a key other than CALLSCOPE_SECRET_KEY's first, and exits.", stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -20,7 +20,12 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	log := newLogger(cfg, stderr)
+	keys, err := openKeyring(cfg, log)
+	if err != nil {
+		return err
+	}
+	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Secrets: keys})
 	if err != nil {
 		return err
 	}
@@ -30,6 +35,9 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if err := jobMigrate(ctx, s); err != nil {
+		return err
+	}
+	if err := resealSecrets(ctx, s, log); err != nil {
 		return err
 	}
 	if len(applied) == 0 {
@@ -78,7 +86,7 @@ func cmdTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintln(stderr, "callscope tenant create: --name is required")
 			return errUsage
 		}
-		return withStore(ctx, *file, func(s *sqlstore.Store) error {
+		return withStore(ctx, *file, stderr, func(s *sqlstore.Store) error {
 			t := &callscope.Tenant{Name: *name, ResultsSecret: *secret}
 			if err := s.CreateTenant(ctx, t); err != nil {
 				return err
@@ -90,7 +98,7 @@ func cmdTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		return withStore(ctx, *file, func(s *sqlstore.Store) error {
+		return withStore(ctx, *file, stderr, func(s *sqlstore.Store) error {
 			ts, err := s.Tenants(ctx)
 			if err != nil {
 				return err
@@ -164,7 +172,7 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "callscope apikey revoke: give the KEY_ID to revoke")
 		return errUsage
 	}
-	return withStore(ctx, *file, func(s *sqlstore.Store) error {
+	return withStore(ctx, *file, stderr, func(s *sqlstore.Store) error {
 		tenantID := ""
 		if *tenant != "" {
 			t, err := findTenant(ctx, s, *tenant)
@@ -202,12 +210,12 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	})
 }
 
-func withStore(ctx context.Context, file string, fn func(*sqlstore.Store) error) error {
+func withStore(ctx context.Context, file string, stderr io.Writer, fn func(*sqlstore.Store) error) error {
 	cfg, err := loadConfig(file)
 	if err != nil {
 		return err
 	}
-	s, err := openStore(ctx, cfg)
+	s, err := openStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func cli(t *testing.T, env []string, args ...string) (stdout, stderr string, cod
 
 func TestHelpForEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
-		{"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"}, {"tenant", "--help"}, {"apikey", "--help"}, {"--help"}} {
+		{"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"}, {"tenant", "--help"}, {"apikey", "--help"}, {"secret-key", "generate", "--help"}, {"secret-key", "--help"}, {"--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			out, errOut, code := cli(t, nil, args...)
 			if code != 0 || !strings.Contains(out+errOut, "Usage") {

@@ -26,6 +26,7 @@ import (
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/pipeline"
+	"github.com/callscope/callscope/internal/secret"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
@@ -72,7 +73,12 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	st, err := sqlstore.Open(ctx, sqlstore.Config{DataDir: tmp})
+	// The store lives as long as the command: a key of its own will do.
+	keys, err := secret.New(secret.GenerateKey())
+	if err != nil {
+		return err
+	}
+	st, err := sqlstore.Open(ctx, sqlstore.Config{DataDir: tmp, Secrets: keys})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -78,12 +77,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(cfg, stderr)
 
-	s, err := openStore(ctx, cfg)
+	s, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "recordings"), 0o750); err != nil {
+	if err := makePrivateDir(filepath.Join(cfg.DataDir, "recordings")); err != nil {
 		return fmt.Errorf("CALLSCOPE_DATA_DIR: %w", err)
 	}
 	if err := bootstrap(ctx, s, stdout, log); err != nil {

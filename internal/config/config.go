@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/callscope/callscope/internal/secret"
 )
 
 // Config is callscope's whole configuration.
@@ -103,6 +105,12 @@ type Config struct {
 	SMTPTLS      string // CALLSCOPE_SMTP_TLS: none, starttls, tls
 	PublicURL    string // CALLSCOPE_PUBLIC_URL: base of links to calls and recordings
 	AgentCAFile  string // CALLSCOPE_AGENT_CA_FILE: extra CA certificates trusted for the agent service
+
+	// SecretKeys seal the secrets stored in the database (webhook signing
+	// secrets, service credentials): the first seals, every one opens
+	// (CALLSCOPE_SECRET_KEY, secret). Empty: a key generated in the data
+	// directory is used, with SQLite only.
+	SecretKeys [][]byte
 }
 
 // Var describes one configuration variable, for validation and --help.
@@ -119,6 +127,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_ADDR", Default: "127.0.0.1:8123", Help: "address the HTTP server listens on (API_HOST and API_PORT also accepted)"},
 	{Name: "CALLSCOPE_DATA_DIR", Default: "./data", Help: "directory for the SQLite database and recordings"},
 	{Name: "CALLSCOPE_DATABASE_URL", Help: "postgres://… to use PostgreSQL; empty for SQLite in the data directory", Secret: true},
+	{Name: "CALLSCOPE_SECRET_KEY", Help: "keys sealing the secrets stored in the database: 32 bytes each, base64 or hex, comma-separated; the first seals, all open (rotation). Required with PostgreSQL; with SQLite, empty uses DATA_DIR/secret.key, generated on first start", Secret: true},
 	{Name: "CALLSCOPE_TRUSTED_NETWORKS", Help: "comma-separated CIDRs whose requests act as the default tenant without a key"},
 	{Name: "CALLSCOPE_RATE_LIMIT_GET", Default: "100", Help: "GET requests per minute per API key (or IP); 0 disables"},
 	{Name: "CALLSCOPE_RATE_LIMIT_POST", Default: "20", Help: "POST/PUT/PATCH/DELETE requests per minute per API key (or IP); 0 disables"},
@@ -251,6 +260,16 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	if u := c.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") &&
 		!strings.HasPrefix(u, "sqlite:") && !strings.HasPrefix(u, "file:") {
 		return nil, fmt.Errorf("CALLSCOPE_DATABASE_URL: want postgres://…, sqlite:PATH or file:PATH")
+	}
+	keys, keysVar, err := r.get("CALLSCOPE_SECRET_KEY")
+	if err != nil {
+		return nil, err
+	}
+	if c.SecretKeys, err = secret.ParseKeys(keys); err != nil {
+		return nil, fmt.Errorf("%s: %w", orDefault(keysVar, "CALLSCOPE_SECRET_KEY"), err)
+	}
+	if _, err := secret.New(c.SecretKeys...); err != nil && len(c.SecretKeys) > 0 {
+		return nil, fmt.Errorf("%s: %w", orDefault(keysVar, "CALLSCOPE_SECRET_KEY"), err)
 	}
 	if c.TrustedNetworks, err = r.prefixes("CALLSCOPE_TRUSTED_NETWORKS"); err != nil {
 		return nil, err

@@ -86,6 +86,9 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 		{map[string]string{"SCP_INSECURE_IGNORE_HOST_KEY": "yes please"}, "SCP_INSECURE_IGNORE_HOST_KEY"},
 		{map[string]string{"CALLSCOPE_RECORDING_URL_USER": "AC123"}, "CALLSCOPE_RECORDING_URL_PASSWORD"},
 		{map[string]string{"CALLSCOPE_RECORDING_URL_AUTH_HOSTS": "https://api.twilio.com/"}, "CALLSCOPE_RECORDING_URL_AUTH_HOSTS"},
+		{map[string]string{"CALLSCOPE_SECRET_KEY": "too-short"}, "CALLSCOPE_SECRET_KEY"},
+		{map[string]string{"CALLSCOPE_SECRET_KEY": strings.Repeat("ab", 32) + "," + strings.Repeat("ab", 32)}, "CALLSCOPE_SECRET_KEY"},
+		{map[string]string{"CALLSCOPE_SECRET_KEY_FILE": "/nonexistent/key"}, "CALLSCOPE_SECRET_KEY_FILE"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			_, err := config.Load(env(tc.env), "")
@@ -164,5 +167,28 @@ func TestDeliveries(t *testing.T) {
 				t.Fatalf("error = %v, want one naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestSecretKeys(t *testing.T) {
+	c, err := config.Load(env(nil), "")
+	if err != nil || len(c.SecretKeys) != 0 {
+		t.Fatalf("default keys = %d, %v", len(c.SecretKeys), err)
+	}
+	a, b := strings.Repeat("a1", 32), "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
+	c, err = config.Load(env(map[string]string{"CALLSCOPE_SECRET_KEY": b + ", " + a}), "")
+	if err != nil || len(c.SecretKeys) != 2 || string(c.SecretKeys[0]) != strings.Repeat("B", 32) || c.SecretKeys[1][0] != 0xa1 {
+		t.Fatalf("keys = %x, %v", c.SecretKeys, err)
+	}
+	file := filepath.Join(t.TempDir(), "secret-key")
+	os.WriteFile(file, []byte(a+"\n"), 0o600)
+	c, err = config.Load(env(map[string]string{"CALLSCOPE_SECRET_KEY_FILE": file}), "")
+	if err != nil || len(c.SecretKeys) != 1 || c.SecretKeys[0][31] != 0xa1 {
+		t.Fatalf("keys from file = %x, %v", c.SecretKeys, err)
+	}
+	os.WriteFile(file, []byte("nope\n"), 0o600)
+	if _, err := config.Load(env(map[string]string{"CALLSCOPE_SECRET_KEY_FILE": file}), ""); err == nil ||
+		!strings.HasPrefix(err.Error(), "CALLSCOPE_SECRET_KEY_FILE: key 1:") {
+		t.Fatalf("bad key file: %v", err)
 	}
 }

@@ -111,7 +111,7 @@ func (c *committer) commit(batch []*writeReq) {
 		finish(translate(err))
 		return
 	}
-	tx := &Tx{sqlTx: stx, queries: queries{ex: sqlExec{stx}, d: c.s.dialect, now: c.s.now, secrets: c.s.secrets}}
+	tx := &Tx{sqlTx: stx, queries: queries{ex: sqlExec{stx}, d: c.s.dialect, now: c.s.now, secrets: c.s.secrets, keys: c.s.keys}}
 	single := len(batch) == 1
 	var deferred []deferredItem
 	var after []func()

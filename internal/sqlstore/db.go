@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/secret"
 )
 
 //go:embed migrations
@@ -53,6 +53,10 @@ type Config struct {
 	Schema string
 	// MaxConns bounds the PostgreSQL pool (0: pgx default).
 	MaxConns int32
+	// Secrets seal the secrets the store must read back, such as webhook
+	// signing secrets. Without it, storing one fails and reading a sealed
+	// one is an error naming CALLSCOPE_SECRET_KEY.
+	Secrets *secret.Keyring
 }
 
 // Store is the call record's storage. It is safe for concurrent use.
@@ -97,7 +101,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			if cfg.DataDir == "" {
 				return nil, callscope.Errorf(callscope.EINVALID, "no database URL and no data directory")
 			}
-			if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			if err := makePrivateDir(cfg.DataDir); err != nil {
 				return nil, fmt.Errorf("create data directory: %w", err)
 			}
 			path = filepath.Join(cfg.DataDir, "callscope.db")
@@ -109,7 +113,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.queries = queries{ex: &router{s: s}, d: s.dialect, now: s.now, secrets: &secretCache{}}
+	s.queries = queries{ex: &router{s: s}, d: s.dialect, now: s.now, secrets: &secretCache{}, keys: cfg.Secrets}
 	return s, nil
 }
 
@@ -119,9 +123,12 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	s.dialect = SQLite
 	s.path = path
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := makePrivateDir(dir); err != nil {
 			return fmt.Errorf("create database directory: %w", err)
 		}
+	}
+	if err := createPrivateFile(path); err != nil {
+		return fmt.Errorf("create database: %w", err)
 	}
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 	w := openCachingDB("file:" + path + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
@@ -291,7 +298,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return translate(err)
 	}
-	tx := &Tx{pgTx: ptx, queries: queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now, secrets: s.secrets}}
+	tx := &Tx{pgTx: ptx, queries: queries{ex: pgxExec{ptx}, d: s.dialect, now: s.now, secrets: s.secrets, keys: s.keys}}
 	rollback := func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }
 	if err := runFn(fn, tx); err != nil {
 		rollback()

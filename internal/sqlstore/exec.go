@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/callscope/callscope/internal/jsonx"
+	"github.com/callscope/callscope/internal/secret"
 )
 
 // executor is the little the queries need from a connection, pool or
@@ -188,6 +189,8 @@ type queries struct {
 	// secrets caches the tenants found by results secret; shared by a
 	// store and its transactions.
 	secrets *secretCache
+	// keys seal the secrets the store must read back (see sealed.go).
+	keys *secret.Keyring
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) error {

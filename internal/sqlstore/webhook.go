@@ -10,7 +10,8 @@ import (
 const webhookColumns = `id, tenant_id, url, description, event_types, enabled, secret, previous_secret,
 	previous_secret_expires_at, disabled_reason, created_at, updated_at`
 
-func scanWebhook(r row) (*callscope.WebhookEndpoint, error) {
+// scanWebhook reads an endpoint and opens its sealed secrets.
+func (q *queries) scanWebhook(r row) (*callscope.WebhookEndpoint, error) {
 	var w callscope.WebhookEndpoint
 	var types []byte
 	if err := r.Scan(&w.ID, &w.TenantID, &w.URL, &w.Description, &types, &w.Enabled, &w.Secret, &w.PreviousSecret,
@@ -24,6 +25,13 @@ func scanWebhook(r row) (*callscope.WebhookEndpoint, error) {
 	}
 	if w.EventTypes == nil {
 		w.EventTypes = []string{}
+	}
+	var err error
+	if w.Secret, err = q.open("webhook endpoint "+w.ID+" secret", w.Secret); err != nil {
+		return nil, err
+	}
+	if w.PreviousSecret, err = q.open("webhook endpoint "+w.ID+" previous secret", w.PreviousSecret); err != nil {
+		return nil, err
 	}
 	w.CreatedAt, w.UpdatedAt = w.CreatedAt.UTC(), w.UpdatedAt.UTC()
 	if w.PreviousSecretExpiresAt != nil {
@@ -41,20 +49,36 @@ func typesArg(types []string) any {
 }
 
 // CreateWebhookEndpoint stores a new endpoint, filling in ID, CreatedAt and
-// UpdatedAt.
+// UpdatedAt. Its secrets are stored sealed.
 func (q *queries) CreateWebhookEndpoint(ctx context.Context, w *callscope.WebhookEndpoint) error {
+	secret, previous, err := q.sealWebhookSecrets(w)
+	if err != nil {
+		return err
+	}
 	w.ID = "wh_" + callscope.NewID()
 	w.CreatedAt = q.now()
 	w.UpdatedAt = w.CreatedAt
 	return q.exec(ctx, `INSERT INTO webhook_endpoints (`+webhookColumns+`) VALUES (`+placeholders(1, 12)+`)`,
-		w.ID, w.TenantID, w.URL, w.Description, typesArg(w.EventTypes), w.Enabled, w.Secret, w.PreviousSecret,
+		w.ID, w.TenantID, w.URL, w.Description, typesArg(w.EventTypes), w.Enabled, secret, previous,
 		w.PreviousSecretExpiresAt, w.DisabledReason, w.CreatedAt, w.UpdatedAt)
 }
 
-// callscope.WebhookEndpoint returns one of the tenant's endpoints. Returns ENOTFOUND
+// sealWebhookSecrets returns an endpoint's secrets sealed for storage; w
+// keeps them in the clear.
+func (q *queries) sealWebhookSecrets(w *callscope.WebhookEndpoint) (secret, previous string, err error) {
+	if secret, err = q.seal("webhook secret", w.Secret); err != nil {
+		return "", "", err
+	}
+	if previous, err = q.seal("webhook previous secret", w.PreviousSecret); err != nil {
+		return "", "", err
+	}
+	return secret, previous, nil
+}
+
+// WebhookEndpoint returns one of the tenant's endpoints. Returns ENOTFOUND
 // if the tenant has no such endpoint.
 func (q *queries) WebhookEndpoint(ctx context.Context, tenantID, id string) (*callscope.WebhookEndpoint, error) {
-	w, err := scanWebhook(q.ex.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	w, err := q.scanWebhook(q.ex.queryRow(ctx, `SELECT `+webhookColumns+` FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "webhook endpoint not found")
 	}
@@ -75,7 +99,7 @@ func (q *queries) WebhookEndpoints(ctx context.Context, tenantID string, enabled
 	defer rs.Close()
 	out := []*callscope.WebhookEndpoint{}
 	for rs.Next() {
-		w, err := scanWebhook(rs)
+		w, err := q.scanWebhook(rs)
 		if err != nil {
 			return nil, err
 		}
@@ -87,11 +111,15 @@ func (q *queries) WebhookEndpoints(ctx context.Context, tenantID string, enabled
 // UpdateWebhookEndpoint writes back every field of an endpoint but its id,
 // tenant and creation time. Returns ENOTFOUND if it does not exist.
 func (q *queries) UpdateWebhookEndpoint(ctx context.Context, w *callscope.WebhookEndpoint) error {
+	secret, previous, err := q.sealWebhookSecrets(w)
+	if err != nil {
+		return err
+	}
 	w.UpdatedAt = q.now()
 	n, err := q.ex.execRows(ctx, `UPDATE webhook_endpoints SET url = $3, description = $4, event_types = $5, enabled = $6,
 		secret = $7, previous_secret = $8, previous_secret_expires_at = $9, disabled_reason = $10, updated_at = $11
 		WHERE tenant_id = $1 AND id = $2`,
-		w.TenantID, w.ID, w.URL, w.Description, typesArg(w.EventTypes), w.Enabled, w.Secret, w.PreviousSecret,
+		w.TenantID, w.ID, w.URL, w.Description, typesArg(w.EventTypes), w.Enabled, secret, previous,
 		w.PreviousSecretExpiresAt, w.DisabledReason, w.UpdatedAt)
 	if err == nil && n == 0 {
 		return callscope.Errorf(callscope.ENOTFOUND, "webhook endpoint not found")

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/secret"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
@@ -31,12 +32,23 @@ func Dialects() []sqlstore.Dialect {
 	return ds
 }
 
+// Keyring returns a keyring of one new random key, for sealing secrets.
+func Keyring(tb testing.TB) *secret.Keyring {
+	tb.Helper()
+	k, err := secret.New(secret.GenerateKey())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
 // Config returns a store configuration for an isolated database of the
-// dialect, and registers its removal with tb.Cleanup.
+// dialect, with a keyring of its own, and registers its removal with
+// tb.Cleanup.
 func Config(tb testing.TB, d sqlstore.Dialect) sqlstore.Config {
 	tb.Helper()
 	if d == sqlstore.SQLite {
-		return sqlstore.Config{DataDir: tb.TempDir()}
+		return sqlstore.Config{DataDir: tb.TempDir(), Secrets: Keyring(tb)}
 	}
 	url := os.Getenv(EnvURL)
 	if url == "" {
@@ -66,7 +78,7 @@ func Config(tb testing.TB, d sqlstore.Dialect) sqlstore.Config {
 			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	return sqlstore.Config{URL: url, Schema: schema, MaxConns: 10}
+	return sqlstore.Config{URL: url, Schema: schema, MaxConns: 10, Secrets: Keyring(tb)}
 }
 
 // Open returns a migrated store of the dialect, closed after the test.

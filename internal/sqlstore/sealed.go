@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+)
+
+// Secrets the store must read back (webhook signing secrets; service
+// credentials) are sealed with the store's keyring before they are written
+// and opened when read, so that the database alone does not hand them
+// over. Values written in the clear by earlier versions are still read, and
+// ResealSecrets seals them.
+
+// seal seals a secret for storage; what names it in errors.
+func (q *queries) seal(what, plaintext string) (string, error) {
+	s, err := q.keys.Seal(plaintext)
+	if err != nil {
+		return "", fmt.Errorf("seal %s: %w", what, err)
+	}
+	return s, nil
+}
+
+// open reads a stored secret; what names it in errors.
+func (q *queries) open(what, stored string) (string, error) {
+	s, err := q.keys.Open(stored)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", what, err)
+	}
+	return s, nil
+}
+
+// ResealSecrets seals, with the first key of the store's keyring, every
+// stored secret that is in the clear or sealed with another of its keys,
+// and returns how many values it sealed. Run at start-up, it completes a
+// key rotation. It fails, naming CALLSCOPE_SECRET_KEY, on a value no key
+// of the keyring opens; it does nothing without a keyring.
+func (s *Store) ResealSecrets(ctx context.Context) (int, error) {
+	if s.keys == nil {
+		return 0, nil
+	}
+	return s.resealWebhookSecrets(ctx)
+}
+
+func (q *queries) resealWebhookSecrets(ctx context.Context) (int, error) {
+	type stale struct{ id, secret, previous string }
+	rs, err := q.ex.query(ctx, `SELECT id, secret, previous_secret FROM webhook_endpoints`)
+	if err != nil {
+		return 0, err
+	}
+	var todo []stale
+	for rs.Next() {
+		var x stale
+		if err := rs.Scan(&x.id, &x.secret, &x.previous); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		if q.keys.NeedsReseal(x.secret) || q.keys.NeedsReseal(x.previous) {
+			todo = append(todo, x)
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range todo {
+		secret, err := q.keys.Reseal(x.secret)
+		if err != nil {
+			return n, fmt.Errorf("webhook endpoint %s: secret: %w", x.id, err)
+		}
+		previous, err := q.keys.Reseal(x.previous)
+		if err != nil {
+			return n, fmt.Errorf("webhook endpoint %s: previous secret: %w", x.id, err)
+		}
+		// Only if unchanged meanwhile: a rotation by another replica wins.
+		m, err := q.ex.execRows(ctx, `UPDATE webhook_endpoints SET secret = $2, previous_secret = $3
+			WHERE id = $1 AND secret = $4 AND previous_secret = $5`, x.id, secret, previous, x.secret, x.previous)
+		if err != nil {
+			return n, err
+		}
+		n += int(m)
+	}
+	return n, nil
+}
