@@ -213,6 +213,7 @@ func (q *queries) Deliveries(ctx context.Context, tenantID, callID string) ([]*c
 	}
 	return out, rs.Err()
 }
+
 // CountBy runs query, which must select (name, count) rows, on the read
 // side and returns the counts by name.
 func (q *queries) CountBy(ctx context.Context, query string, args ...any) (map[string]int, error) {

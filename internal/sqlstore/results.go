@@ -24,7 +24,7 @@ func (q *queries) TenantByResultsSecret(ctx context.Context, secret string) (*ca
 		return t, nil
 	}
 	gen := q.secrets.generation()
-	t, err := scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret = $1`, digest))
+	t, err := q.scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE results_secret = $1`, digest))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "no tenant has this results secret")
 	} else if err != nil {

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+
+	"github.com/callscope/callscope"
 )
 
 // Secrets the store must read back (webhook signing secrets; service
@@ -38,7 +40,100 @@ func (s *Store) ResealSecrets(ctx context.Context) (int, error) {
 	if s.keys == nil {
 		return 0, nil
 	}
-	return s.resealWebhookSecrets(ctx)
+	n, err := s.resealWebhookSecrets(ctx)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.resealSettingsSecrets(ctx)
+	return n + m, err
+}
+
+// sealSettings returns a copy of a tenant's settings with their secrets
+// (the CRM's Authorization header, the agent service's client secret)
+// sealed for storage.
+func (q *queries) sealSettings(s callscope.Settings) (callscope.Settings, error) {
+	var err error
+	if s.CRMPush != nil {
+		c := *s.CRMPush
+		if c.AuthHeader, err = q.seal("settings.crm_push.auth_header", c.AuthHeader); err != nil {
+			return s, err
+		}
+		s.CRMPush = &c
+	}
+	if s.AgentService != nil {
+		a := *s.AgentService
+		if a.ClientSecret, err = q.seal("settings.agent_service.client_secret", a.ClientSecret); err != nil {
+			return s, err
+		}
+		s.AgentService = &a
+	}
+	return s, nil
+}
+
+// openSettings opens, in place, the secrets of settings read from storage.
+func (q *queries) openSettings(s *callscope.Settings) error {
+	var err error
+	if s.CRMPush != nil && s.CRMPush.AuthHeader != "" {
+		if s.CRMPush.AuthHeader, err = q.open("settings.crm_push.auth_header", s.CRMPush.AuthHeader); err != nil {
+			return err
+		}
+	}
+	if s.AgentService != nil && s.AgentService.ClientSecret != "" {
+		if s.AgentService.ClientSecret, err = q.open("settings.agent_service.client_secret", s.AgentService.ClientSecret); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resealSettingsSecrets seals the tenant settings secrets that are in the
+// clear or sealed with an older key.
+func (q *queries) resealSettingsSecrets(ctx context.Context) (int, error) {
+	type stale struct {
+		id  string
+		raw []byte
+	}
+	rs, err := q.ex.query(ctx, `SELECT id, settings FROM tenants`)
+	if err != nil {
+		return 0, err
+	}
+	var todo []stale
+	for rs.Next() {
+		var x stale
+		if err := rs.Scan(&x.id, &x.raw); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		set, _ := callscope.ParseStoredSettings(x.raw)
+		if (set.CRMPush != nil && q.keys.NeedsReseal(set.CRMPush.AuthHeader)) ||
+			(set.AgentService != nil && q.keys.NeedsReseal(set.AgentService.ClientSecret)) {
+			todo = append(todo, x)
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range todo {
+		set, _ := callscope.ParseStoredSettings(x.raw)
+		if err := q.openSettings(&set); err != nil {
+			return n, fmt.Errorf("tenant %s: %w", x.id, err)
+		}
+		sealed, err := q.sealSettings(set)
+		if err != nil {
+			return n, err
+		}
+		// Only if unchanged meanwhile.
+		m, err := q.ex.execRows(ctx, `UPDATE tenants SET settings = $2 WHERE id = $1 AND settings = $3`,
+			x.id, jsonArg(sealed), string(x.raw))
+		if err != nil {
+			return n, err
+		}
+		n += int(m)
+	}
+	q.secrets.forget()
+	return n, nil
 }
 
 func (q *queries) resealWebhookSecrets(ctx context.Context) (int, error) {

@@ -334,3 +334,64 @@ func TestFileModes(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsSecretsSealed stores a tenant's CRM header and agent client
+// secret: the row holds neither, the tenant reads both back, and settings
+// written in the clear by older versions are read and then sealed.
+func TestSettingsSecretsSealed(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		const header, client = "Bearer crm-0123456789abcdef", "agent-client-secret-42"
+		tn := &callscope.Tenant{Name: "sealed-" + callscope.NewID(), Settings: callscope.Settings{
+			CRMPush:      &callscope.CRMPushSetting{URL: "https://crm.example.com/hook", AuthHeader: header},
+			AgentService: &callscope.AgentServiceSetting{URL: "https://agents.example.com/n", TokenURL: "https://agents.example.com/t", ClientID: "cs", ClientSecret: client},
+		}}
+		if err := s.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		raw := func() string {
+			var v string
+			const q = `SELECT CAST(settings AS TEXT) FROM tenants WHERE id = $1`
+			var err error
+			if s.Dialect() == sqlstore.Postgres {
+				err = s.Pool().QueryRow(ctx, q, tn.ID).Scan(&v)
+			} else {
+				err = s.SQLDB().QueryRow(q, tn.ID).Scan(&v)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if r := raw(); strings.Contains(r, header) || strings.Contains(r, client) || !strings.Contains(r, "enc:v1:") {
+			t.Fatalf("stored settings hold a secret in the clear: %s", r)
+		}
+		got, err := s.Tenant(ctx, tn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Settings.CRMPush.AuthHeader != header || got.Settings.AgentService.ClientSecret != client {
+			t.Fatalf("secrets read back as %q, %q", got.Settings.CRMPush.AuthHeader, got.Settings.AgentService.ClientSecret)
+		}
+		// As an older version wrote them.
+		const q = `UPDATE tenants SET settings = $2 WHERE id = $1`
+		clear := `{"crm_push":{"url":"https://crm.example.com/hook","auth_header":"` + header + `"}}`
+		if s.Dialect() == sqlstore.Postgres {
+			_, err = s.Pool().Exec(ctx, q, tn.ID, clear)
+		} else {
+			_, err = s.SQLDB().Exec(q, tn.ID, clear)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.Tenant(ctx, tn.ID); err != nil || got.Settings.CRMPush.AuthHeader != header {
+			t.Fatalf("clear settings read as %+v, %v", got, err)
+		}
+		if n, err := s.ResealSecrets(ctx); err != nil || n < 1 {
+			t.Fatalf("reseal = %d, %v", n, err)
+		}
+		if r := raw(); strings.Contains(r, header) {
+			t.Fatalf("resealed settings still hold the header: %s", r)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 const tenantColumns = `id, name, results_secret, settings, created_at`
 
-func scanTenant(r row) (*callscope.Tenant, error) {
+func (q *queries) scanTenant(r row) (*callscope.Tenant, error) {
 	var t callscope.Tenant
 	var settings []byte
 	if err := r.Scan(&t.ID, &t.Name, &t.ResultsSecret, &settings, &t.CreatedAt); err != nil {
@@ -24,6 +25,9 @@ func scanTenant(r row) (*callscope.Tenant, error) {
 	// Settings stored by an older version without validation may not
 	// read; they are left at their defaults rather than break the tenant.
 	t.Settings, _ = callscope.ParseStoredSettings(settings)
+	if err := q.openSettings(&t.Settings); err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
+	}
 	return &t, nil
 }
 
@@ -83,7 +87,10 @@ func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
 	}
 	t.ID = callscope.NewID()
 	t.CreatedAt = q.now()
-	settings := t.Settings
+	sealed, err := q.sealSettings(t.Settings)
+	if err != nil {
+		return err
+	}
 	if IsSecretDigest(t.ResultsSecret) {
 		return errSecretLooksLikeDigest
 	}
@@ -92,8 +99,8 @@ func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
 		return err
 	}
 	defer q.secrets.forget()
-	err := q.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.Name, t.ResultsSecret, jsonArg(settings), t.CreatedAt)
+	err = q.exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+		t.ID, t.Name, t.ResultsSecret, jsonArg(sealed), t.CreatedAt)
 	if callscope.ErrorCode(err) == callscope.ECONFLICT {
 		return callscope.Errorf(callscope.ECONFLICT, "a tenant named %q already exists", t.Name)
 	}
@@ -103,7 +110,7 @@ func (q *queries) CreateTenant(ctx context.Context, t *callscope.Tenant) error {
 // Tenant returns the tenant with the given id. Returns ENOTFOUND if there is
 // none.
 func (q *queries) Tenant(ctx context.Context, id string) (*callscope.Tenant, error) {
-	t, err := scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
+	t, err := q.scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "tenant not found")
 	}
@@ -113,7 +120,7 @@ func (q *queries) Tenant(ctx context.Context, id string) (*callscope.Tenant, err
 // TenantByName returns the tenant with the given name. Returns ENOTFOUND if
 // there is none.
 func (q *queries) TenantByName(ctx context.Context, name string) (*callscope.Tenant, error) {
-	t, err := scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE name = $1`, name))
+	t, err := q.scanTenant(q.ex.queryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE name = $1`, name))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "tenant not found")
 	}
@@ -129,7 +136,7 @@ func (q *queries) Tenants(ctx context.Context) ([]*callscope.Tenant, error) {
 	defer rs.Close()
 	out := []*callscope.Tenant{}
 	for rs.Next() {
-		t, err := scanTenant(rs)
+		t, err := q.scanTenant(rs)
 		if err != nil {
 			return nil, err
 		}
@@ -163,9 +170,13 @@ func (q *queries) UpdateTenant(ctx context.Context, id string, u callscope.Tenan
 	if u.Settings != nil {
 		t.Settings = *u.Settings
 	}
+	sealed, err := q.sealSettings(t.Settings)
+	if err != nil {
+		return nil, err
+	}
 	defer q.secrets.forget()
 	err = q.exec(ctx, `UPDATE tenants SET name = $2, results_secret = $3, settings = $4 WHERE id = $1`,
-		t.ID, t.Name, t.ResultsSecret, jsonArg(t.Settings))
+		t.ID, t.Name, t.ResultsSecret, jsonArg(sealed))
 	if callscope.ErrorCode(err) == callscope.ECONFLICT {
 		return nil, callscope.Errorf(callscope.ECONFLICT, "a tenant named %q already exists", t.Name)
 	}
