@@ -56,6 +56,9 @@ func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if err := s.checkResultsURLs(ctx, p); err != nil {
+		return err
+	}
 	sid := p.String("session_id")
 	// The work that needs no lock (reading the call, merging, encoding) is
 	// done before the transaction, from a snapshot; the transaction checks

@@ -73,6 +73,9 @@ func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request) erro
 	if err := req.validate(true); err != nil {
 		return err
 	}
+	if err := s.checkSettingURLs(r.Context(), req.Settings); err != nil {
+		return err
+	}
 	t := &callscope.Tenant{Name: *req.Name, Settings: req.Settings}
 	if req.ResultsSecret != nil {
 		t.ResultsSecret = *req.ResultsSecret
@@ -99,6 +102,9 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	if err := req.validate(false); err != nil {
+		return err
+	}
+	if err := s.checkSettingURLs(r.Context(), req.Settings); err != nil {
 		return err
 	}
 	t, err := s.Store.UpdateTenant(r.Context(), r.PathValue("tenant_id"), sqlstore.TenantUpdate{
