@@ -115,6 +115,7 @@ func rawJSON(v any) json.RawMessage {
 type resultsReader interface {
 	Call(ctx context.Context, tenantID, ref string) (*callscope.Call, error)
 	Recordings(ctx context.Context, callID string) ([]*callscope.Recording, error)
+	RecordingByToken(ctx context.Context, token string) (*callscope.Recording, error)
 }
 
 // preparedResults is one results payload turned into the changes to make.
@@ -174,6 +175,11 @@ func (s *Server) prepareResults(ctx context.Context, rd resultsReader, tenant *c
 			}
 		}
 		token := p.String("recording_access_token")
+		if token != "" {
+			if token, err = ownToken(ctx, rd, token, rec); err != nil {
+				return nil, err
+			}
+		}
 		if token == "" && rec != nil {
 			token = rec.AccessToken
 		}
