@@ -68,6 +68,7 @@ func (s *Service) MergeResults(ctx context.Context, tenant *callscope.Tenant, p 
 type resultsReader interface {
 	Call(ctx context.Context, tenantID, ref string) (*callscope.Call, error)
 	Recordings(ctx context.Context, callID string) ([]*callscope.Recording, error)
+	RecordingByToken(ctx context.Context, token string) (*callscope.Recording, error)
 }
 
 // preparedResults is one results payload turned into the changes to make.
@@ -127,6 +128,11 @@ func (s *Service) prepareResults(ctx context.Context, rd resultsReader, tenant *
 			}
 		}
 		token := p.String("recording_access_token")
+		if token != "" {
+			if token, err = ownToken(ctx, rd, token, rec); err != nil {
+				return nil, err
+			}
+		}
 		if token == "" && rec != nil {
 			token = rec.AccessToken
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,20 +22,37 @@ import (
 )
 
 // blocked lists the ranges refused unless allowed: loopback, private,
-// link-local (with the cloud metadata address), carrier-grade NAT,
-// unspecified, multicast and reserved ranges, in IPv4 and IPv6.
+// link-local (with the cloud metadata addresses), carrier-grade NAT,
+// unspecified, multicast, documentation and reserved ranges, in IPv4 and
+// IPv6, and the IPv6 ranges that carry an IPv4 address to a translator or
+// tunnel (NAT64, IPv4-compatible, IPv4-translated, Teredo) — through them
+// a v6 address can reach any v4 host, inside ones included. 6to4
+// (2002::/16) is judged by the IPv4 address it carries; see Permits.
 var blocked = func() []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range []string{
 		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-		"192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-		"224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-		"::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "ff00::/8",
+		"192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+		"203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
+		"::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32",
+		"3fff::/20", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
 	} {
 		out = append(out, netip.MustParsePrefix(s))
 	}
 	return out
 }()
+
+// sixToFour is the 6to4 range: 2002:V4ADDR::/48 reaches the IPv4 host
+// V4ADDR through a relay.
+var sixToFour = netip.MustParsePrefix("2002::/16")
+
+// Normalize returns the address a connection to ip reaches, in the form the
+// policy judges: without an IPv6 zone (a zone names the interface, not the
+// host: [::1%lo] is loopback) and with an IPv4-mapped address
+// (::ffff:127.0.0.1) as the IPv4 address it maps.
+func Normalize(ip netip.Addr) netip.Addr {
+	return ip.WithZone("").Unmap()
+}
 
 // Policy says which destinations outbound requests may reach.
 type Policy struct {
@@ -44,26 +62,43 @@ type Policy struct {
 	// Allow lists ranges reachable even though they are blocked by default
 	// (e.g. the PBX's subnet).
 	Allow []netip.Prefix
+	// Resolver looks host names up, for the check of a URL and for the
+	// connections; nil means net.DefaultResolver.
+	Resolver *net.Resolver
 }
 
-// Permits reports whether a connection to ip is allowed.
+func (p Policy) resolver() *net.Resolver {
+	if p.Resolver != nil {
+		return p.Resolver
+	}
+	return net.DefaultResolver
+}
+
+// Permits reports whether a connection to ip is allowed. The address is
+// judged in its normal form (see Normalize), so neither a zone nor the
+// IPv4-mapped form gets around a blocked range; a 6to4 address is
+// refused when the IPv4 address it carries is.
 func (p Policy) Permits(ip netip.Addr) bool {
-	ip = ip.Unmap()
 	if p.AllowPrivate {
 		return true
+	}
+	ip = Normalize(ip)
+	if !ip.IsValid() {
+		return false
 	}
 	for _, a := range p.Allow {
 		if a.Contains(ip) {
 			return true
 		}
 	}
-	if !ip.IsValid() {
-		return false
-	}
 	for _, b := range blocked {
 		if b.Contains(ip) {
 			return false
 		}
+	}
+	if sixToFour.Contains(ip) {
+		b := ip.As16()
+		return p.Permits(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
 	}
 	return true
 }
@@ -72,9 +107,23 @@ func (p Policy) Permits(ip netip.Addr) bool {
 var ErrBlocked = errors.New("destination address is not allowed")
 
 // CheckURL validates an outbound URL before it is stored: http or https,
-// a host, no credentials in it, and every address the host resolves to
-// allowed. Returns EINVALID naming the problem.
+// a host, no credentials in it, an IPv4 address only in dotted decimal,
+// and every address the host resolves to allowed. Returns EINVALID naming
+// the problem.
 func (p Policy) CheckURL(ctx context.Context, raw string) error {
+	return p.checkURL(ctx, raw, true)
+}
+
+// CheckReceivedURL is CheckURL for a URL a peer reports rather than one a
+// user configures (a voice-bot platform's recording_url): a host name that
+// does not resolve now is accepted, so that a passing DNS failure does not
+// refuse the report it came in; the connection made later is checked as
+// always. Everything else is refused as CheckURL refuses it.
+func (p Policy) CheckReceivedURL(ctx context.Context, raw string) error {
+	return p.checkURL(ctx, raw, false)
+}
+
+func (p Policy) checkURL(ctx context.Context, raw string, mustResolve bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return callscope.Errorf(callscope.EINVALID, "invalid URL: %v", err)
@@ -82,29 +131,91 @@ func (p Policy) CheckURL(ctx context.Context, raw string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return callscope.Errorf(callscope.EINVALID, "URL scheme must be http or https, not %q", u.Scheme)
 	}
-	if u.Hostname() == "" {
+	host := u.Hostname()
+	if host == "" {
 		return callscope.Errorf(callscope.EINVALID, "URL has no host")
 	}
 	if u.User != nil {
 		return callscope.Errorf(callscope.EINVALID, "URL may not carry credentials; configure them separately")
 	}
-	ips, err := resolve(ctx, u.Hostname())
+	if ip, ok := LegacyIPv4(host); ok {
+		// Resolvers disagree on these (glibc reads 0177.0.0.1 as
+		// 127.0.0.1, Go looks it up as a name): refused whatever they mean.
+		return callscope.Errorf(callscope.EINVALID, "URL host %q is an IPv4 address in a non-standard form (%s); write it in dotted decimal", host, ip)
+	}
+	ips, err := p.resolve(ctx, host)
 	if err != nil {
-		return callscope.Errorf(callscope.EINVALID, "URL host %q does not resolve: %v", u.Hostname(), err)
+		if !mustResolve {
+			return nil
+		}
+		return callscope.Errorf(callscope.EINVALID, "URL host %q does not resolve: %v", host, err)
 	}
 	for _, ip := range ips {
 		if !p.Permits(ip) {
-			return callscope.Errorf(callscope.EINVALID, "URL host %q resolves to %s, a private or reserved address; allow it with CALLSCOPE_ALLOW_PRIVATE_URLS or CALLSCOPE_ALLOWED_NETWORKS", u.Hostname(), ip)
+			return callscope.Errorf(callscope.EINVALID, "URL host %q resolves to %s, a private or reserved address; allow it with CALLSCOPE_ALLOW_PRIVATE_URLS or CALLSCOPE_ALLOWED_NETWORKS", host, Normalize(ip))
 		}
 	}
 	return nil
 }
 
-func resolve(ctx context.Context, host string) ([]netip.Addr, error) {
-	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+// LegacyIPv4 reports whether host is an IPv4 address written in one of the
+// forms inet_aton accepts besides dotted decimal — fewer than four parts
+// (127.1, 2130706433), or parts in hexadecimal (0x7f000001) or octal
+// (0177.0.0.1) — and the address it means.
+func LegacyIPv4(host string) (netip.Addr, bool) {
+	if _, err := netip.ParseAddr(host); err == nil || host == "" {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var vals []uint64
+	for _, part := range parts {
+		base, digits := 10, part
+		switch {
+		case len(part) > 2 && (part[:2] == "0x" || part[:2] == "0X"):
+			base, digits = 16, part[2:]
+		case part == "0x" || part == "0X":
+			base, digits = 16, "0"
+		case len(part) > 1 && part[0] == '0':
+			base, digits = 8, part[1:]
+		}
+		v, err := strconv.ParseUint(digits, base, 32)
+		if err != nil || digits == "" {
+			return netip.Addr{}, false
+		}
+		vals = append(vals, v)
+	}
+	// The last part fills the bytes the others leave.
+	var n uint64
+	for i, v := range vals[:len(vals)-1] {
+		if v > 0xff {
+			return netip.Addr{}, false
+		}
+		n |= v << (24 - 8*i)
+	}
+	last := vals[len(vals)-1]
+	if last >= 1<<(8*(5-len(vals))) {
+		return netip.Addr{}, false
+	}
+	n |= last
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true
+}
+
+// loopbackNames are what "localhost" and its subdomains mean (RFC 6761
+// §6.3), whatever a resolver here answers for them: a resolver elsewhere,
+// or a later one, may well answer loopback.
+var loopbackNames = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")}
+
+func (p Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip}, nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if name := strings.ToLower(strings.TrimSuffix(host, ".")); name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return loopbackNames, nil
+	}
+	addrs, err := p.resolver().LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +240,7 @@ func (p Policy) control(network, address string, _ syscall.RawConn) error {
 // would make the checked address the proxy's), and follows at most five
 // redirects, to http or https only.
 func (p Policy) Client(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: p.control}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: p.control, Resolver: p.Resolver}
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,

@@ -8,6 +8,7 @@ import (
 	"html"
 	"mime/multipart"
 	"net/http/httptest"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/deliver"
+	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -733,8 +735,11 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	if _, err := store.UpdateTenant(ctx, tenant.ID, callscope.TenantUpdate{ResultsSecret: &secret}); err != nil {
 		t.Fatal(err)
 	}
+	// Its egress policy allows 127.0.0.1, so that a recording_url on
+	// loopback is stored; nothing listens on the port it names.
 	media := &Server{Store: store, Calls: &call.Service{Store: store, Queue: queue, ProcessingEnabled: true, Stages: pipeline.Stages},
-		Jobs: queue, MaxBodyBytes: 4 << 10, MaxUploadBytes: 32 << 10, Recordings: blob.Dir{Root: t.TempDir()}}
+		Jobs: queue, MaxBodyBytes: 4 << 10, MaxUploadBytes: 32 << 10, Recordings: blob.Dir{Root: t.TempDir()},
+		Egress: egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}}
 	huge := `{"session_id":"big","uniqueid":"big","pad":"` + strings.Repeat("x", 16<<20) + `"}`
 	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "",
 		`{"session_id":"cxb-session-1","from_number":"+255700000002","call_direction":"inbound","call_duration_seconds":42,"disconnected_by":"user",
@@ -744,8 +749,7 @@ func TestOpenAPIAnswersMatchSchemas(t *testing.T) {
 	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", `{"session_id":"cxb-session-1"}`, "X-CXBCore-Secret", "wrong-secret")
 	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", `{"call_duration_seconds":"long"}`, "X-CXBCore-Secret", secret)
 	do(media, "POST /api/v1/call-results", "/api/v1/call-results", "", huge, "X-CXBCore-Secret", secret)
-	// The platform's recording is proxied; the egress policy refuses
-	// loopback sources.
+	// The platform's recording is proxied; its source does not answer.
 	if recs := asSlice(do(media, "GET /api/v1/calls/{call_id}/recordings", "/api/v1/calls/cxb-session-1/recordings", key, "")["recordings"]); len(recs) == 1 {
 		do(media, "GET /recordings/{token}", str(recs[0].(map[string]any), "url"), "", "")
 	} else {

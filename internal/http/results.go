@@ -38,6 +38,9 @@ func (s *Server) handleCallResults(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if err := s.checkResultsURLs(ctx, p); err != nil {
+		return err
+	}
 	if err := s.Calls.MergeResults(ctx, tenant, p); err != nil {
 		return err
 	}

@@ -115,6 +115,11 @@ func Parse(body []byte) (Payload, error) {
 	} else if len(sid) > 200 || strings.ContainsAny(sid, "/?#\x00") {
 		errs = append(errs, callscope.FieldError{Loc: []string{"body", "session_id"}, Msg: "session_id should have at most 200 characters and no '/', '?' or '#'", Type: "value_error"})
 	}
+	if tok := p.String("recording_access_token"); fits(tString, p["recording_access_token"]) && tok != "" {
+		if msg := CheckToken(tok); msg != "" {
+			errs = append(errs, callscope.FieldError{Loc: []string{"body", "recording_access_token"}, Msg: msg, Type: "value_error"})
+		}
+	}
 	if len(errs) > 0 {
 		return nil, callscope.ValidationError(errs...)
 	}
@@ -263,6 +268,52 @@ func Direction(s string) callscope.Direction {
 // NewToken mints a recording access token: 24 random bytes, URL-safe.
 func NewToken() string {
 	return base64.RawURLEncoding.EncodeToString(callscope.RandomBytes(24))
+}
+
+// Bounds of a recording access token a platform supplies. The token is the
+// only key to the recording's public URL, so a supplied one must be as hard
+// to guess as a minted one: at least 192 bits written in the base64url
+// alphabet (32 characters, as NewToken and secrets.token_urlsafe(24) make)
+// or in hex (48 characters).
+const (
+	MinTokenBits = 192
+	MaxTokenLen  = 128
+	// minTokenDistinct rejects long tokens that are plainly not random
+	// ("aaaa…", "abab…"); a random token of the minimum length has fewer
+	// distinct characters with negligible probability.
+	minTokenDistinct = 10
+)
+
+// CheckToken says what is wrong with a supplied recording access token, or
+// "" when it is acceptable: only base64url or hex characters, at least
+// MinTokenBits of them (4 bits a character when all are hex digits, 6
+// otherwise), at most MaxTokenLen characters, and not a visibly repetitive
+// string.
+func CheckToken(tok string) string {
+	const rule = "recording_access_token should be 32 to 128 URL-safe random characters (A-Z, a-z, 0-9, '-', '_'; 48 or more when only hex digits), as secrets.token_urlsafe(24) makes"
+	if len(tok) > MaxTokenLen {
+		return rule
+	}
+	hexOnly := true
+	seen := map[rune]bool{}
+	for _, r := range tok {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'f', r >= 'A' && r <= 'F':
+		case r >= 'g' && r <= 'z', r >= 'G' && r <= 'Z', r == '-', r == '_':
+			hexOnly = false
+		default:
+			return rule
+		}
+		seen[r] = true
+	}
+	bits := 6 * len(tok)
+	if hexOnly {
+		bits = 4 * len(tok)
+	}
+	if bits < MinTokenBits || len(seen) < minTokenDistinct {
+		return rule
+	}
+	return ""
 }
 
 // Speaker maps a transcript role to callscope's speaker words.
