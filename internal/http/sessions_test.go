@@ -83,13 +83,27 @@ type segmentJSON struct {
 
 // TestCallSessions drives every Call Sessions API route of seed 001 §3 on
 // each database and compares the answers with the documented shapes.
-func TestCallSessions(t *testing.T) {
-	for _, d := range sqlstoretest.Dialects() {
-		t.Run(string(d), func(t *testing.T) { testCallSessions(t, d) })
-	}
+// sessionsFixture is one tenant's Call Sessions API as a PBX integration
+// leaves it: three calls (two live), another tenant's call under its own
+// key, four segments written out of order and twice, the results of a
+// pipeline and of progressive analysis. Each behaviour test starts from a
+// fresh one.
+type sessionsFixture struct {
+	e              *env
+	ctx            context.Context
+	now, start     time.Time
+	id             string
+	callA          map[string]any
+	other          *callscope.Tenant
+	otherKey       string
+	wantSegs       []segmentJSON
+	wantTranscript string
+	c              *callscope.Call
 }
 
-func testCallSessions(t *testing.T, d sqlstore.Dialect) {
+func newSessionsFixture(t *testing.T, d sqlstore.Dialect) *sessionsFixture {
+	t.Helper()
+
 	ctx := context.Background()
 	now := time.Date(2025, 10, 24, 9, 0, 0, 0, time.UTC)
 	e := newEnv(t, d, func(s *cshttp.Server) { s.Now = func() time.Time { return now }; s.Calls.Now = s.Now })
@@ -149,93 +163,6 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 	}
 	wantTranscript := "Habari\nyako Karibu, \"116\" helpline. Mtoto wangu Amina amepotea Kibera. Pole sana."
 
-	t.Run("Segments", func(t *testing.T) {
-		r := e.do("GET", "/api/v1/calls/"+id+"/segments", e.key, nil)
-		wantStatus(t, r, 200)
-		var raw []map[string]any
-		decodeAs(t, r, &raw)
-		for _, s := range raw {
-			wantKeys(t, "segment", s, "segment_id", "text", "start_time", "end_time", "duration", "confidence", "speaker")
-		}
-		var got []segmentJSON
-		decodeAs(t, r, &got)
-		if !reflect.DeepEqual(got, wantSegs) {
-			t.Fatalf("segments = %+v\nwant %+v", got, wantSegs)
-		}
-	})
-
-	t.Run("Transcript", func(t *testing.T) {
-		r := e.do("GET", "/api/v1/calls/"+id+"/transcript", e.key, nil)
-		wantStatus(t, r, 200)
-		m := r.json(t)
-		if got := keysOf(m); !reflect.DeepEqual(got, []string{"call_id", "cumulative_transcript", "language", "segment_count", "total_duration"}) {
-			t.Fatalf("transcript without include_segments has keys %v (segments must be absent)", got)
-		}
-		if m["call_id"] != id || m["cumulative_transcript"] != wantTranscript || m["segment_count"] != 4.0 || m["total_duration"] != 12.0 || m["language"] != "" {
-			t.Fatalf("transcript = %s", r.Body)
-		}
-		for _, v := range []string{"true", "1", "TRUE"} {
-			r = e.do("GET", "/api/v1/calls/"+id+"/transcript?include_segments="+v, e.key, nil)
-			wantStatus(t, r, 200)
-			var withSegs struct {
-				Segments []segmentJSON `json:"segments"`
-			}
-			decodeAs(t, r, &withSegs)
-			if !reflect.DeepEqual(withSegs.Segments, wantSegs) {
-				t.Fatalf("include_segments=%s: segments = %+v", v, withSegs.Segments)
-			}
-		}
-		r = e.do("GET", "/api/v1/calls/"+id+"/transcript?include_segments=0", e.key, nil)
-		wantStatus(t, r, 200)
-		if _, ok := r.json(t)["segments"]; ok {
-			t.Fatalf("include_segments=0 answered segments: %s", r.Body)
-		}
-		for _, bad := range []string{"maybe", "", "yes2"} {
-			wantField(t, e.do("GET", "/api/v1/calls/"+id+"/transcript?include_segments="+bad, e.key, nil), "query", "include_segments")
-		}
-	})
-
-	t.Run("Active", func(t *testing.T) {
-		r := e.do("GET", "/api/v1/calls/active", e.key, nil)
-		wantStatus(t, r, 200)
-		var list []map[string]any
-		decodeAs(t, r, &list)
-		var ids []string
-		for _, s := range list {
-			wantKeys(t, "active session", s, sessionKeys...)
-			ids = append(ids, s["call_id"].(string))
-		}
-		if !reflect.DeepEqual(ids, []string{id, "1761295415.20000"}) {
-			t.Fatalf("active sessions = %v, want the two live calls of this tenant", ids)
-		}
-		a := list[0]
-		if a["status"] != "active" || a["segment_count"] != 4.0 || a["total_audio_duration"] != 12.0 ||
-			a["cumulative_transcript"] != wantTranscript || len(a["transcript_segments"].([]any)) != 4 ||
-			a["processing_mode"] != "hybrid" || a["start_time"] != start.Format(time.RFC3339Nano) ||
-			a["last_activity"] != now.Format(time.RFC3339Nano) {
-			t.Fatalf("active session = %v", a)
-		}
-		if list[1]["status"] != "active" || list[1]["segment_count"] != 0.0 || len(list[1]["transcript_segments"].([]any)) != 0 {
-			t.Fatalf("ringing session = %v", list[1])
-		}
-	})
-
-	t.Run("Stats", func(t *testing.T) {
-		r := e.do("GET", "/api/v1/calls/stats", e.key, nil)
-		wantStatus(t, r, 200)
-		m := r.json(t)
-		want := map[string]any{"active_sessions": 2.0, "total_audio_duration": 12.0, "total_segments": 4.0,
-			"average_duration_per_session": 6.0, "session_list": []any{id, "1761295415.20000"}}
-		if !reflect.DeepEqual(m, want) {
-			t.Fatalf("stats = %v\nwant %v", m, want)
-		}
-		r = e.do("GET", "/api/v1/calls/stats", otherKey, nil)
-		wantStatus(t, r, 200)
-		if m := r.json(t); m["active_sessions"] != 1.0 || !reflect.DeepEqual(m["session_list"], []any{"theirs-1"}) {
-			t.Fatalf("other tenant's stats = %v", m)
-		}
-	})
-
 	// Results of the (future) pipeline and the progressive pass, stored directly.
 	c, err := e.store.Call(ctx, e.tenant.ID, id)
 	must(t, err)
@@ -260,8 +187,130 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 		sn.CallID, sn.TenantID = b.ID, b.TenantID
 		must(t, e.store.AppendEvolution(ctx, &sn))
 	}
+	return &sessionsFixture{e: e, ctx: ctx, now: now, start: start, id: id, callA: callA, other: other, otherKey: otherKey,
+		wantSegs: wantSegs, wantTranscript: wantTranscript, c: c}
+}
 
-	t.Run("Translation", func(t *testing.T) {
+// end ends the fixture's first call as a PBX hangup does.
+func (f *sessionsFixture) end(t *testing.T) {
+	t.Helper()
+	wantStatus(t, f.e.do("POST", "/api/v1/calls/"+f.id+"/end?reason=caller_hangup", f.e.key, nil), 200)
+}
+
+// eachSessionsFixture runs fn on a fresh fixture for every database.
+func eachSessionsFixture(t *testing.T, fn func(t *testing.T, f *sessionsFixture)) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) { fn(t, newSessionsFixture(t, d)) })
+	}
+}
+
+func TestSessionsSegments(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id, wantSegs := f.e, f.id, f.wantSegs
+
+		r := e.do("GET", "/api/v1/calls/"+id+"/segments", e.key, nil)
+		wantStatus(t, r, 200)
+		var raw []map[string]any
+		decodeAs(t, r, &raw)
+		for _, s := range raw {
+			wantKeys(t, "segment", s, "segment_id", "text", "start_time", "end_time", "duration", "confidence", "speaker")
+		}
+		var got []segmentJSON
+		decodeAs(t, r, &got)
+		if !reflect.DeepEqual(got, wantSegs) {
+			t.Fatalf("segments = %+v\nwant %+v", got, wantSegs)
+		}
+	})
+}
+
+func TestSessionsTranscript(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id, wantSegs, wantTranscript := f.e, f.id, f.wantSegs, f.wantTranscript
+
+		r := e.do("GET", "/api/v1/calls/"+id+"/transcript", e.key, nil)
+		wantStatus(t, r, 200)
+		m := r.json(t)
+		if got := keysOf(m); !reflect.DeepEqual(got, []string{"call_id", "cumulative_transcript", "language", "segment_count", "total_duration"}) {
+			t.Fatalf("transcript without include_segments has keys %v (segments must be absent)", got)
+		}
+		if m["call_id"] != id || m["cumulative_transcript"] != wantTranscript || m["segment_count"] != 4.0 || m["total_duration"] != 12.0 || m["language"] != "sw" {
+			t.Fatalf("transcript = %s", r.Body)
+		}
+		for _, v := range []string{"true", "1", "TRUE"} {
+			r = e.do("GET", "/api/v1/calls/"+id+"/transcript?include_segments="+v, e.key, nil)
+			wantStatus(t, r, 200)
+			var withSegs struct {
+				Segments []segmentJSON `json:"segments"`
+			}
+			decodeAs(t, r, &withSegs)
+			if !reflect.DeepEqual(withSegs.Segments, wantSegs) {
+				t.Fatalf("include_segments=%s: segments = %+v", v, withSegs.Segments)
+			}
+		}
+		r = e.do("GET", "/api/v1/calls/"+id+"/transcript?include_segments=0", e.key, nil)
+		wantStatus(t, r, 200)
+		if _, ok := r.json(t)["segments"]; ok {
+			t.Fatalf("include_segments=0 answered segments: %s", r.Body)
+		}
+		for _, bad := range []string{"maybe", "", "yes2"} {
+			wantField(t, e.do("GET", "/api/v1/calls/"+id+"/transcript?include_segments="+bad, e.key, nil), "query", "include_segments")
+		}
+	})
+}
+
+func TestSessionsActive(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, now, start, id, wantTranscript := f.e, f.now, f.start, f.id, f.wantTranscript
+
+		r := e.do("GET", "/api/v1/calls/active", e.key, nil)
+		wantStatus(t, r, 200)
+		var list []map[string]any
+		decodeAs(t, r, &list)
+		var ids []string
+		for _, s := range list {
+			wantKeys(t, "active session", s, sessionKeys...)
+			ids = append(ids, s["call_id"].(string))
+		}
+		if !reflect.DeepEqual(ids, []string{id, "1761295415.20000"}) {
+			t.Fatalf("active sessions = %v, want the two live calls of this tenant", ids)
+		}
+		a := list[0]
+		if a["status"] != "active" || a["segment_count"] != 4.0 || a["total_audio_duration"] != 12.0 ||
+			a["cumulative_transcript"] != wantTranscript || len(a["transcript_segments"].([]any)) != 4 ||
+			a["processing_mode"] != "hybrid" || a["start_time"] != start.Format(time.RFC3339Nano) ||
+			a["last_activity"] != now.Format(time.RFC3339Nano) {
+			t.Fatalf("active session = %v", a)
+		}
+		if list[1]["status"] != "active" || list[1]["segment_count"] != 0.0 || len(list[1]["transcript_segments"].([]any)) != 0 {
+			t.Fatalf("ringing session = %v", list[1])
+		}
+	})
+}
+
+func TestSessionsStats(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id, otherKey := f.e, f.id, f.otherKey
+
+		r := e.do("GET", "/api/v1/calls/stats", e.key, nil)
+		wantStatus(t, r, 200)
+		m := r.json(t)
+		want := map[string]any{"active_sessions": 2.0, "total_audio_duration": 12.0, "total_segments": 4.0,
+			"average_duration_per_session": 6.0, "session_list": []any{id, "1761295415.20000"}}
+		if !reflect.DeepEqual(m, want) {
+			t.Fatalf("stats = %v\nwant %v", m, want)
+		}
+		r = e.do("GET", "/api/v1/calls/stats", otherKey, nil)
+		wantStatus(t, r, 200)
+		if m := r.json(t); m["active_sessions"] != 1.0 || !reflect.DeepEqual(m["session_list"], []any{"theirs-1"}) {
+			t.Fatalf("other tenant's stats = %v", m)
+		}
+	})
+}
+
+func TestSessionsTranslation(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id, c := f.e, f.id, f.c
+
 		r := e.do("GET", "/api/v1/calls/"+id+"/translation", e.key, nil)
 		wantStatus(t, r, 200)
 		want := map[string]any{"call_id": id, "cumulative_translation": c.Translation, "language": "en", "source_language": "sw",
@@ -278,8 +327,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("progressive translation = %v\nwant %v", m, want)
 		}
 	})
+}
 
-	t.Run("ProgressiveAnalysis", func(t *testing.T) {
+func TestSessionsProgressiveAnalysis(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e := f.e
+
 		r := e.do("GET", "/api/v1/calls/1761295415.20000/progressive-analysis", e.key, nil)
 		wantStatus(t, r, 200)
 		m := r.json(t)
@@ -301,8 +354,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("empty progressive analysis = %s", r.Body)
 		}
 	})
+}
 
-	t.Run("EntityEvolution", func(t *testing.T) {
+func TestSessionsEntityEvolution(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id := f.e, f.id
+
 		r := e.do("GET", "/api/v1/calls/1761295415.20000/entity-evolution", e.key, nil)
 		wantStatus(t, r, 200)
 		var got []map[string]any
@@ -325,8 +382,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("no snapshots: %s, want []", r.Body)
 		}
 	})
+}
 
-	t.Run("ClassificationEvolution", func(t *testing.T) {
+func TestSessionsClassificationEvolution(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e := f.e
+
 		r := e.do("GET", "/api/v1/calls/1761295415.20000/classification-evolution", e.key, nil)
 		wantStatus(t, r, 200)
 		var got []struct {
@@ -348,8 +409,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("classification evolution = %s", r.Body)
 		}
 	})
+}
 
-	t.Run("Processing/NotRequested", func(t *testing.T) {
+func TestSessionsProcessingNotRequested(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id := f.e, f.id
+
 		r := e.do("GET", "/api/v1/calls/"+id+"/processing", e.key, nil)
 		wantStatus(t, r, 200)
 		m := r.json(t)
@@ -360,8 +425,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("processing never requested = %s", r.Body)
 		}
 	})
+}
 
-	t.Run("End", func(t *testing.T) {
+func TestSessionsEnd(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, ctx, now, id := f.e, f.ctx, f.now, f.id
+
 		wantField(t, e.do("POST", "/api/v1/calls/"+id+"/end?reason="+strings.Repeat("x", 201), e.key, nil), "query", "reason")
 		wantField(t, e.do("POST", "/api/v1/calls/"+id+"/end?reason=", e.key, nil), "query", "reason")
 		r := e.do("POST", "/api/v1/calls/"+id+"/end?reason=caller_hangup", e.key, nil)
@@ -421,8 +490,13 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 		}
 		now = later
 	})
+}
 
-	t.Run("Processing/InProgress", func(t *testing.T) {
+func TestSessionsProcessingInProgress(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, ctx, now, id, otherKey, c := f.e, f.ctx, f.now, f.id, f.otherKey, f.c
+		f.end(t)
+
 		started := now.Add(-30 * time.Second)
 		must(t, e.store.PutProcessing(ctx, &callscope.Processing{CallID: c.ID, TenantID: c.TenantID, Status: callscope.ProcessingInProgress,
 			CurrentStage: "translate", StagesCompleted: []string{"fetch_audio", "transcribe"}, StagesRemaining: []string{"translate", "entities", "classify"},
@@ -457,8 +531,13 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("another tenant sees this tenant's processing: %s", r.Body)
 		}
 	})
+}
 
-	t.Run("ExportJSON", func(t *testing.T) {
+func TestSessionsExportJSON(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, now, start, id, wantSegs, wantTranscript, c := f.e, f.now, f.start, f.id, f.wantSegs, f.wantTranscript, f.c
+		f.end(t)
+
 		for _, path := range []string{"/export", "/export?format=json", "/export?format=JSON"} {
 			r := e.do("GET", "/api/v1/calls/"+id+path, e.key, nil)
 			wantStatus(t, r, 200)
@@ -478,7 +557,7 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 				!reflect.DeepEqual(m["translation"], map[string]any{"translated": c.Translation, "language": "en"}) ||
 				m["classification"].(map[string]any)["category"] != "child_protection" ||
 				len(m["entities"].([]any)) != 3 || !reflect.DeepEqual(m["insights"], map[string]any{"risk": "high"}) ||
-				m["summary"].(map[string]any)["text"] == nil || m["processing_info"].(map[string]any)["processing_status"] != "in_progress" {
+				m["summary"].(map[string]any)["text"] == nil || m["processing_info"].(map[string]any)["processing_status"] != "pending" {
 				t.Fatalf("export = %s", r.Body)
 			}
 			var segs struct {
@@ -500,8 +579,13 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 		}
 		wantField(t, e.do("GET", "/api/v1/calls/"+id+"/export?format=xml", e.key, nil), "query", "format")
 	})
+}
 
-	t.Run("ExportText", func(t *testing.T) {
+func TestSessionsExportText(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, id, c := f.e, f.id, f.c
+		f.end(t)
+
 		r := e.do("GET", "/api/v1/calls/"+id+"/export?format=text", e.key, nil)
 		wantStatus(t, r, 200)
 		if ct := r.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
@@ -555,8 +639,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			}
 		}
 	})
+}
 
-	t.Run("AppendValidation", func(t *testing.T) {
+func TestSessionsAppendValidation(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e := f.e
+
 		path := "/api/v1/calls/1761295415.20000/segments"
 		seg := func(kv ...any) map[string]any {
 			m := map[string]any{"speaker": "caller", "start_time": 1.0, "end_time": 2.0, "text": "x", "confidence": 0.5}
@@ -591,8 +679,12 @@ func testCallSessions(t *testing.T, d sqlstore.Dialect) {
 			t.Fatalf("a refused write stored segments: %s", r.Body)
 		}
 	})
+}
 
-	t.Run("NotFound", func(t *testing.T) {
+func TestSessionsNotFound(t *testing.T) {
+	eachSessionsFixture(t, func(t *testing.T, f *sessionsFixture) {
+		e, ctx, other := f.e, f.ctx, f.other
+
 		routes := []struct{ method, suffix string }{
 			{"GET", ""}, {"GET", "/transcript"}, {"GET", "/transcript?include_segments=true"}, {"GET", "/segments"},
 			{"POST", "/segments"}, {"POST", "/end"}, {"GET", "/export"}, {"GET", "/export?format=text"},
