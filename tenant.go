@@ -12,9 +12,9 @@ type Tenant struct {
 	Name string `json:"name"`
 	// ResultsSecret authenticates voice-bot result webhooks (seed 004's
 	// X-CXBCore-Secret). Never serialised.
-	ResultsSecret string         `json:"-"`
-	Settings      Settings       `json:"settings"`
-	CreatedAt     time.Time      `json:"created_at"`
+	ResultsSecret string    `json:"-"`
+	Settings      Settings  `json:"settings"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // APIKey is a credential of one tenant. Only a hash of its secret is kept.
