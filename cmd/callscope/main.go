@@ -10,6 +10,7 @@
 //	callscope process FILE…             run the pipeline on transcript files
 //	callscope eval DIR                  score the built-in analyzers
 //	callscope bench asr MANIFEST        measure transcription (WER, real-time factor)
+//	callscope stream --protocol P FILE… play recordings into a live-audio listener
 //	callscope version                   print the version
 package main
 
@@ -58,6 +59,7 @@ Usage:
   callscope process [--format json|text] [--out DIR] FILE...
   callscope eval DIR
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
+  callscope stream --protocol audiosocket|openchs|twilio --addr HOST:PORT [--speed X] [--calls N] FILE...
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdEval(ctx, rest, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, stdout, stderr)
+	case "stream":
+		return cmdStream(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callscope", version)
 		return nil
