@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,9 @@ type AuthTokens interface {
 // A call ends on stop (stream.EndHangup), on the socket closing, after
 // IdleTimeout without a message, or on a malformed message, which closes
 // that stream only, with a log line.
+//
+// The context given to Sessions.Open keeps the request's values, so a
+// tenant found by middleware (or by AuthTokens) reaches the session side.
 type Handler struct {
 	// Sessions receives the calls.
 	Sessions stream.Sessions
@@ -75,15 +79,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Tokens != nil {
 		if why := h.verify(r); why != "" {
 			log.Warn("twilio stream refused", "why", why)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"detail":"` + why + `"}`))
+			writeDetail(w, http.StatusForbidden, why)
 			return
 		}
 	}
 	ctx, done, ok := h.track(r.Context())
 	if !ok {
-		http.Error(w, `{"detail":"shutting down"}`, http.StatusServiceUnavailable)
+		writeDetail(w, http.StatusServiceUnavailable, "the stream service is shutting down")
 		return
 	}
 	defer done()
@@ -110,6 +112,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.log.Info("twilio call ended", "reason", string(why), "media", st.frames,
 		"duration", h.now().Sub(st.started).Round(time.Millisecond).String())
+}
+
+// writeDetail answers with an error in the API's shape, {"detail": msg}.
+func writeDetail(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]string{"detail": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // verify returns why r's signature is refused, or "" if it is valid.
