@@ -24,7 +24,7 @@ import (
 
 const streamSynopsis = `stream --protocol audiosocket|openchs|twilio --addr HOST:PORT
            [--speed X] [--calls N] [--rate HZ] [--twilio-auth-token TOKEN]
-           [--path PATH] [--param NAME=VALUE]... FILE...
+           [--path PATH | --url URL] [--param NAME=VALUE]... FILE...
 
 Plays recordings into a live-audio listener the way a phone system would,
 to try a listener out or load it:
@@ -33,9 +33,9 @@ to try a listener out or load it:
                frames (8 kHz unless --rate), then a hangup frame
   openchs      as the OpenCHS PBX stream: the call id and a carriage return,
                then 16 kHz 16-bit PCM, then the socket closes
-  twilio       as Twilio Media Streams: a WebSocket to ws://HOST:PORT/twilio/stream,
-               connected, start, 20 ms μ-law media, stop; a stereo file's
-               second channel is sent as the outbound track
+  twilio       as Twilio Media Streams: a WebSocket to ws://HOST:PORT/twilio/stream
+               (or --url), connected, start, 20 ms μ-law media, stop; a stereo
+               file's second channel is sent as the outbound track
 
 Each FILE (WAV, MP3, GSM, G.711 or raw slin, as callscope decodes them) is
 resampled to the protocol's rate and sent in real time, one call per file.
@@ -59,6 +59,7 @@ func cmdStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rate := fs.Int("rate", 8000, "AudioSocket sample rate in `HZ`: 8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000 or 192000 (Asterisk 20.17, 21.12, 22.7, 23.1 or later beyond 8000)")
 	token := fs.String("twilio-auth-token", "", "Twilio auth `TOKEN` that signs the WebSocket handshake (X-Twilio-Signature)")
 	path := fs.String("path", "/twilio/stream", "Twilio stream `PATH` on the listener")
+	url := fs.String("url", "", "Twilio stream `URL` to use instead of ws://HOST:PORT/PATH, e.g. wss://calls.example.org/twilio/stream")
 	var params paramFlag
 	fs.Var(&params, "param", "Twilio custom parameter `NAME=VALUE`, sent in start.customParameters; repeat for more")
 	if err := parse(fs, args); err != nil {
@@ -71,8 +72,10 @@ func cmdStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch {
 	case *protocol != string(stream.ProtocolAudioSocket) && *protocol != string(stream.ProtocolOpenCHS) && *protocol != string(stream.ProtocolTwilio):
 		return usage("--protocol must be audiosocket, openchs or twilio")
-	case *addr == "":
+	case *addr == "" && (*url == "" || *protocol != string(stream.ProtocolTwilio)):
 		return usage("--addr HOST:PORT is required")
+	case *url != "" && !strings.HasPrefix(*url, "ws://") && !strings.HasPrefix(*url, "wss://"):
+		return usage("--url must start with ws:// or wss://")
 	case fs.NArg() == 0:
 		return usage("give at least one audio FILE")
 	case *calls < 0:
@@ -107,7 +110,11 @@ func cmdStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	case stream.ProtocolTwilio:
 		sampleRate = twilio.SampleRate
-		p := twilio.Player{URL: "ws://" + *addr + *path, AuthToken: *token, Speed: *speed, Params: params.m}
+		u := *url
+		if u == "" {
+			u = "ws://" + *addr + *path
+		}
+		p := twilio.Player{URL: u, AuthToken: *token, Speed: *speed, Params: params.m}
 		play = func(ctx context.Context, _ int, tracks [][]int16) (stream.PlayResult, error) {
 			return p.Play(ctx, twilio.NewSid("CA"), tracks...)
 		}

@@ -29,6 +29,7 @@ func TestStreamHelp(t *testing.T) {
 		{"stream", "--protocol", "openchs", "x.wav"},
 		{"stream", "--protocol", "openchs", "--addr", "127.0.0.1:1"},
 		{"stream", "--protocol", "audiosocket", "--addr", "127.0.0.1:1", "--rate", "11025", "x.wav"},
+		{"stream", "--protocol", "twilio", "--url", "http://127.0.0.1:1/twilio/stream", "x.wav"},
 	} {
 		if _, errOut, code := cli(t, nil, args...); code != 2 || !strings.Contains(errOut, "callscope stream:") {
 			t.Errorf("%v: exit %d, %q", args, code, errOut)
@@ -125,10 +126,10 @@ func TestStreamPlaysIntoEachListener(t *testing.T) {
 			c.Start.Params["callId"] != "42.1" {
 			t.Fatalf("ended %q; tracks %v; params %v", r, c.Start.Tracks, c.Start.Params)
 		}
-		// A wrong token is refused, and the command says so.
+		// A wrong token is refused, and the command says so (--url this time).
 		out.Reset()
 		errOut.Reset()
-		err = run(t.Context(), []string{"stream", "--protocol", "twilio", "--addr", srv, "--speed", "0",
+		err = run(t.Context(), []string{"stream", "--protocol", "twilio", "--url", "ws://" + srv + "/twilio/stream", "--speed", "0",
 			"--twilio-auth-token", "wrong", writeWAV(t, 8000, in)}, &out, &errOut)
 		if err == nil || !strings.Contains(errOut.String(), "403") {
 			t.Fatalf("wrong token: %v\n%s", err, errOut.String())

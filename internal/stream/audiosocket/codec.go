@@ -7,6 +7,11 @@
 // frames until it hangs up by closing the socket. The kinds and their
 // direction follow Asterisk's include/asterisk/res_audiosocket.h, where
 // 0x11 is slin12 and 0x12 slin16.
+//
+// The channel driver sends whatever codec the channel negotiated, tagged
+// 0x10 when it is not signed linear, so give it one:
+// Dial(AudioSocket/host:port/uuid/c(slin16)). Kinds beyond 0x10 need
+// Asterisk 20.17, 21.12, 22.7, 23.1 or later.
 package audiosocket
 
 import (
