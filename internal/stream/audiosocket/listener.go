@@ -19,7 +19,7 @@ import (
 
 // Defaults of the Listener's timeouts.
 const (
-	// DefaultIdleTimeout is how long a call may go without a frame from
+	// DefaultIdleTimeout is how long a call may go without audio from
 	// Asterisk; Asterisk gives up after the same 2 s without activity.
 	DefaultIdleTimeout = 2 * time.Second
 	// DefaultHandshakeTimeout bounds the wait for the UUID frame. With the
@@ -41,7 +41,7 @@ const writeTimeout = time.Second
 // with the UUID as external id and one track, stream.TrackChannel.
 //
 // A call ends on a hangup frame, an error frame, the socket closing, or
-// IdleTimeout without a frame. A malformed frame closes that connection
+// IdleTimeout without audio. A malformed frame closes that connection
 // only, with a log line.
 type Listener struct {
 	// Addr is the address to listen on, host:port.
@@ -170,8 +170,10 @@ type call struct {
 // run reads frames until the call ends and returns why.
 func (cl *call) run(ctx context.Context) stream.EndReason {
 	idle := orDefault(cl.l.IdleTimeout, DefaultIdleTimeout)
+	// Only audio keeps a call alive: a peer sending DTMF alone has lost
+	// the call's media.
+	_ = cl.c.SetReadDeadline(time.Now().Add(idle))
 	for {
-		_ = cl.c.SetReadDeadline(time.Now().Add(idle))
 		f, err := cl.r.Next()
 		if err != nil {
 			why := reason(ctx, err)
@@ -179,7 +181,7 @@ func (cl *call) run(ctx context.Context) stream.EndReason {
 			case stream.EndProtocol:
 				cl.log.Warn("audiosocket connection closed: malformed frame", "err", err)
 			case stream.EndTimeout:
-				cl.log.Warn("audiosocket connection closed: no frame from asterisk", "timeout", idle.String())
+				cl.log.Warn("audiosocket connection closed: no audio from asterisk", "timeout", idle.String())
 			case stream.EndClosed:
 				if !errors.Is(err, io.EOF) {
 					cl.log.Warn("audiosocket connection lost", "err", err)
@@ -189,6 +191,7 @@ func (cl *call) run(ctx context.Context) stream.EndReason {
 		}
 		switch {
 		case f.Kind.IsAudio():
+			_ = cl.c.SetReadDeadline(time.Now().Add(idle))
 			if cl.sess == nil {
 				if why := cl.open(ctx, f.Kind); why != "" {
 					return why

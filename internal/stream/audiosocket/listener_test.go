@@ -167,7 +167,7 @@ func TestListenerEnds(t *testing.T) {
 		{"OddLength", [][]byte{audio, {0x10, 0x00, 0x01, 0x00}}, stream.EndProtocol, true, "whole 16-bit samples"},
 		{"FormatChange", [][]byte{audio, {0x12, 0x00, 0x02, 0, 0}}, stream.EndProtocol, true, "audio format changed"},
 		{"SecondUUID", [][]byte{audio, append([]byte{0x01, 0x00, 0x10}, make([]byte, 16)...)}, stream.EndProtocol, true, "unexpected frame"},
-		{"Silence", [][]byte{audio}, stream.EndTimeout, true, "no frame from asterisk"},
+		{"Silence", [][]byte{audio}, stream.EndTimeout, true, "no audio from asterisk"},
 		{"HangupBeforeAudio", [][]byte{{0, 0, 0}}, stream.EndHangup, false, "audiosocket call ended"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,6 +204,29 @@ func waitLog(log *streamtest.Log, s string) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+func TestListenerDTMFAloneDoesNotKeepCallAlive(t *testing.T) {
+	t.Parallel()
+	rec := streamtest.NewRecorder()
+	l, _ := startListener(t, rec, func(l *Listener) { l.IdleTimeout = 200 * time.Millisecond })
+	c := dial(t, l)
+	id := uuid.New()
+	write(t, c, KindUUID, id[:])
+	b, _ := AppendAudio(nil, KindSlin, make([]int16, 160))
+	_, _ = c.Write(b)
+	go func() {
+		for range 40 { // 2 s of keys, far past the idle timeout
+			if _, err := c.Write([]byte{byte(KindDTMF), 0, 1, '5'}); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	call := mustEnd(t, rec, stream.EndTimeout)
+	if n := len(call.Digits()); n > 8 {
+		t.Fatalf("%d keys before the timeout", n)
+	}
 }
 
 func TestListenerBadPeerDoesNotDisturbOthers(t *testing.T) {

@@ -29,7 +29,8 @@ type Recorder struct {
 
 var _ stream.Sessions = (*Recorder)(nil)
 
-// NewRecorder returns an empty Recorder.
+// NewRecorder returns an empty Recorder. It holds up to 1024 ended calls
+// not yet taken by WaitEnded; past that, Close blocks.
 func NewRecorder() *Recorder { return &Recorder{ended: make(chan *Call, 1024)} }
 
 // Frame is one Audio call.
