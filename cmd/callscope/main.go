@@ -11,6 +11,7 @@
 //	callscope eval DIR                  score the built-in analyzers
 //	callscope bench asr MANIFEST        measure transcription (WER, real-time factor)
 //	callscope secret-key generate       print a new key for CALLSCOPE_SECRET_KEY
+//	callscope stream --protocol P FILE… play recordings into a live-audio listener
 //	callscope version                   print the version
 package main
 
@@ -60,6 +61,7 @@ Usage:
   callscope eval DIR
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
   callscope secret-key generate
+  callscope stream --protocol audiosocket|openchs|twilio --addr HOST:PORT [--speed X] [--calls N] FILE...
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, rest, stdout, stderr)
 	case "secret-key":
 		return cmdSecretKey(ctx, rest, stdout, stderr)
+	case "stream":
+		return cmdStream(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callscope", version)
 		return nil
