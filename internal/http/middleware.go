@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,10 @@ type route struct {
 	Body bodyKind
 	// MaxBody overrides the server's body-size limit for this route.
 	MaxBody int64
+	// Query, when not nil, lists every query parameter the route takes;
+	// any other is refused (list routes, so that a misspelt filter is
+	// not silently ignored).
+	Query   []string
 	Summary string
 	Handle  func(w http.ResponseWriter, r *http.Request) error
 }
@@ -230,6 +236,12 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		}
+		if rt.Query != nil {
+			if err := onlyQuery(r, rt.Query); err != nil {
+				writeError(w, r, s.Logger, err)
+				return
+			}
+		}
 		if err := rt.Handle(w, r); err != nil {
 			writeError(w, r, s.Logger, err)
 		}
@@ -308,4 +320,21 @@ func (s *Server) trusted(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// onlyQuery refuses query parameters other than allowed, naming each.
+func onlyQuery(r *http.Request, allowed []string) error {
+	var f fields
+	q := r.URL.Query()
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !slices.Contains(allowed, name) {
+			f.add("Extra inputs are not permitted", "extra_forbidden", "query", name)
+		}
+	}
+	return f.err()
 }

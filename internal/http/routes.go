@@ -14,22 +14,22 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: "/docs", Auth: authPublic, Summary: "API reference page", Handle: s.handleDocs},
 
 		// Tenants and API keys (admin keys only).
-		{Method: "GET", Pattern: "/api/v1/tenants", Auth: authAdmin, Summary: "List tenants", Handle: s.handleListTenants},
+		{Method: "GET", Pattern: "/api/v1/tenants", Auth: authAdmin, Query: []string{}, Summary: "List tenants", Handle: s.handleListTenants},
 		{Method: "POST", Pattern: "/api/v1/tenants", Auth: authAdmin, Summary: "Create a tenant", Body: bodyJSON, Handle: s.handleCreateTenant},
 		{Method: "GET", Pattern: "/api/v1/tenants/{tenant_id}", Auth: authAdmin, Summary: "Get a tenant", Handle: s.handleGetTenant},
 		{Method: "PATCH", Pattern: "/api/v1/tenants/{tenant_id}", Auth: authAdmin, Summary: "Change a tenant", Body: bodyJSON, Handle: s.handleUpdateTenant},
-		{Method: "GET", Pattern: "/api/v1/tenants/{tenant_id}/api-keys", Auth: authAdmin, Summary: "List a tenant's API keys", Handle: s.handleListKeys},
+		{Method: "GET", Pattern: "/api/v1/tenants/{tenant_id}/api-keys", Auth: authAdmin, Query: []string{}, Summary: "List a tenant's API keys", Handle: s.handleListKeys},
 		{Method: "POST", Pattern: "/api/v1/tenants/{tenant_id}/api-keys", Auth: authAdmin, Summary: "Create an API key", Body: bodyJSON, Handle: s.handleCreateKey},
 		{Method: "DELETE", Pattern: "/api/v1/tenants/{tenant_id}/api-keys/{key_id}", Auth: authAdmin, Summary: "Revoke an API key", Handle: s.handleRevokeKey},
 
 		// Calls.
 		{Method: "POST", Pattern: "/api/v1/calls", Auth: authTenant, Summary: "Create a call", Body: bodyJSON, Handle: s.handleCreateCall},
-		{Method: "GET", Pattern: "/api/v1/calls", Auth: authTenant, Summary: "List calls", Handle: s.handleListCalls},
+		{Method: "GET", Pattern: "/api/v1/calls", Auth: authTenant, Query: []string{"cursor", "limit", "status", "direction", "from", "to", "q", "sort", "order", "offset"}, Summary: "List calls", Handle: s.handleListCalls},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}", Auth: authTenant, Summary: "Get a call session", Handle: s.handleGetCall},
 
 		// Call Sessions API (seed 001 §3), in sessions.go.
-		{Method: "GET", Pattern: "/api/v1/calls/active", Auth: authTenant, Summary: "Get active calls", Handle: s.handleActiveCalls},
-		{Method: "GET", Pattern: "/api/v1/calls/stats", Auth: authTenant, Summary: "Get call stats", Handle: s.handleCallStats},
+		{Method: "GET", Pattern: "/api/v1/calls/active", Auth: authTenant, Query: []string{}, Summary: "Get active calls", Handle: s.handleActiveCalls},
+		{Method: "GET", Pattern: "/api/v1/calls/stats", Auth: authTenant, Query: []string{}, Summary: "Get call stats", Handle: s.handleCallStats},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/transcript", Auth: authTenant, Summary: "Get call transcript", Handle: s.handleTranscript},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/segments", Auth: authTenant, Summary: "Get call segments", Handle: s.handleSegments},
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/segments", Auth: authTenant, Summary: "Append transcript segments", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleAppendSegments},
@@ -40,7 +40,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/entity-evolution", Auth: authTenant, Summary: "Get entity evolution", Handle: s.handleEntityEvolution},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/classification-evolution", Auth: authTenant, Summary: "Get classification evolution", Handle: s.handleClassificationEvolution},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/processing", Auth: authTenant, Summary: "Get call processing status", Handle: s.handleCallProcessing},
-		{Method: "GET", Pattern: "/api/v1/calls/processing/status", Auth: authTenant, Summary: "Get processing status", Handle: s.handleProcessingStatus},
+		{Method: "GET", Pattern: "/api/v1/calls/processing/status", Auth: authTenant, Query: []string{}, Summary: "Get processing status", Handle: s.handleProcessingStatus},
 
 		// Post-call processing (seed 000; seed 001 §3.8), in process.go.
 		{Method: "POST", Pattern: "/api/v1/process", Auth: authTenant, Summary: "Queue a call's post-call processing", Handle: s.handleProcess, Body: bodyJSON},
@@ -48,28 +48,28 @@ func (s *Server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/trigger-ai-pipeline", Auth: authTenant, Summary: "Trigger AI pipeline processing", Handle: s.handleTriggerPipeline},
 
 		// Calls and analyzers as the console uses them (seed 003), in analyzers.go.
-		{Method: "GET", Pattern: "/api/calls", Auth: authTenant, Summary: "List calls for the organization", Handle: s.handleConsoleCalls},
+		{Method: "GET", Pattern: "/api/calls", Auth: authTenant, Query: []string{"limit", "offset", "cursor"}, Summary: "List calls for the organization", Handle: s.handleConsoleCalls},
 		{Method: "GET", Pattern: "/api/calls/{id}", Auth: authTenant, Summary: "Call details with transcription and analysis groups", Handle: s.handleConsoleCall},
 		{Method: "POST", Pattern: "/api/calls/{id}/rerun", Auth: authTenant, Summary: "Re-run all active analyzers", Handle: s.handleRerun},
 		{Method: "GET", Pattern: "/api/calls/{id}/recording", Auth: authTenant, Summary: "Serve the call's recording", Handle: s.handleConsoleRecording},
-		{Method: "GET", Pattern: "/api/analyzers", Auth: authTenant, Summary: "List analyzers", Handle: s.handleListAnalyzers},
+		{Method: "GET", Pattern: "/api/analyzers", Auth: authTenant, Query: []string{}, Summary: "List analyzers", Handle: s.handleListAnalyzers},
 		{Method: "POST", Pattern: "/api/analyzers", Auth: authTenant, Summary: "Create an analyzer", Handle: s.handleCreateAnalyzer, Body: bodyJSON},
 		{Method: "GET", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Get an analyzer", Handle: s.handleGetAnalyzer},
 		{Method: "PATCH", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Change an analyzer", Handle: s.handleUpdateAnalyzer, Body: bodyJSON},
 		{Method: "DELETE", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Delete an analyzer", Handle: s.handleDeleteAnalyzer},
 		{Method: "POST", Pattern: "/api/analyzers/{id}/backfill", Auth: authTenant, Summary: "Run an analyzer over past calls", Handle: s.handleStartBackfill, Body: bodyJSON},
-		{Method: "GET", Pattern: "/api/analyzers/{id}/backfills", Auth: authTenant, Summary: "List an analyzer's backfills", Handle: s.handleListBackfills},
+		{Method: "GET", Pattern: "/api/analyzers/{id}/backfills", Auth: authTenant, Query: []string{}, Summary: "List an analyzer's backfills", Handle: s.handleListBackfills},
 		{Method: "GET", Pattern: "/api/analyzers/{id}/backfills/{backfill_id}", Auth: authTenant, Summary: "Get a backfill's progress", Handle: s.handleGetBackfill},
 		{Method: "DELETE", Pattern: "/api/analyzers/{id}/backfills/{backfill_id}", Auth: authTenant, Summary: "Cancel a backfill", Handle: s.handleCancelBackfill},
 
 		// Webhook endpoints and their delivery log (issue: delivery), in webhooks.go.
-		{Method: "GET", Pattern: "/api/v1/webhooks", Auth: authTenant, Summary: "List webhook endpoints", Handle: s.handleListWebhooks},
+		{Method: "GET", Pattern: "/api/v1/webhooks", Auth: authTenant, Query: []string{}, Summary: "List webhook endpoints", Handle: s.handleListWebhooks},
 		{Method: "POST", Pattern: "/api/v1/webhooks", Auth: authTenant, Summary: "Create a webhook endpoint", Handle: s.handleCreateWebhook, Body: bodyJSON},
 		{Method: "GET", Pattern: "/api/v1/webhooks/{webhook_id}", Auth: authTenant, Summary: "Get a webhook endpoint", Handle: s.handleGetWebhook},
 		{Method: "PATCH", Pattern: "/api/v1/webhooks/{webhook_id}", Auth: authTenant, Summary: "Change a webhook endpoint", Handle: s.handleUpdateWebhook, Body: bodyJSON},
 		{Method: "DELETE", Pattern: "/api/v1/webhooks/{webhook_id}", Auth: authTenant, Summary: "Delete a webhook endpoint", Handle: s.handleDeleteWebhook},
 		{Method: "POST", Pattern: "/api/v1/webhooks/{webhook_id}/rotate-secret", Auth: authTenant, Summary: "Rotate a webhook endpoint's signing secret", Handle: s.handleRotateWebhookSecret},
-		{Method: "GET", Pattern: "/api/v1/webhooks/{webhook_id}/deliveries", Auth: authTenant, Summary: "List a webhook endpoint's deliveries", Handle: s.handleWebhookDeliveries},
+		{Method: "GET", Pattern: "/api/v1/webhooks/{webhook_id}/deliveries", Auth: authTenant, Query: []string{"limit"}, Summary: "List a webhook endpoint's deliveries", Handle: s.handleWebhookDeliveries},
 		{Method: "POST", Pattern: "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", Auth: authTenant, Summary: "Send a delivery again", Handle: s.handleReplayDelivery},
 
 		// Agent notification service (seed 001 §3.13–3.15), in agents.go.
@@ -82,7 +82,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/call-results", Auth: authPublic, Summary: "Receive voice-bot call results", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCallResults},
 		{Method: "POST", Pattern: "/api/v1/cdrs", Auth: authTenant, Summary: "Ingest Asterisk CDRs", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCDRs},
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recording", Auth: authTenant, Summary: "Upload a recording", Body: bodyUpload, Handle: s.handleUploadRecording},
-		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/recordings", Auth: authTenant, Summary: "List a call's recordings", Handle: s.handleListRecordings},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/recordings", Auth: authTenant, Query: []string{}, Summary: "List a call's recordings", Handle: s.handleListRecordings},
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Rotate a recording's access token", Handle: s.handleRotateRecordingToken},
 		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Revoke a recording's access token", Handle: s.handleRevokeRecordingToken},
 		{Method: "GET", Pattern: "/recordings/{token}", Auth: authPublic, Summary: "Get a recording by its access token", Handle: s.handleRecordingByToken},

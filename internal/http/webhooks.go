@@ -3,6 +3,7 @@ package http
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,9 +79,10 @@ func (s *Server) applyWebhookInput(r *http.Request, in *webhookInput, ep *callsc
 		types := []string{}
 		for i, t := range *in.EventTypes {
 			t = strings.TrimSpace(t)
-			if t == "" || len(t) > 100 {
+			if !slices.Contains(callscope.EventTypes, t) {
 				f = append(f, callscope.FieldError{Loc: []string{"body", "event_types", strconv.Itoa(i)},
-					Msg: "An event type is a non-empty string of at most 100 characters", Type: "value_error"})
+					Msg:  "Unknown event type " + strconv.Quote(truncate(t, 100)) + "; use one of: " + strings.Join(callscope.EventTypes, ", "),
+					Type: "enum"})
 				continue
 			}
 			types = append(types, t)
@@ -275,4 +277,12 @@ func (s *Server) handleReplayDelivery(w http.ResponseWriter, r *http.Request) er
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"id": d.ID, "message_id": d.MessageID, "status": d.Status})
 	return nil
+}
+
+// truncate shortens s to at most n bytes for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -62,7 +62,7 @@ func scanCall(r row) (*callscope.Call, error) {
 		}
 	}
 	if len(meta) > 0 {
-		if err := json.Unmarshal(meta, &c.Metadata); err != nil {
+		if err := decodeNumbers(meta, &c.Metadata); err != nil {
 			return nil, fmt.Errorf("call %s metadata: %w", c.ID, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -242,4 +243,14 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// decodeNumbers decodes a free-form JSON document keeping its numbers as
+// written (json.Number), so that every number stored reads back the same,
+// including integers beyond a float64's precision and values an older
+// version stored without checking.
+func decodeNumbers(raw []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(dst)
 }

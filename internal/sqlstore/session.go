@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,7 +49,7 @@ func scanSession(r row) (*callscope.Call, error) {
 	c.ProcessingMode, c.ProcessingStatus = callscope.ProcessingMode(mode), callscope.ProcessingStatus(pstatus)
 	c.ConnectionInfo = rawJSON(conn)
 	if len(meta) > 2 { // "{}" is by far the most common
-		if err := json.Unmarshal(meta, &c.Metadata); err != nil {
+		if err := decodeNumbers(meta, &c.Metadata); err != nil {
 			return nil, fmt.Errorf("call %s metadata: %w", c.ID, err)
 		}
 	}
