@@ -50,6 +50,18 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e := callExport{c: c, segs: segs, translation: translation, processing: p}
+	if e.duration = c.DurationSeconds; e.duration <= 0 {
+		// A call that was never timed (a recording processed on its own)
+		// lasts as long as its recording, or at least its transcript.
+		recs, err := s.Store.Recordings(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			e.duration = max(e.duration, rec.DurationSeconds)
+		}
+		e.duration = max(e.duration, transcriptDuration(c, segs))
+	}
 	if format == exportText {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
@@ -71,6 +83,9 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 // streaming: the transcript is written segment by segment, never built as
 // one string.
 type callExport struct {
+	// duration is the call's length in seconds: as timed, else its
+	// recording's or its transcript's.
+	duration    float64
 	c           *callscope.Call
 	segs        []callscope.Segment
 	translation string
@@ -119,7 +134,7 @@ func (e *callExport) writeJSON(w *bufio.Writer) {
 	b, _ := json.Marshal(c.PublicID())
 	w.Write(b)
 	put("metadata", exportMetadata{StartTime: isoTime(e.startTime()), EndTime: isoTime(c.EndedAt),
-		Duration: c.DurationSeconds, Status: sessionStatus(c.Status)})
+		Duration: round3(e.duration), Status: sessionStatus(c.Status)})
 	w.WriteString(`,"transcription":{"original":"`)
 	for i, s := range e.segs {
 		if i > 0 {
@@ -230,7 +245,7 @@ func (e *callExport) writeText(w *bufio.Writer) {
 	line(exportHeader)
 	line("Call ID: ", c.PublicID())
 	line("Date: ", e.startTime().UTC().Format(time.RFC3339))
-	line("Duration: ", strconv.FormatFloat(round3(c.DurationSeconds), 'f', -1, 64), " seconds")
+	line("Duration: ", strconv.FormatFloat(round3(e.duration), 'f', -1, 64), " seconds")
 	line("Status: ", sessionStatus(c.Status))
 	line()
 	line("--- ORIGINAL TRANSCRIPT (", languageName(c.Language), ") ---")

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 func TestSessionsExportJSON(t *testing.T) {
@@ -113,4 +115,23 @@ func TestSessionsExportText(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExportDurationOfAnUntimedCall exports a call that never ended (so
+// has no timed duration): the export reports the transcript's length, not
+// zero.
+func TestExportDurationOfAnUntimedCall(t *testing.T) {
+	e := newEnv(t, sqlstore.SQLite)
+	wantStatus(t, e.do("POST", "/api/v1/calls", e.key, `{"call_id":"untimed-0001","status":"completed"}`), 201)
+	wantStatus(t, e.do("POST", "/api/v1/calls/untimed-0001/segments", e.key,
+		`[{"speaker":"caller","start_time":0.4,"end_time":3.1,"text":"Hello there"},{"speaker":"agent","start_time":3.2,"end_time":5.9,"text":"Hi, how can I help?"}]`), 200)
+	r := e.do("GET", "/api/v1/calls/untimed-0001/export?format=text", e.key, nil)
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.Body), "Duration: 5.9 seconds") {
+		t.Fatalf("text export:\n%s", r.Body)
+	}
+	r = e.do("GET", "/api/v1/calls/untimed-0001/export", e.key, nil)
+	if m := r.json(t)["metadata"].(map[string]any); m["duration"] != 5.9 {
+		t.Fatalf("json export metadata = %v", m)
+	}
 }

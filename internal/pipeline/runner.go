@@ -160,9 +160,12 @@ type run struct {
 	// results of this run, for insights.
 	classification *nlp.Classification
 	summary        *nlp.Summary
-	qa             *nlp.QAResult
-	todos          []nlp.Todo
-	entities       []nlp.Entity
+	// notify is set by the deliver stage: the run's end records
+	// analysis.completed.
+	notify   bool
+	qa       *nlp.QAResult
+	todos    []nlp.Todo
+	entities []nlp.Entity
 }
 
 // Run processes a call: each stage not yet completed, in order, each stage's
@@ -256,7 +259,9 @@ type outcome struct {
 	segments []callscope.Segment // a new transcript
 	runs     []*callscope.AnalyzerRun
 	skipped  string
-	usage    Usage
+	// note says what a completed stage did, when its results do not.
+	note  string
+	usage Usage
 }
 
 func skip(reason string) (outcome, error) { return outcome{skipped: reason}, nil }
@@ -412,7 +417,7 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 	case StageInsights:
 		return outcome{results: map[string]any{"insights": ru.insights()}}, nil
 	case StageDeliver:
-		return skip("not configured: no delivery channel in this build")
+		return ru.deliver(ctx)
 	}
 	return skip("unknown stage")
 }
@@ -478,6 +483,8 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 		AudioSeconds: out.usage.AudioSeconds, Cost: out.usage.Cost}
 	if out.skipped != "" {
 		rec.Status, rec.Reason = StatusSkipped, out.skipped
+	} else if out.note != "" {
+		rec.Reason = out.note
 	}
 	if out.skipped != "" && len(out.results) == 0 && len(out.runs) == 0 && out.segments == nil && stage != Stages[len(Stages)-1] {
 		ru.skipped = append(ru.skipped, rec)
@@ -554,7 +561,10 @@ func (ru *run) finish(ctx context.Context) error {
 		if err := tx.PutProcessing(ctx, p); err != nil {
 			return err
 		}
-		if ru.r.Events == nil {
+		delivered := ru.notify || slices.ContainsFunc(p.Stages, func(s callscope.StageRun) bool {
+			return s.Stage == StageDeliver && s.Status == StatusCompleted
+		})
+		if ru.r.Events == nil || !delivered {
 			return nil
 		}
 		data := callscope.AnalysisCompletedData{CallRefData: callscope.RefOf(ru.call), Stages: p.Stages}
@@ -563,4 +573,41 @@ func (ru *run) finish(ctx context.Context) error {
 		}
 		return ru.r.Events(ctx, tx, ru.call, data)
 	})
+}
+
+// deliver is the deliver stage: the call's analysis.completed event is
+// recorded when the run finishes, in the same transaction, and the
+// tenant's delivery channels take it from the outbox. The stage says which
+// channels that is; with NOTIFY_COMPLETION off it is skipped and no event
+// is recorded.
+func (ru *run) deliver(ctx context.Context) (outcome, error) {
+	if ru.r.Events == nil {
+		return skip("no outbox: results are only stored")
+	}
+	ru.notify = true
+	var to []string
+	eps, err := ru.r.Store.WebhookEndpoints(ctx, ru.tenant.ID, true)
+	if err != nil {
+		return outcome{}, err
+	}
+	n := 0
+	for _, ep := range eps {
+		if ep.Wants(callscope.EventAnalysisCompleted) {
+			n++
+		}
+	}
+	if n > 0 {
+		to = append(to, fmt.Sprintf("%d webhook endpoint(s)", n))
+	}
+	set := ru.tenant.Settings
+	if set.EmailReport != nil && len(set.EmailReport.Recipients) > 0 {
+		to = append(to, "the e-mail report")
+	}
+	if set.AgentService != nil {
+		to = append(to, "the agent service")
+	}
+	if len(to) == 0 {
+		return outcome{note: "analysis.completed recorded; no delivery channel is configured for it"}, nil
+	}
+	return outcome{note: "analysis.completed recorded for " + strings.Join(to, ", ")}, nil
 }

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -179,6 +180,25 @@ func TestResumeAfterStop(t *testing.T) {
 		}
 		if len(got.Summary) == 0 || got.ProcessingStatus != callscope.ProcessingCompleted {
 			t.Fatalf("call after resume: summary %s, status %s", got.Summary, got.ProcessingStatus)
+		}
+		// The deliver stage says what it did, and did it: analysis.completed
+		// is in the outbox once.
+		last := p.Stages[len(p.Stages)-1]
+		if last.Stage != pipeline.StageDeliver || last.Status != pipeline.StatusCompleted || !strings.Contains(last.Reason, "analysis.completed recorded") {
+			t.Fatalf("deliver stage = %+v", last)
+		}
+		events, err := s.Events(ctx, tn.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range events {
+			if ev.Type == callscope.EventAnalysisCompleted {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d analysis.completed events, want 1", n)
 		}
 	})
 }
