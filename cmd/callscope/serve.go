@@ -20,6 +20,7 @@ import (
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/blob/s3blob"
 	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
@@ -113,7 +114,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	river.AddWorker(workers, &deliver.AgentWorker{Agent: agents})
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: outbound, PublicURL: cfg.PublicURL,
 		Logger: log.With("component", "crm")}})
-	river.AddWorker(workers, &deliver.CampaignWorker{Store: s, Logger: log.With("component", "campaigns")})
+	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns")})
 	engineCfg := engines.Config{Stages: cfg.LLMStages}
 	if cfg.LLMBaseURL != "" {
 		engineCfg.LLM = &llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel,

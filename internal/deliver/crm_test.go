@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/job"
@@ -23,7 +24,7 @@ func crmEnv(t *testing.T) *deliverEnv {
 	env := mustDeliverEnv(t, nil, func(w *river.Workers, s *sqlstore.Store) {
 		river.AddWorker(w, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: egress.Policy{AllowPrivate: true},
 			PublicURL: "https://calls.example.com"}})
-		river.AddWorker(w, &deliver.CampaignWorker{Store: s})
+		river.AddWorker(w, &campaign.Worker{Store: s})
 	})
 	env.start(t)
 	return env

@@ -17,6 +17,7 @@ import (
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
@@ -72,7 +73,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{hooks}})
 	river.AddWorker(workers, hooks.Worker())
-	river.AddWorker(workers, &deliver.CampaignWorker{Store: s})
+	river.AddWorker(workers, &campaign.Worker{Store: s})
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s}})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
 		Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) error {

@@ -1,4 +1,7 @@
-package deliver
+// Package campaign reconciles campaign calls with their contacts: each
+// finished call of a campaign counts as one attempt at its contact and
+// decides what the campaign does next with it.
+package campaign
 
 import (
 	"context"
@@ -11,10 +14,10 @@ import (
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
-// CampaignWorker works campaign.reconcile jobs (seed 004): a finished
+// Worker works campaign.reconcile jobs (seed 004): a finished
 // campaign call's outcome is recorded against its contact, once per call; a
 // call outside campaigns, or not yet over, is left alone.
-type CampaignWorker struct {
+type Worker struct {
 	river.WorkerDefaults[job.CampaignReconcileArgs]
 	Store  *sqlstore.Store
 	Logger *slog.Logger
@@ -24,7 +27,7 @@ type CampaignWorker struct {
 // the call is gone or cannot be reconciled; a job naming a commit's calls
 // records those as skipped and goes on with the rest. Reconciling is
 // idempotent, so a retry after a failure redoes the whole job safely.
-func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReconcileArgs]) error {
+func (w *Worker) Work(ctx context.Context, j *river.Job[job.CampaignReconcileArgs]) error {
 	refs := j.Args.Refs()
 	// Most calls are not campaign calls: read the few fields that tell,
 	// for all the job's calls at once (one query per tenant).
@@ -81,7 +84,7 @@ func (w *CampaignWorker) Work(ctx context.Context, j *river.Job[job.CampaignReco
 // reconcile records one call (nil when it does not exist) against its
 // campaign contact, or says why it was skipped. Errors other than EINTERNAL
 // are permanent.
-func (w *CampaignWorker) reconcile(ctx context.Context, c *callscope.Call) (cc *callscope.CampaignContact, skipped string, err error) {
+func (w *Worker) reconcile(ctx context.Context, c *callscope.Call) (cc *callscope.CampaignContact, skipped string, err error) {
 	if c == nil {
 		return nil, "", callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
 	}
