@@ -204,7 +204,7 @@ func TestJobsOfADeadProcessAreTakenBack(t *testing.T) {
 			if since := time.Since(killed); since > 30*time.Second {
 				t.Errorf("the job was taken back %.1fs after the kill, want under 30s", since.Seconds())
 			}
-			// The live job outlasts the lease several times over, untouched.
+			// The live job outlasts the lease, untouched.
 			time.Sleep(time.Until(liveStarted.Add(25 * time.Second)))
 			if st, attempt := jobState(t, s, live.Job.ID); st != "running" || attempt != 1 || w.count("live") != 1 {
 				t.Fatalf("the live job is %s, attempt %d, run %d times; want running, 1, once", st, attempt, w.count("live"))
@@ -243,4 +243,97 @@ func jobState(t *testing.T, s *sqlstore.Store, id int64) (state string, attempt 
 		t.Fatal(err)
 	}
 	return state, attempt
+}
+
+// causeWorker holds the first run of every job until its context ends and
+// reports why it ended; later runs complete at once.
+type causeWorker struct {
+	river.WorkerDefaults[holdArgs]
+	started chan int
+	causes  chan error
+}
+
+func (w *causeWorker) Work(ctx context.Context, j *river.Job[holdArgs]) error {
+	w.started <- j.Attempt
+	if j.Attempt > 1 {
+		return nil
+	}
+	<-ctx.Done()
+	w.causes <- context.Cause(ctx)
+	return ctx.Err()
+}
+
+// TestQueueThatCannotRenewItsLeaseStopsItsJobs keeps a queue from writing
+// its heartbeat (another transaction holds its row): before its lease runs
+// out and its job may be given to another process, it cancels the job
+// itself; once the heartbeat is written again the job runs again, once.
+// PostgreSQL only: there a row lock blocks the heartbeat alone.
+func TestQueueThatCannotRenewItsLeaseStopsItsJobs(t *testing.T) {
+	s := sqlstoretest.Open(t, sqlstore.Postgres)
+	ctx := context.Background()
+	if err := job.Migrate(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	w := &causeWorker{started: make(chan int, 10), causes: make(chan error, 10)}
+	river.AddWorker(workers, w)
+	q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond,
+		HeartbeatInterval: 100 * time.Millisecond, LeaseTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	res, err := q.Insert(ctx, holdArgs{Name: "fenced"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := <-w.started; a != 1 {
+		t.Fatalf("first run is attempt %d", a)
+	}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM queue_clients WHERE client_id = $1 FOR UPDATE`, q.ClientID()); err != nil {
+		t.Fatal(err)
+	}
+	blocked := time.Now()
+	select {
+	case cause := <-w.causes:
+		if cause == nil || !strings.Contains(cause.Error(), "lease lost") {
+			t.Fatalf("the job's context ended with %v, want the lease lost", cause)
+		}
+		if since := time.Since(blocked); since >= time.Second {
+			t.Fatalf("the job was cancelled %v after the heartbeat stopped, not before the 1s lease ran out", since)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job ran on with its heartbeat blocked")
+	}
+	tx.Rollback(ctx)
+	select {
+	case a := <-w.started:
+		if a != 2 {
+			t.Fatalf("second run is attempt %d", a)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled job never ran again")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if st, _ := jobState(t, s, res.Job.ID); st == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the job did not complete on its second run")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case a := <-w.started:
+		t.Fatalf("the job ran a third time (attempt %d)", a)
+	case <-time.After(2 * time.Second):
+	}
 }
