@@ -301,9 +301,10 @@ func runChaos(t *testing.T, dbEnv []string) {
 		t.Errorf("%d calls failed processing", st.failedCalls)
 	}
 	fmt.Printf("chaos %s: %d calls, %d kills; all done %.1fs after the last restart; "+
-		"%d webhook requests for %d messages (%d same-id retries); %d jobs taken back from killed processes\n",
+		"%d webhook requests for %d messages (%d same-id retries); %d jobs taken back from killed processes; "+
+		"%d calls' processing finished by a later run\n",
 		map[bool]string{true: "postgres", false: "sqlite"}[dbEnv != nil], chaosCalls, chaosKills, settled.Seconds(),
-		rec.requests, len(rec.bodies), rec.dupes, st.rescued)
+		rec.requests, len(rec.bodies), rec.dupes, st.rescued, st.resumed)
 }
 
 // chaosState is what the database says of a chaos run.
@@ -312,7 +313,7 @@ type chaosState struct {
 	completionEvents             int
 	callsWithOneCompletion       int
 	unfinishedJobs, undispatched int
-	rescued                      int
+	rescued, resumed             int
 }
 
 // chaosStore opens the run's database, beside the server, to watch it.
@@ -343,6 +344,7 @@ func chaosCheck(t *testing.T, ctx context.Context, s *sqlstore.Store) chaosState
 		{`SELECT count(*) FROM (SELECT call_id FROM events WHERE type = 'analysis.completed' GROUP BY call_id HAVING count(*) = 1) AS one`, &st.callsWithOneCompletion},
 		{`SELECT count(*) FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded')`, &st.unfinishedJobs},
 		{`SELECT count(*) FROM events WHERE dispatched_at IS NULL`, &st.undispatched},
+		{`SELECT count(*) FROM processing WHERE attempts > 1`, &st.resumed},
 		{`SELECT count(*) FROM river_job WHERE errors IS NOT NULL AND ERRORS LIKE '%stopped sending heartbeats%'`, &st.rescued},
 	}
 	errorsText := "json(errors)"
