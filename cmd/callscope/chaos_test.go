@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -241,10 +242,25 @@ func runChaos(t *testing.T, dbEnv []string) {
 		fed <- nil
 	}()
 
+	// The kills fall at random points of the processing: each once a
+	// random number of calls (in order) is done, and a random moment after.
+	marks := make([]int, chaosKills)
+	for i := range marks {
+		marks[i] = 10 + rand.IntN(chaosCalls-20)
+	}
+	slices.Sort(marks)
 	var lastRestart time.Time
-	for k := 1; k <= chaosKills; k++ {
-		time.Sleep(time.Duration(500+rand.IntN(4500)) * time.Millisecond)
+	for k, mark := range marks {
+		waitUntil := time.Now().Add(5 * time.Minute)
+		for chaosCheck(t, ctx, db).completed < mark {
+			if time.Now().After(waitUntil) {
+				t.Fatalf("kill %d: %d calls never completed", k+1, mark)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rand.IntN(500)) * time.Millisecond)
 		s := current()
+		done := chaosCheck(t, ctx, db).completed
 		if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -254,8 +270,8 @@ func runChaos(t *testing.T, dbEnv []string) {
 		mu.Lock()
 		cur = next
 		mu.Unlock()
-		t.Logf("kill %d: done %d of %d calls, %d completion webhooks received", k,
-			chaosCheck(t, ctx, db).completed, chaosCalls, rec.delivered(callscope.EventAnalysisCompleted))
+		t.Logf("kill %d: at %d of %d calls done, %d completion webhooks received", k+1,
+			done, chaosCalls, rec.delivered(callscope.EventAnalysisCompleted))
 	}
 	if err := <-fed; err != nil {
 		t.Fatal(err)
@@ -300,6 +316,7 @@ func runChaos(t *testing.T, dbEnv []string) {
 	if st.failedCalls != 0 {
 		t.Errorf("%d calls failed processing", st.failedCalls)
 	}
+	fmt.Printf("chaos %s: jobs taken back by kind: %s\n", map[bool]string{true: "postgres", false: "sqlite"}[dbEnv != nil], rescuedKinds(t, ctx, db))
 	fmt.Printf("chaos %s: %d calls, %d kills; all done %.1fs after the last restart; "+
 		"%d webhook requests for %d messages (%d same-id retries); %d jobs taken back from killed processes; "+
 		"%d calls' processing finished by a later run\n",
@@ -384,4 +401,42 @@ func chaosSegments() string {
 	}
 	b, _ := json.Marshal(map[string]any{"segments": segs})
 	return string(b)
+}
+
+// rescuedKinds counts the jobs taken back from killed processes, by kind.
+func rescuedKinds(t *testing.T, ctx context.Context, s *sqlstore.Store) string {
+	t.Helper()
+	q := `SELECT kind, count(*) FROM river_job WHERE json(errors) LIKE '%stopped sending heartbeats%' GROUP BY kind ORDER BY kind`
+	var out []string
+	if s.Dialect() == sqlstore.Postgres {
+		q = strings.Replace(q, "json(errors)", "CAST(errors AS TEXT)", 1)
+		rows, err := s.Pool().Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var kind string
+			var n int
+			if err := rows.Scan(&kind, &n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s %d", kind, n))
+		}
+		return strings.Join(out, ", ")
+	}
+	rows, err := s.SQLDB().QueryContext(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s %d", kind, n))
+	}
+	return strings.Join(out, ", ")
 }
