@@ -363,9 +363,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 		err = q.c.StopAndCancel(hard)
 	}
 	// The heartbeat goes on while jobs drain; once they have, this client
-	// is marked gone, so that whatever River left running (a finished job
-	// not yet recorded) is taken back at once. Jobs still running after a
-	// failed stop wait for the lease to run out instead.
+	// is marked gone, so that any job still recorded as running under it
+	// would be taken back at once rather than when the lease runs out. After
+	// a failed stop, jobs may still run here: they wait for the lease.
 	q.stopLease()
 	if err != nil {
 		return err
