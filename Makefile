@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test bench bench-results fuzz clean
+.PHONY: run build test bench bench-results fuzz chaos clean
 
 ## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
 run:
@@ -28,6 +28,10 @@ bench-results:
 ## fuzz: each fuzz target for FUZZTIME (default 20s)
 fuzz:
 	./scripts/fuzz.sh
+
+## chaos: kill the real server with SIGKILL while calls process and webhooks deliver; check nothing is lost
+chaos:
+	./scripts/chaos.sh
 
 clean:
 	rm -rf bin

@@ -192,7 +192,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		q.Stop(ctx)
 		return err
 	}
-	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version)
+	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version,
+		"queue_client_id", q.ClientID())
 
 	<-ctx.Done()
 	log.Info("shutting down", "lame_duck", cfg.ShutdownDelay.String(), "drain_timeout", cfg.ShutdownTimeout.String())

@@ -42,10 +42,21 @@ type Config struct {
 	PollInterval time.Duration
 	// JobTimeout bounds one run of a job.
 	JobTimeout time.Duration
-	// RescueAfter puts jobs left running by a crashed process back in the
-	// queue after this long.
+	// RescueAfter puts jobs left running this long back in the queue, whoever
+	// runs them: River's own rescuer, a backstop for jobs the lease does not
+	// cover (those of processes of earlier versions).
 	RescueAfter time.Duration
-	Logger      *slog.Logger
+	// ClientID names this process among the queue's workers; it must be
+	// unique to the process. Empty picks one from the host name and random
+	// bytes.
+	ClientID string
+	// HeartbeatInterval is how often a working queue shows it is alive, and
+	// looks for the jobs of queues that stopped showing it.
+	HeartbeatInterval time.Duration
+	// LeaseTimeout is how long a queue may go without a heartbeat before its
+	// running jobs are taken back and run again elsewhere.
+	LeaseTimeout time.Duration
+	Logger       *slog.Logger
 	// OnJobDone, when set, is told the kind and outcome (completed, failed,
 	// cancelled, snoozed) of every finished job run.
 	OnJobDone func(kind, outcome string, run time.Duration)
@@ -74,6 +85,16 @@ func (c *Config) defaults() {
 		// process that died; it goes back to the queue.
 		c.RescueAfter = c.JobTimeout + 15*time.Second
 	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 3 * time.Second
+	}
+	if c.LeaseTimeout <= 0 {
+		// Five heartbeats: a busy database may delay one or two.
+		c.LeaseTimeout = 5 * c.HeartbeatInterval
+	}
+	if c.ClientID == "" {
+		c.ClientID = newClientID()
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,6 +106,7 @@ type Queue struct {
 	store *sqlstore.Store
 	c     client
 	cfg   Config
+	lease *lease
 
 	mu       sync.Mutex
 	started  bool
@@ -96,6 +118,7 @@ type Queue struct {
 	wake         chan struct{}
 	stopDispatch func()
 	dispatching  sync.WaitGroup
+	stopLease    func()
 }
 
 // client is the part of river.Client the queue uses, for either transaction
@@ -136,6 +159,7 @@ func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, err
 	// often takes the writer from the requests that store results.
 	cooldown := min(100*time.Millisecond, cfg.PollInterval)
 	rc := &river.Config{
+		ID:                   cfg.ClientID,
 		Logger:               cfg.Logger,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cooldown,
@@ -151,6 +175,10 @@ func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, err
 		}
 	}
 	q := &Queue{store: store, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if !cfg.NoWork {
+		q.lease = newLease(store, cfg.ClientID, &q.cfg)
+		rc.Middleware = []rivertype.Middleware{q.lease.middleware()}
+	}
 	switch store.Dialect() {
 	case sqlstore.Postgres:
 		c, err := river.NewClient[pgx.Tx](riverpgxv5.New(store.Pool()), rc)
@@ -272,9 +300,22 @@ func (q *Queue) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	// The heartbeat exists before River records this client on any job;
+	// then the jobs dead processes left are taken back before fetching.
+	if err := q.lease.beat(ctx); err != nil {
+		return fmt.Errorf("start job queue: heartbeat: %w", err)
+	}
+	q.lease.rescueOnce(ctx)
 	if err := q.c.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
+	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
+	lstop, leasing := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(leasing)
+		q.lease.run(lctx, lstop)
+	}()
+	q.stopLease = func() { close(lstop); lcancel(); <-leasing }
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := make(chan struct{})
 	q.stopDispatch = func() { close(stop); cancel() }
@@ -316,16 +357,30 @@ func (q *Queue) Stop(ctx context.Context) error {
 	q.stopDispatch()
 	q.dispatching.Wait()
 	err := q.c.Stop(ctx)
-	if err == nil {
-		return nil
-	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return q.c.StopAndCancel(hard)
+		err = q.c.StopAndCancel(hard)
 	}
-	return err
+	// The heartbeat goes on while jobs drain; once they have, this client
+	// is marked gone, so that any job still recorded as running under it
+	// would be taken back at once rather than when the lease runs out. After
+	// a failed stop, jobs may still run here: they wait for the lease.
+	q.stopLease()
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := q.lease.release(rctx); err != nil {
+		return fmt.Errorf("job lease release: %w", err)
+	}
+	return nil
 }
+
+// ClientID returns the id that names this queue's process on the jobs it
+// runs.
+func (q *Queue) ClientID() string { return q.cfg.ClientID }
 
 // InsertManyTx inserts several jobs in tx with one statement.
 func (q *Queue) InsertManyTx(ctx context.Context, tx *sqlstore.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
