@@ -544,3 +544,20 @@ func TestDocsCodeSpans(t *testing.T) {
 		t.Errorf("codeSpans = %q, want %q", got, want)
 	}
 }
+
+// TestOpenAPIEventTypes keeps the documented webhook event types those
+// callscope records.
+func TestOpenAPIEventTypes(t *testing.T) {
+	doc := mustSpec(t)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, name := range []string{"WebhookCreate", "WebhookUpdate"} {
+		items := schemas[name].(map[string]any)["properties"].(map[string]any)["event_types"].(map[string]any)["items"].(map[string]any)
+		var got []string
+		for _, v := range items["enum"].([]any) {
+			got = append(got, v.(string))
+		}
+		if !slices.Equal(got, callscope.EventTypes) {
+			t.Errorf("%s.event_types documents %v; callscope records %v", name, got, callscope.EventTypes)
+		}
+	}
+}

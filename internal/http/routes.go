@@ -52,7 +52,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: "/api/calls/{id}", Auth: authTenant, Summary: "Call details with transcription and analysis groups", Handle: s.handleConsoleCall},
 		{Method: "POST", Pattern: "/api/calls/{id}/rerun", Auth: authTenant, Summary: "Re-run all active analyzers", Handle: s.handleRerun},
 		{Method: "GET", Pattern: "/api/calls/{id}/recording", Auth: authTenant, Summary: "Serve the call's recording", Handle: s.handleConsoleRecording},
-		{Method: "GET", Pattern: "/api/analyzers", Auth: authTenant, Query: []string{}, Summary: "List analyzers", Handle: s.handleListAnalyzers},
+		{Method: "GET", Pattern: "/api/analyzers", Auth: authTenant, Query: []string{"active"}, Summary: "List analyzers", Handle: s.handleListAnalyzers},
 		{Method: "POST", Pattern: "/api/analyzers", Auth: authTenant, Summary: "Create an analyzer", Handle: s.handleCreateAnalyzer, Body: bodyJSON},
 		{Method: "GET", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Get an analyzer", Handle: s.handleGetAnalyzer},
 		{Method: "PATCH", Pattern: "/api/analyzers/{id}", Auth: authTenant, Summary: "Change an analyzer", Handle: s.handleUpdateAnalyzer, Body: bodyJSON},
