@@ -109,7 +109,7 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
-			words, took, cpu, err := opt.Direct.run(ctx, mono.Channels[0])
+			words, took, cpu, err := opt.Direct.run(ctx, mono.Channels[0], mono.Channels[0])
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
