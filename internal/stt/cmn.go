@@ -92,9 +92,9 @@ func (p *PocketSphinx) estimate(ctx context.Context, samples []float32) (CMN, ti
 	}
 	m, err := parseCMN(log)
 	if err != nil {
-		return nil, took, cpu, permanent(callscope.EUNAVAILABLE, 0, err, "pocketsphinx_batch: %v", err)
+		return nil, took, cpu, permanent(callscope.EUNAVAILABLE, 0, err, "%s", err)
 	}
-	if m[0] <= minSpeechC0 {
+	if m == nil || m[0] <= minSpeechC0 {
 		return nil, took, cpu, nil
 	}
 	return m, took, cpu, nil
@@ -102,17 +102,19 @@ func (p *PocketSphinx) estimate(ctx context.Context, samples []float32) (CMN, ti
 
 var cmnLine = regexp.MustCompile(`CMN:((?:\s+-?[0-9.]+)+)`)
 
-// parseCMN reads the last mean pocketsphinx_batch logs ("CMN: 41.00 -5.29 …").
+// parseCMN reads the last mean pocketsphinx_batch logs ("CMN: 41.00 -5.29 …"),
+// nil when it logs none: it skips audio without a single frame of signal,
+// such as digital silence.
 func parseCMN(log []byte) (CMN, error) {
 	all := cmnLine.FindAllSubmatch(log, -1)
 	if len(all) == 0 {
-		return nil, fmt.Errorf("no cepstral mean in the log")
+		return nil, nil
 	}
 	var m CMN
 	for _, f := range strings.Fields(string(all[len(all)-1][1])) {
 		c, err := strconv.ParseFloat(f, 64)
 		if err != nil {
-			return nil, fmt.Errorf("cepstral mean %q: %v", f, err)
+			return nil, fmt.Errorf("pocketsphinx_batch logged cepstral mean %q: %v", f, err)
 		}
 		m = append(m, c)
 	}
