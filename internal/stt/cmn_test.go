@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callscope/callscope/internal/stt"
 )
@@ -113,5 +114,40 @@ func TestCMNString(t *testing.T) {
 	t.Parallel()
 	if got := (stt.CMN{41, -5.294, 0.126}).String(); got != "41.00,-5.29,0.13" {
 		t.Errorf("String = %q", got)
+	}
+}
+
+// TestPocketSphinxLongBatch cuts a batch longer than MaxRun into several
+// recogniser runs: every clip is still heard, from the one mean measured
+// on all of them.
+func TestPocketSphinxLongBatch(t *testing.T) {
+	needTools(t, "pocketsphinx_continuous", "flite", "sox")
+	t.Parallel()
+	dir := t.TempDir()
+	texts := []string{"Thank you for calling the help line.", "My card was stolen yesterday."}
+	var clips []stt.Audio
+	for _, text := range texts {
+		clips = append(clips, MustTelephone(t, dir, "rms", text))
+	}
+	p := stt.NewPocketSphinx(stt.PocketSphinxConfig{MaxRun: time.Second})
+	rs, err := p.TranscribeBatch(context.Background(), clips)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(texts) {
+		t.Fatalf("%d results for %d clips", len(rs), len(texts))
+	}
+	for i, r := range rs {
+		if w := wer(texts[i], heard(r)); w > 0.5 {
+			t.Errorf("clip %d: heard %q for %q", i, heard(r), texts[i])
+		}
+		for _, s := range r.Segments {
+			if s.Start < 0 || s.End > clips[i].Seconds()+0.01 {
+				t.Errorf("clip %d: segment %.2f–%.2f outside the %.2f s clip", i, s.Start, s.End, clips[i].Seconds())
+			}
+		}
+		if r.EngineCPU <= 0 {
+			t.Errorf("clip %d: no CPU time", i)
+		}
 	}
 }

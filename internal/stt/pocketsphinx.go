@@ -47,6 +47,9 @@ type PocketSphinxConfig struct {
 	Mean CMN
 	// Args are further recogniser options, such as "-lw", "10".
 	Args []string
+	// MaxRun bounds the audio decoded in one recogniser process (default
+	// 5 minutes); a longer batch takes several, with one measured mean.
+	MaxRun time.Duration
 }
 
 // defaultModelDir is where Debian's pocketsphinx-en-us installs the model
@@ -94,6 +97,9 @@ func NewPocketSphinx(cfg PocketSphinxConfig) *PocketSphinx {
 	}
 	if cfg.BatchBinary == "" {
 		cfg.BatchBinary = "pocketsphinx_batch"
+	}
+	if cfg.MaxRun <= 0 {
+		cfg.MaxRun = 5 * time.Minute
 	}
 	p := &PocketSphinx{cfg: cfg}
 	p.path, p.lookErr = exec.LookPath(cfg.Binary)
@@ -169,10 +175,8 @@ func (p *PocketSphinx) TranscribeBatch(ctx context.Context, clips []Audio) ([]Re
 	if len(clips) == 0 {
 		return nil, nil
 	}
-	gap := int(p.cfg.Gap.Seconds() * SampleRate)
-	offsets := make([]float64, len(clips))
 	durs := make([]float64, len(clips))
-	total := 0
+	var speech []float32
 	for i := range clips {
 		if l := languageCode(clips[i].Language); l != "" && !p.speaks(l) {
 			return nil, permanent(callscope.EINVALID, 0, nil, "pocketsphinx model speaks %s, not %q", strings.Join(p.cfg.Languages, ", "), clips[i].Language)
@@ -182,39 +186,41 @@ func (p *PocketSphinx) TranscribeBatch(ctx context.Context, clips []Audio) ([]Re
 			return nil, err
 		}
 		clips[i] = c
-		total += len(c.Samples) + gap
-	}
-	// Leading silence too, so the first word is not clipped by the
-	// recogniser's own speech detector (and, on long runs, word times are
-	// not reported late).
-	joined := make([]float32, gap, gap+total)
-	speech := make([]float32, 0, total)
-	for i, c := range clips {
-		offsets[i] = float64(len(joined)) / SampleRate
 		durs[i] = c.Seconds()
-		joined = append(joined, c.Samples...)
-		joined = append(joined, make([]float32, gap)...)
-		speech = append(speech, c.Samples...)
+		if p.cfg.Mean == nil {
+			speech = append(speech, c.Samples...)
+		}
 	}
-	addHiss(joined)
-	words, took, cpu, err := p.run(ctx, joined, speech)
-	if err != nil {
-		return nil, err
+	var took, cpu time.Duration
+	mean := p.cfg.Mean
+	if mean == nil {
+		m, wall, c, err := p.estimate(ctx, speech)
+		took, cpu = took+wall, cpu+c
+		if err != nil {
+			return nil, err
+		}
+		mean = m // nil when there is no speech: the model's own default
+	}
+	// With the recogniser's speech detector off a run is one utterance,
+	// whose search grows with its length: long batches are cut into runs
+	// of at most MaxRun, all starting from the same mean.
+	perClip := make([][]Word, len(clips))
+	for start := 0; start < len(clips); {
+		end, secs := start+1, durs[start]
+		for end < len(clips) && secs+durs[end] <= p.cfg.MaxRun.Seconds() {
+			secs += durs[end]
+			end++
+		}
+		words, wall, c, err := p.decode(ctx, clips[start:end], mean)
+		took, cpu = took+wall, cpu+c
+		if err != nil {
+			return nil, err
+		}
+		copy(perClip[start:end], words)
+		start = end
 	}
 
 	results := make([]Result, len(clips))
-	perClip := make([][]Word, len(clips))
-	half := p.cfg.Gap.Seconds() / 2
-	for _, w := range words {
-		mid := (w.Start + w.End) / 2
-		i := clipAt(offsets, mid+half)
-		if i < 0 || mid > offsets[i]+durs[i]+half {
-			continue // in the leading silence or a gap: noise, not speech
-		}
-		w.Start = clampTime(w.Start-offsets[i], durs[i])
-		w.End = clampTime(w.End-offsets[i], durs[i])
-		perClip[i] = append(perClip[i], w)
-	}
 	var totalSec float64
 	for _, d := range durs {
 		totalSec += d
@@ -229,6 +235,50 @@ func (p *PocketSphinx) TranscribeBatch(ctx context.Context, clips []Audio) ([]Re
 		results[i].Language = p.cfg.Languages[0]
 	}
 	return results, nil
+}
+
+// decode recognises 16 kHz clips in one run, joined with silence, starting
+// from mean, and returns each clip's words timed from the clip's start.
+func (p *PocketSphinx) decode(ctx context.Context, clips []Audio, mean CMN) ([][]Word, time.Duration, time.Duration, error) {
+	gap := int(p.cfg.Gap.Seconds() * SampleRate)
+	offsets := make([]float64, len(clips))
+	durs := make([]float64, len(clips))
+	total := gap
+	for _, c := range clips {
+		total += len(c.Samples) + gap
+	}
+	// Leading silence too, so the first word is not clipped and, on long
+	// runs, word times are not reported late.
+	joined := make([]float32, gap, total)
+	for i, c := range clips {
+		offsets[i] = float64(len(joined)) / SampleRate
+		durs[i] = c.Seconds()
+		joined = append(joined, c.Samples...)
+		joined = append(joined, make([]float32, gap)...)
+	}
+	addHiss(joined)
+	name, err := p.writeWAV(joined)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer os.Remove(name)
+	words, took, cpu, err := p.runFile(ctx, name, mean)
+	if err != nil {
+		return nil, took, cpu, err
+	}
+	perClip := make([][]Word, len(clips))
+	half := p.cfg.Gap.Seconds() / 2
+	for _, w := range words {
+		mid := (w.Start + w.End) / 2
+		i := clipAt(offsets, mid+half)
+		if i < 0 || mid > offsets[i]+durs[i]+half {
+			continue // in the leading silence or a gap: noise, not speech
+		}
+		w.Start = clampTime(w.Start-offsets[i], durs[i])
+		w.End = clampTime(w.End-offsets[i], durs[i])
+		perClip[i] = append(perClip[i], w)
+	}
+	return perClip, took, cpu, nil
 }
 
 // addHiss adds faint white noise to x, about 90 dB below full scale. The
@@ -269,10 +319,9 @@ func clipAt(offsets []float64, t float64) int {
 	return i
 }
 
-// run recognises samples, whose speech alone is speech (the same samples
-// without the silence put around and between clips), returning the words
-// with times in samples, and the wall and CPU time of the run, the
-// measuring of the cepstral mean included.
+// run recognises samples as one run, starting from the mean of speech (the
+// engine's Mean if it has one), returning the words timed in samples and
+// the wall and CPU time, the measuring of the mean included.
 func (p *PocketSphinx) run(ctx context.Context, samples, speech []float32) ([]Word, time.Duration, time.Duration, error) {
 	mean := p.cfg.Mean
 	var took, cpu time.Duration
