@@ -5,22 +5,27 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/callscope/callscope/internal/stt"
 )
 
 const benchSynopsis = `bench asr [--engine pocketsphinx|openai|whisper.cpp] [--url URL] [--model NAME]
-           [--language CODE] [--limit N] [--direct=false] [--progress] MANIFEST
+           [--language CODE] [--limit N] [--direct] [--reference=false]
+           [--ps-args "-lw 10 …"] [--progress=false] MANIFEST
 
 Measures speech recognition on a corpus with reference transcripts: each
 file of MANIFEST (lines file<TAB>condition<TAB>seconds<TAB>reference, as
 build-asterisk-corpus.sh writes them; WAV, raw .gsm and the other formats
 callscope decodes) goes through the same transcription path as a call's
 recording. Prints the word error rate and real-time factor per condition,
-the same for pocketsphinx_continuous run directly on each whole file (when
-it is installed), and the ten worst files. The API key of a server engine
-is read from CALLSCOPE_STT_API_KEY.`
+the same for pocketsphinx_batch over each condition's whole files (the
+recogniser's own batch figure, when it is installed) and, with --direct, for
+pocketsphinx_continuous run directly on each whole file, and the ten worst
+files. Progress goes to stderr: a bar with the time left on a terminal, a
+line per file otherwise. The API key of a server engine is read from
+CALLSCOPE_STT_API_KEY.`
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "asr" {
@@ -33,8 +38,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	model := fs.String("model", "", "server `MODEL` name")
 	language := fs.String("language", "en", "language hint `CODE`")
 	limit := fs.Int("limit", 0, "only the first `N` files of each condition (0: all)")
-	direct := fs.Bool("direct", true, "also run pocketsphinx_continuous directly on each file")
-	progress := fs.Bool("progress", false, "print a line per file to stderr")
+	direct := fs.Bool("direct", false, "also run pocketsphinx_continuous directly on each file")
+	reference := fs.Bool("reference", true, "also run pocketsphinx_batch over the files")
+	psArgs := fs.String("ps-args", "", "further pocketsphinx_continuous `OPTIONS` for the pipeline's engine, such as \"-lw 10 -wip 0.5\"")
+	progress := fs.Bool("progress", true, "show progress on stderr")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on each server request")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -43,7 +50,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "callscope bench asr: give one MANIFEST")
 		return errUsage
 	}
-	e, err := stt.New(stt.Config{Engine: *engine, BaseURL: *url, Model: *model, APIKey: os.Getenv("CALLSCOPE_STT_API_KEY"), Timeout: *timeout})
+	e, err := stt.New(stt.Config{Engine: *engine, BaseURL: *url, Model: *model, APIKey: os.Getenv("CALLSCOPE_STT_API_KEY"), Timeout: *timeout,
+		PocketSphinx: stt.PocketSphinxConfig{Args: strings.Fields(*psArgs)}})
 	if err != nil {
 		return err
 	}
@@ -58,8 +66,29 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintln(stderr, "callscope bench asr: pocketsphinx is not installed; no direct comparison")
 		}
 	}
+	if *reference {
+		if ps := stt.NewPocketSphinx(stt.PocketSphinxConfig{}); ps.Health(ctx) == nil {
+			opt.Reference = ps
+		} else {
+			fmt.Fprintln(stderr, "callscope bench asr: pocketsphinx is not installed; no pocketsphinx_batch reference")
+		}
+	}
 	if *progress {
-		opt.Progress = stderr
+		m := newMeter(stderr, time.Second)
+		defer m.close()
+		opt.Progress = func(p stt.BenchProgress) {
+			frac := p.AudioDone / max(p.AudioTotal, 1e-9)
+			if m.tty {
+				m.set("measuring", fmt.Sprintf("%d/%d files", p.Done, p.Total), frac)
+				return
+			}
+			m.set("", "", frac)
+			line := fmt.Sprintf("%d/%d %s", p.Done, p.Total, p.Line)
+			if left := m.leftText(); left != "" {
+				line += " (" + left + ")"
+			}
+			m.println("%s", line)
+		}
 	}
 	return stt.BenchManifest(ctx, fs.Arg(0), opt, stdout)
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -50,11 +51,30 @@ func TestBenchASR(t *testing.T) {
 	out := stdout.String()
 	t.Log("\n" + out)
 	for _, cond := range []string{"wb16", "nb8"} {
-		// condition, files, audio s, WER, RTF wall, RTF CPU, overhead, runs, silent words, then the direct columns.
-		re := regexp.MustCompile(`(?m)^\s*` + cond + `\s+\d+\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+\d+\s+0\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+\d+\s*$`)
+		// condition, files, audio s, WER, RTF wall, RTF CPU, overhead, runs, silent words, then pocketsphinx_batch's WER and RTF.
+		re := regexp.MustCompile(`(?m)^\s*` + cond + `\s+\d+\s+[\d.]+\s+[\d.]+%\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s+\d+\s+0\s+[\d.]+%\s+[\d.]+\s*$`)
 		if !re.MatchString(out) {
 			t.Errorf("no figures for %s in:\n%s", cond, out)
 		}
+		// Telephone speech is heard: well under the 100 % of a
+		// recogniser that deletes everything (two short sentences: the
+		// bound is loose).
+		if m := regexp.MustCompile(`(?m)^\s*` + cond + `\s+\d+\s+[\d.]+\s+([\d.]+)%`).FindStringSubmatch(out); m != nil {
+			if w, _ := strconv.ParseFloat(m[1], 64); w > 80 {
+				t.Errorf("%s WER %s%%, want at most 80%%", cond, m[1])
+			}
+		}
+	}
+	// Not a terminal: a line per file with the time left, then one per
+	// reference run, and no control characters.
+	progress := stderr.String()
+	for _, want := range []string{"1/5 wb16 " + filepath.Join(dir, "wb0.wav") + ": ", "5/5 nb8 " + silence + ": 0/0 errors", " left)", "5/5 pocketsphinx_batch on nb8: "} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress)
+		}
+	}
+	if strings.ContainsAny(progress, "\r\033") {
+		t.Errorf("control characters in progress written to a file: %q", progress)
 	}
 	if !strings.Contains(out, "worst files") || !strings.Contains(out, "ref: please press one to speak to an agent") {
 		t.Errorf("worst files missing from:\n%s", out)

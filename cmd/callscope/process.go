@@ -14,11 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/mattn/go-isatty"
-
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/audio"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
@@ -110,7 +110,10 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := srv.Init(); err != nil {
 		return err
 	}
-	bar := newProgress(stderr, fs.NArg())
+	bar := newFileProgress(stderr, fs.Args())
+	if runner.Speech != nil {
+		runner.Speech = stagedSpeech{next: runner.Speech, p: bar}
+	}
 	failed := 0
 	for i, path := range fs.Args() {
 		bar.start(i, path)
@@ -121,7 +124,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			failed++
 		}
-		bar.done(i, path, err)
+		bar.fileDone(i, path, err)
 	}
 	bar.finish(fs.NArg()-failed, failed)
 	if failed > 0 {
@@ -352,44 +355,144 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// progress reports per-file progress: a redrawn bar on a terminal, plain
-// lines otherwise.
-type progress struct {
-	w     io.Writer
-	tty   bool
-	total int
-	begin time.Time
+// fileProgress shows how far process has come: the stage of the current
+// file, the share of all the work done and the time left, on a terminal as
+// a redrawn bar, otherwise as a line per file. Work is counted in bytes of
+// input (at least 64 KiB a file, so transcripts count too); within a file,
+// transcription is expected to take as long per byte as it did so far.
+type fileProgress struct {
+	m       *meter
+	sizes   []float64
+	total   float64
+	done    float64 // weight of the files finished
+	begin   time.Time
+	perByte float64 // seconds of transcription per byte so far, 0 before any
+
+	mu       sync.Mutex
+	i        int
+	name     string
+	speechAt time.Time // when the current file's transcription started
+	stop     chan struct{}
 }
 
-func newProgress(w io.Writer, total int) *progress {
-	f, ok := w.(*os.File)
-	return &progress{w: w, tty: ok && isatty.IsTerminal(f.Fd()), total: total, begin: time.Now()}
-}
-
-func (p *progress) start(i int, path string) {
-	if p.tty {
-		const width = 30
-		filled := width * i / p.total
-		fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s\033[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), i, p.total, truncate(filepath.Base(path), 40))
+func newFileProgress(w io.Writer, paths []string) *fileProgress {
+	p := &fileProgress{m: newMeter(w, 500*time.Millisecond), begin: time.Now()}
+	for _, path := range paths {
+		size := float64(64 << 10)
+		if fi, err := os.Stat(path); err == nil {
+			size = max(size, float64(fi.Size()))
+		}
+		p.sizes = append(p.sizes, size)
+		p.total += size
 	}
+	return p
 }
 
-func (p *progress) done(i int, path string, err error) {
+// stage says what happens to file i now; within is the share of the
+// file's work done.
+func (p *fileProgress) stage(stage string, within float64) {
+	p.m.set(stage, fmt.Sprintf("%s (%d/%d)", p.name, p.i+1, len(p.sizes)), (p.done+within*p.sizes[p.i])/p.total)
+}
+
+func (p *fileProgress) start(i int, path string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.i, p.name = i, filepath.Base(path)
+	p.stage("reading", 0)
+}
+
+// transcribing marks the start of the current file's transcription, and
+// moves the bar on while it runs.
+func (p *fileProgress) transcribing() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.speechAt = time.Now()
+	p.stage("transcribing", 0.05)
+	if !p.m.tty {
+		return
+	}
+	p.stop = make(chan struct{})
+	go func(stop chan struct{}) {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				p.stage("transcribing", p.transcribed())
+				p.mu.Unlock()
+			}
+		}
+	}(p.stop)
+}
+
+// transcribed is the share of the current file done while it is being
+// transcribed: 5 % to 85 %, by the time taken per byte on earlier files
+// (or half a second per second of 8 kHz audio before there are any).
+func (p *fileProgress) transcribed() float64 {
+	perByte := p.perByte
+	if perByte == 0 {
+		perByte = 0.5 / 16000
+	}
+	expect := perByte * p.sizes[p.i]
+	return 0.05 + 0.8*min(time.Since(p.speechAt).Seconds()/max(expect, 1e-3), 0.99)
+}
+
+// analysing marks the end of the current file's transcription.
+func (p *fileProgress) analysing() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+	took := time.Since(p.speechAt).Seconds()
+	if p.perByte == 0 {
+		p.perByte = took / p.sizes[p.i]
+	} else {
+		p.perByte = 0.5*p.perByte + 0.5*took/p.sizes[p.i]
+	}
+	p.stage("analysing", 0.85)
+}
+
+func (p *fileProgress) fileDone(i int, path string, err error) {
+	p.mu.Lock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+	p.done += p.sizes[i]
+	p.m.set("", "", p.done/p.total)
+	p.mu.Unlock()
 	switch {
-	case err != nil && p.tty:
-		fmt.Fprintf(p.w, "\r\033[K%s: %v\n", path, err)
 	case err != nil:
-		fmt.Fprintf(p.w, "%s: error: %v\n", path, err)
-	case !p.tty:
-		fmt.Fprintf(p.w, "%s: ok (%d/%d)\n", path, i+1, p.total)
+		p.m.println("%s: error: %v", path, err)
+	case !p.m.tty:
+		line := fmt.Sprintf("%s: ok (%d/%d)", path, i+1, len(p.sizes))
+		if left := p.m.leftText(); left != "" && i+1 < len(p.sizes) {
+			line = fmt.Sprintf("%s: ok (%d/%d, %s)", path, i+1, len(p.sizes), left)
+		}
+		p.m.println("%s", line)
 	}
 }
 
-func (p *progress) finish(ok, failed int) {
-	if p.tty {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-	fmt.Fprintf(p.w, "%d processed, %d failed in %s\n", ok, failed, time.Since(p.begin).Round(time.Millisecond))
+func (p *fileProgress) finish(ok, failed int) {
+	p.m.close()
+	fmt.Fprintf(p.m.w, "%d processed, %d failed in %s\n", ok, failed, time.Since(p.begin).Round(time.Millisecond))
+}
+
+// stagedSpeech tells the progress when transcription starts and ends.
+type stagedSpeech struct {
+	next pipeline.SpeechTranscriber
+	p    *fileProgress
+}
+
+func (s stagedSpeech) Transcribe(ctx context.Context, pcm *audio.PCM, m audio.ChannelMap, language string) ([]callscope.Segment, string, pipeline.Usage, error) {
+	s.p.transcribing()
+	defer s.p.analysing()
+	return s.next.Transcribe(ctx, pcm, m, language)
 }
 
 func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {

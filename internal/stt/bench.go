@@ -24,20 +24,39 @@ type BenchOptions struct {
 	// file (converted to a 16 kHz WAV, without voice detection) for
 	// comparison.
 	Direct *PocketSphinx
+	// Reference, when set, also runs pocketsphinx_batch over each
+	// condition's whole files (converted to 16 kHz WAV), one process per
+	// condition, each file one utterance with its mean normalised over the
+	// whole file: the recogniser's best offline figure, for comparison.
+	Reference *PocketSphinx
 	// Limit keeps the first Limit files of each condition; 0 keeps all.
 	Limit int
 	// Language is the hint passed to the engine.
 	Language string
-	// Progress, if set, gets a line per file.
-	Progress io.Writer
+	// Progress, if set, is called after every file and every reference run.
+	Progress func(BenchProgress)
+}
+
+// BenchProgress says how far BenchManifest has come.
+type BenchProgress struct {
+	// Done and Total count files; the reference runs come after all files.
+	Done, Total int
+	// AudioDone and AudioTotal are the manifest's seconds of audio, the
+	// measure of the work left.
+	AudioDone, AudioTotal float64
+	// Line describes the last file: condition, name and errors.
+	Line string
 }
 
 // benchFile is one manifest line and what became of it.
 type benchFile struct {
 	name, condition, reference string
 	seconds                    float64
-	hyp, directHyp             string
+	hyp, directHyp, refHyp     string
 	errs, words, directErrs    int
+	refErrs                    int
+	wav                        string  // the 16 kHz copy for the reference
+	listed                     float64 // seconds, as the manifest says
 }
 
 // benchTotals adds up one way of transcribing a condition.
@@ -70,13 +89,30 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 	var conds []string
 	pipe := map[string]*benchTotals{}
 	direct := map[string]*benchTotals{}
+	ref := map[string]*benchTotals{}
+	// Work left is counted in audio seconds: the pipeline's, and the
+	// reference's as much again.
+	var audioTotal, audioDone float64
+	for _, f := range files {
+		audioTotal += f.listed
+	}
+	if opt.Reference != nil {
+		audioTotal *= 2
+	}
+	var wavDir string
+	if opt.Reference != nil {
+		if wavDir, err = os.MkdirTemp(opt.Reference.cfg.TempDir, "callscope-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(wavDir)
+	}
 	audioSec := map[string]float64{}
 	count := map[string]int{}
 	for i := range files {
 		f := &files[i]
 		if _, ok := pipe[f.condition]; !ok {
 			conds = append(conds, f.condition)
-			pipe[f.condition], direct[f.condition] = &benchTotals{}, &benchTotals{}
+			pipe[f.condition], direct[f.condition], ref[f.condition] = &benchTotals{}, &benchTotals{}, &benchTotals{}
 		}
 		data, err := os.ReadFile(f.name)
 		if err != nil {
@@ -86,6 +122,7 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
+		listed := f.seconds
 		f.seconds = pcm.Duration().Seconds()
 		audioSec[f.condition] += f.seconds
 		count[f.condition]++
@@ -104,12 +141,20 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 		f.errs, f.words = WordErrors(f.reference, f.hyp)
 		pipe[f.condition].add(f.errs, f.words, wall, tr.EngineCPUSeconds, wall-tr.EngineSeconds, tr.EngineCalls)
 
-		if opt.Direct != nil {
-			mono, err := audio.ResamplePCM(&audio.PCM{SampleRate: pcm.SampleRate, Channels: [][]float32{pcm.Mono()}}, SampleRate)
-			if err != nil {
+		var mono *audio.PCM
+		if opt.Direct != nil || opt.Reference != nil {
+			if mono, err = audio.ResamplePCM(&audio.PCM{SampleRate: pcm.SampleRate, Channels: [][]float32{pcm.Mono()}}, SampleRate); err != nil {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
-			words, took, cpu, err := opt.Direct.run(ctx, mono.Channels[0])
+		}
+		if opt.Reference != nil {
+			f.wav = fmt.Sprintf("%s/%05d.wav", wavDir, i)
+			if err := writeWAVFile(f.wav, mono); err != nil {
+				return err
+			}
+		}
+		if opt.Direct != nil {
+			words, took, cpu, err := opt.Direct.run(ctx, mono.Channels[0], mono.Channels[0])
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
@@ -122,8 +167,41 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 			f.directErrs, n = WordErrors(f.reference, f.directHyp)
 			direct[f.condition].add(f.directErrs, n, took.Seconds(), cpu.Seconds(), 0, 1)
 		}
+		audioDone += listed
 		if opt.Progress != nil {
-			fmt.Fprintf(opt.Progress, "%d/%d %s %s: %d/%d errors\n", i+1, len(files), f.condition, f.name, f.errs, f.words)
+			opt.Progress(BenchProgress{Done: i + 1, Total: len(files), AudioDone: audioDone, AudioTotal: audioTotal,
+				Line: fmt.Sprintf("%s %s: %d/%d errors", f.condition, f.name, f.errs, f.words)})
+		}
+	}
+	if opt.Reference != nil {
+		for _, c := range conds {
+			var names []string
+			var idx []int
+			var secs float64
+			for i := range files {
+				if files[i].condition == c {
+					names, idx = append(names, files[i].wav), append(idx, i)
+					secs += files[i].listed
+				}
+			}
+			texts, took, cpu, err := opt.Reference.DecodeFiles(ctx, names)
+			if err != nil {
+				return fmt.Errorf("reference on %s: %w", c, err)
+			}
+			rt := ref[c]
+			rt.add(0, 0, took.Seconds(), cpu.Seconds(), 0, 1)
+			for j, i := range idx {
+				f := &files[i]
+				f.refHyp = texts[j]
+				var n int
+				f.refErrs, n = WordErrors(f.reference, f.refHyp)
+				rt.add(f.refErrs, n, 0, 0, 0, 0)
+			}
+			audioDone += secs
+			if opt.Progress != nil {
+				opt.Progress(BenchProgress{Done: len(files), Total: len(files), AudioDone: audioDone, AudioTotal: audioTotal,
+					Line: fmt.Sprintf("pocketsphinx_batch on %s: %s WER", c, pct(rt.errs, rt.words))})
+			}
 		}
 	}
 
@@ -136,10 +214,16 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 	if opt.Direct != nil {
 		fmt.Fprintf(w, "direct:   %s on each whole file at 16 kHz\n", opt.Direct.Describe().Endpoint)
 	}
+	if opt.Reference != nil {
+		fmt.Fprintf(w, "batch:    %s over each condition's whole files at 16 kHz (one process, each file one utterance)\n", opt.Reference.cfg.BatchBinary)
+	}
 	fmt.Fprintf(w, "RTF = seconds per audio second (wall, and CPU for a local engine); overhead = pipeline time outside the engine\n\n")
 	header := "condition\tfiles\taudio s\tWER\tRTF wall\tRTF CPU\toverhead\truns\tsilent-file words\t"
 	if opt.Direct != nil {
 		header += "direct WER\tdirect RTF wall\tdirect RTF CPU\tdirect silent-file words\t"
+	}
+	if opt.Reference != nil {
+		header += "batch WER\tbatch RTF CPU\t"
 	}
 	fmt.Fprintln(tw, header)
 	for _, c := range conds {
@@ -150,6 +234,10 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 		if opt.Direct != nil {
 			dt := direct[c]
 			line += fmt.Sprintf("%s\t%.3f\t%.3f\t%d\t", pct(dt.errs, dt.words), dt.wall/a, dt.cpu/a, dt.silentWords)
+		}
+		if opt.Reference != nil {
+			rt := ref[c]
+			line += fmt.Sprintf("%s\t%.3f\t", pct(rt.errs, rt.words), rt.cpu/a)
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -176,8 +264,28 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 		if opt.Direct != nil {
 			fmt.Fprintf(w, "    direct (WER %s): %s\n", pct(f.directErrs, f.words), f.directHyp)
 		}
+		if opt.Reference != nil {
+			fmt.Fprintf(w, "    batch (WER %s): %s\n", pct(f.refErrs, f.words), f.refHyp)
+		}
 	}
 	return nil
+}
+
+// writeWAVFile writes p as a WAV file with the plain 44-byte header.
+func writeWAVFile(name string, p *audio.PCM) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	err = audio.EncodeWAV(w, p)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (t *benchTotals) add(errs, words int, wall, cpu, extra float64, calls int) {
@@ -243,7 +351,7 @@ func readManifest(path string, limit int) ([]benchFile, error) {
 		if !strings.HasPrefix(name, "/") {
 			name = dir + name
 		}
-		files = append(files, benchFile{name: name, condition: f[1], seconds: secs, reference: f[3]})
+		files = append(files, benchFile{name: name, condition: f[1], seconds: secs, listed: secs, reference: f[3]})
 	}
 	return files, sc.Err()
 }

@@ -21,7 +21,7 @@ import (
 // needTools skips the test when a Debian tool it needs is missing.
 func needTools(t testing.TB, tools ...string) {
 	t.Helper()
-	pkgs := map[string]string{"pocketsphinx_continuous": "pocketsphinx pocketsphinx-en-us", "flite": "flite", "sox": "sox"}
+	pkgs := map[string]string{"pocketsphinx_continuous": "pocketsphinx pocketsphinx-en-us", "pocketsphinx_batch": "pocketsphinx pocketsphinx-en-us", "flite": "flite", "sox": "sox"}
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (apt-get install %s)", tool, pkgs[tool])
