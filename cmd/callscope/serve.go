@@ -95,7 +95,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	workers := river.NewWorkers()
 	// Delivery channels: e-mail reports, agent notifications; CRM push and
 	// campaign reconciliation are enqueued by the results webhook.
-	outbound := egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks}
+	outbound := egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks, Lookups: egress.NewLookupCache(30 * time.Second)}
 	emails := &deliver.Email{Store: s, From: cfg.SMTPFrom, PublicURL: cfg.PublicURL, Logger: log.With("component", "email")}
 	if cfg.SMTPHost != "" {
 		emails.Mailer = &deliver.SMTP{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -65,6 +66,55 @@ type Policy struct {
 	// Resolver looks host names up, for the check of a URL and for the
 	// connections; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// Lookups, when set, remembers the answers of the lookups that check
+	// URLs when they are stored, so that a stream of requests naming one
+	// host (a voice-bot platform's recording server) does not wait on DNS
+	// each time. Connections always resolve afresh and are checked on the
+	// address dialled.
+	Lookups *LookupCache
+}
+
+// LookupCache remembers host name lookups for a while. The zero value is
+// not usable; use NewLookupCache.
+type LookupCache struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]lookup
+}
+
+type lookup struct {
+	addrs []netip.Addr
+	err   error
+	at    time.Time
+}
+
+// NewLookupCache returns a cache keeping each answer (or failure) for ttl.
+func NewLookupCache(ttl time.Duration) *LookupCache {
+	return &LookupCache{ttl: ttl, now: time.Now, m: map[string]lookup{}}
+}
+
+// maxLookups bounds the cache; past it, the cache starts afresh.
+const maxLookups = 4096
+
+func (c *LookupCache) get(host string) (lookup, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.m[host]
+	if !ok || c.now().Sub(l.at) > c.ttl {
+		return lookup{}, false
+	}
+	return l, true
+}
+
+func (c *LookupCache) put(host string, l lookup) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxLookups {
+		c.m = map[string]lookup{}
+	}
+	l.at = c.now()
+	c.m[host] = l
 }
 
 func (p Policy) resolver() *net.Resolver {
@@ -215,7 +265,15 @@ func (p Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 	if name := strings.ToLower(strings.TrimSuffix(host, ".")); name == "localhost" || strings.HasSuffix(name, ".localhost") {
 		return loopbackNames, nil
 	}
+	if p.Lookups != nil {
+		if l, ok := p.Lookups.get(host); ok {
+			return l.addrs, l.err
+		}
+	}
 	addrs, err := p.resolver().LookupNetIP(ctx, "ip", host)
+	if p.Lookups != nil && ctx.Err() == nil {
+		p.Lookups.put(host, lookup{addrs: addrs, err: err})
+	}
 	if err != nil {
 		return nil, err
 	}

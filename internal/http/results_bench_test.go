@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callscope/callscope/internal/egress"
+	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
 )
 
@@ -38,7 +40,8 @@ func BenchmarkCallResultsLoopback(b *testing.B) {
 }
 
 func benchResults(b *testing.B, gen string, clients int) {
-	e := newEnv(b, "sqlite")
+	// As serve runs it: write-time URL checks remember their lookups.
+	e := newEnv(b, "sqlite", func(s *cshttp.Server) { s.Egress.Lookups = egress.NewLookupCache(30 * time.Second) })
 	bodies := make(chan []byte, b.N)
 	for i := 0; i < b.N; i++ {
 		body := strings.Replace(firstResults, "sess-7f3a91", fmt.Sprintf("bench-%d", i), -1)
