@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	bin "encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/config"
+	cshttp "github.com/callscope/callscope/internal/http"
+	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
+	"github.com/callscope/callscope/internal/stream"
+	"github.com/callscope/callscope/internal/stream/audiosocket"
+	"github.com/callscope/callscope/internal/stream/openchs"
+)
+
+// liveFixture is serve's live side on a real store: the listeners as serve
+// starts them and the HTTP server, which trusts loopback as the default
+// tenant.
+type liveFixture struct {
+	store   *sqlstore.Store
+	tenant  *callscope.Tenant
+	streams *liveStreams
+	base    string
+}
+
+func newLiveFixture(t *testing.T, s *sqlstore.Store) *liveFixture {
+	t.Helper()
+	ctx := context.Background()
+	if err := job.Migrate(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	tn := &callscope.Tenant{Name: callscope.DefaultTenantName}
+	if err := s.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, job.NewPendingWorker(s, nil, "processing is not worked in this test",
+		func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+	// The queue is not started: a requested processing stays pending.
+	q, err := job.New(s, workers, job.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := &config.Config{DataDir: dir, AudioSocketAddr: "127.0.0.1:0", OpenCHSAddr: "127.0.0.1:0"}
+	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages}
+	recs := blob.Dir{Root: filepath.Join(dir, "recordings")}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	streams := newLiveStreams(cfg, calls, recs, log)
+	streams.sessions.FlushInterval = 200 * time.Millisecond
+	if err := streams.Start(ctx, log); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(streams.Stop)
+	srv := &cshttp.Server{Store: s, Calls: calls, Live: streams.sessions, Recordings: recs, Logger: log,
+		TrustedNetworks: stream.Loopback}
+	if err := srv.Open("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	return &liveFixture{store: s, tenant: tn, streams: streams, base: "http://" + srv.Addr()}
+}
+
+func (f *liveFixture) get(t *testing.T, path string, v any) int {
+	t.Helper()
+	res, err := http.Get(f.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if v != nil && res.StatusCode == 200 {
+		if err := json.Unmarshal(body, v); err != nil {
+			if b, ok := v.(*[]byte); ok {
+				*b = body
+				return res.StatusCode
+			}
+			t.Fatalf("GET %s: %v\n%s", path, err, body)
+		}
+	}
+	return res.StatusCode
+}
+
+type activeCall struct {
+	CallID         string `json:"call_id"`
+	Status         string `json:"status"`
+	ProcessingMode string `json:"processing_mode"`
+	LastActivity   string `json:"last_activity"`
+	ConnectionInfo struct {
+		ClientAddr       []any  `json:"client_addr"`
+		TempConnectionID string `json:"temp_connection_id"`
+		StartTime        string `json:"start_time"`
+	} `json:"connection_info"`
+	TotalAudioDuration float64 `json:"total_audio_duration"`
+}
+
+// waitActive polls GET /api/v1/calls/active until id shows with some
+// audio counted.
+func (f *liveFixture) waitActive(t *testing.T, id string) activeCall {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var list []activeCall
+		f.get(t, "/api/v1/calls/active", &list)
+		for _, c := range list {
+			if c.CallID == id && c.TotalAudioDuration > 0 {
+				return c
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("call %s never showed as active with audio", id)
+	return activeCall{}
+}
+
+func checkConnectionInfo(t *testing.T, c activeCall) {
+	t.Helper()
+	ci := c.ConnectionInfo
+	if c.Status != "active" || c.ProcessingMode != "postcall_only" || c.LastActivity == "" {
+		t.Errorf("active call: status %q, mode %q, last_activity %q", c.Status, c.ProcessingMode, c.LastActivity)
+	}
+	if len(ci.ClientAddr) != 2 || ci.ClientAddr[0] != "127.0.0.1" {
+		t.Errorf("connection_info.client_addr = %v, want [127.0.0.1, port]", ci.ClientAddr)
+	} else if p, ok := ci.ClientAddr[1].(float64); !ok || p <= 0 || p != math.Trunc(p) {
+		t.Errorf("connection_info.client_addr port = %v, want a number", ci.ClientAddr[1])
+	}
+	if ci.TempConnectionID == "" {
+		t.Error("connection_info.temp_connection_id is empty")
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ci.StartTime); err != nil {
+		t.Errorf("connection_info.start_time %q: %v", ci.StartTime, err)
+	}
+}
+
+type endedCall struct {
+	Status           string         `json:"status"`
+	ProcessingStatus string         `json:"processing_status"`
+	Metadata         map[string]any `json:"metadata"`
+	ID               string         `json:"id"`
+}
+
+// waitEnded polls the call until it is completed.
+func (f *liveFixture) waitEnded(t *testing.T, id string) endedCall {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var c endedCall
+	for time.Now().Before(deadline) {
+		if f.get(t, "/api/v1/calls/"+id, &c) == 200 && c.Status == "completed" {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("call %s not completed: %+v", id, c)
+	return c
+}
+
+// checkRecording fetches the call's recording at its URL and checks it is
+// a WAV file of the given format and about the given duration.
+func (f *liveFixture) checkRecording(t *testing.T, callID string, rate, channels int, want time.Duration) {
+	t.Helper()
+	recs, err := f.store.Recordings(context.Background(), callID)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("recordings: %v, %d", err, len(recs))
+	}
+	res, err := http.Get(f.base + call.RecordingPath(recs[0].AccessToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || len(body) < 44 || string(body[:4]) != "RIFF" || string(body[8:12]) != "WAVE" {
+		t.Fatalf("recording URL: %d, %d bytes", res.StatusCode, len(body))
+	}
+	gotRate := int(bin.LittleEndian.Uint32(body[24:]))
+	gotCh := int(bin.LittleEndian.Uint16(body[22:]))
+	data := int(bin.LittleEndian.Uint32(body[40:]))
+	if gotRate != rate || gotCh != channels || data != len(body)-44 {
+		t.Fatalf("recording header: %d Hz, %d channels, data %d of %d bytes", gotRate, gotCh, data, len(body)-44)
+	}
+	got := time.Duration(data/(2*channels)) * time.Second / time.Duration(rate)
+	if d := got - want; d < -40*time.Millisecond || d > 40*time.Millisecond {
+		t.Fatalf("recording lasts %v, want %v", got, want)
+	}
+	if recs[0].DurationSeconds != math.Round(want.Seconds()*1000)/1000 || recs[0].Channels != channels {
+		t.Errorf("recording record: %+v", recs[0])
+	}
+}
+
+func tone(rate int, d time.Duration) []int16 {
+	n := int(int64(rate) * int64(d) / int64(time.Second))
+	out := make([]int16, n)
+	for i := range out {
+		out[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/float64(rate)))
+	}
+	return out
+}
+
+func TestLiveCallsEndToEnd(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newLiveFixture(t, s)
+		ctx := context.Background()
+		cases := []struct {
+			name string
+			rate int
+			play func(pcm []int16) (string, func() (stream.PlayResult, error))
+		}{
+			{"audiosocket", 8000, func(pcm []int16) (string, func() (stream.PlayResult, error)) {
+				id := uuid.New()
+				p := audiosocket.Player{Addr: f.streams.audiosocket.ListenAddr().String(), Speed: 1}
+				return id.String(), func() (stream.PlayResult, error) { return p.Play(ctx, id, pcm) }
+			}},
+			{"openchs", 16000, func(pcm []int16) (string, func() (stream.PlayResult, error)) {
+				id := fmt.Sprintf("1761295415.%d", time.Now().UnixNano()%100000)
+				p := openchs.Player{Addr: f.streams.openchs.ListenAddr().String(), Speed: 1}
+				return id, func() (stream.PlayResult, error) { return p.Play(ctx, id, pcm) }
+			}},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				const length = 2 * time.Second
+				id, play := tc.play(tone(tc.rate, length))
+				done := make(chan error, 1)
+				go func() { _, err := play(); done <- err }()
+				checkConnectionInfo(t, f.waitActive(t, id))
+				if err := <-done; err != nil {
+					t.Fatalf("play: %v", err)
+				}
+				c := f.waitEnded(t, id)
+				if c.ProcessingStatus != string(callscope.ProcessingPending) {
+					t.Errorf("processing_status %q, want pending (requested)", c.ProcessingStatus)
+				}
+				f.checkRecording(t, c.ID, tc.rate, 1, length)
+				if f.streams.sessions.Live() != 0 {
+					t.Errorf("%d sessions still held", f.streams.sessions.Live())
+				}
+			})
+		}
+
+		t.Run("end endpoint closes the stream", func(t *testing.T) {
+			id := uuid.New()
+			p := audiosocket.Player{Addr: f.streams.audiosocket.ListenAddr().String(), Speed: 1}
+			done := make(chan time.Time, 1)
+			go func() { p.Play(ctx, id, tone(8000, 30*time.Second)); done <- time.Now() }()
+			f.waitActive(t, id.String())
+			res, err := http.Post(f.base+"/api/v1/calls/"+id.String()+"/end", "application/json", bytes.NewReader(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			ended := time.Now()
+			if res.StatusCode != 200 {
+				t.Fatalf("end: %d", res.StatusCode)
+			}
+			select {
+			case at := <-done:
+				if at.Sub(ended) > 2*time.Second {
+					t.Errorf("stream closed %v after the end", at.Sub(ended))
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the stream was not closed by the end endpoint")
+			}
+			c := f.waitEnded(t, id.String())
+			if c.Metadata["end_reason"] != "manual" {
+				t.Errorf("end_reason %v, want manual", c.Metadata["end_reason"])
+			}
+			recs, err := s.Recordings(ctx, c.ID)
+			if err != nil || len(recs) != 1 || recs[0].DurationSeconds <= 0 || recs[0].DurationSeconds >= 30 {
+				t.Fatalf("recording after end: %v %+v", err, recs)
+			}
+		})
+	})
+}
