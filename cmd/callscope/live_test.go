@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/callscope/callscope/internal/stream"
 	"github.com/callscope/callscope/internal/stream/audiosocket"
 	"github.com/callscope/callscope/internal/stream/openchs"
+	"github.com/callscope/callscope/internal/stream/twilio"
 )
 
 // liveFixture is serve's live side on a real store: the listeners as serve
@@ -38,6 +41,7 @@ type liveFixture struct {
 	store   *sqlstore.Store
 	tenant  *callscope.Tenant
 	streams *liveStreams
+	calls   *call.Service
 	base    string
 }
 
@@ -60,7 +64,8 @@ func newLiveFixture(t *testing.T, s *sqlstore.Store) *liveFixture {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := &config.Config{DataDir: dir, AudioSocketAddr: "127.0.0.1:0", OpenCHSAddr: "127.0.0.1:0"}
+	cfg := &config.Config{DataDir: dir, AudioSocketAddr: "127.0.0.1:0", OpenCHSAddr: "127.0.0.1:0",
+		TwilioAuthToken: liveTwilioToken}
 	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages}
 	recs := blob.Dir{Root: filepath.Join(dir, "recordings")}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,13 +76,16 @@ func newLiveFixture(t *testing.T, s *sqlstore.Store) *liveFixture {
 	}
 	t.Cleanup(streams.Stop)
 	srv := &cshttp.Server{Store: s, Calls: calls, Live: streams.sessions, Recordings: recs, Logger: log,
-		TrustedNetworks: stream.Loopback}
+		TrustedNetworks: stream.Loopback, TwilioStream: streams.handler()}
 	if err := srv.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close(context.Background()) })
-	return &liveFixture{store: s, tenant: tn, streams: streams, base: "http://" + srv.Addr()}
+	return &liveFixture{store: s, tenant: tn, streams: streams, calls: calls, base: "http://" + srv.Addr()}
 }
+
+const liveTwilioToken = "twilio-auth-token-of-the-default-tenant"
+
 
 func (f *liveFixture) get(t *testing.T, path string, v any) int {
 	t.Helper()
@@ -227,6 +235,13 @@ func TestLiveCallsEndToEnd(t *testing.T) {
 				p := audiosocket.Player{Addr: f.streams.audiosocket.ListenAddr().String(), Speed: 1}
 				return id.String(), func() (stream.PlayResult, error) { return p.Play(ctx, id, pcm) }
 			}},
+			{"twilio", 8000, func(pcm []int16) (string, func() (stream.PlayResult, error)) {
+				sid := twilio.NewSid("CA")
+				p := twilio.Player{URL: "ws" + strings.TrimPrefix(f.base, "http") + "/twilio/stream",
+					AuthToken: liveTwilioToken, Speed: 1}
+				quiet := make([]int16, len(pcm))
+				return sid, func() (stream.PlayResult, error) { return p.Play(ctx, sid, pcm, quiet) }
+			}},
 			{"openchs", 16000, func(pcm []int16) (string, func() (stream.PlayResult, error)) {
 				id := fmt.Sprintf("1761295415.%d", time.Now().UnixNano()%100000)
 				p := openchs.Player{Addr: f.streams.openchs.ListenAddr().String(), Speed: 1}
@@ -247,7 +262,11 @@ func TestLiveCallsEndToEnd(t *testing.T) {
 				if c.ProcessingStatus != string(callscope.ProcessingPending) {
 					t.Errorf("processing_status %q, want pending (requested)", c.ProcessingStatus)
 				}
-				f.checkRecording(t, c.ID, tc.rate, 1, length)
+				channels := 1
+				if tc.name == "twilio" {
+					channels = 2 // inbound and outbound
+				}
+				f.checkRecording(t, c.ID, tc.rate, channels, length)
 				if f.streams.sessions.Live() != 0 {
 					t.Errorf("%d sessions still held", f.streams.sessions.Live())
 				}
@@ -287,4 +306,143 @@ func TestLiveCallsEndToEnd(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestLiveCallDTMFAndEndings sends AudioSocket frames by hand: a DTMF key
+// becomes a call.dtmf event; a call ended elsewhere (another replica)
+// closes its stream; stopping the listeners, as SIGTERM does, finishes
+// the calls and queues their processing.
+func TestLiveCallDTMFAndEndings(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newLiveFixture(t, s)
+		ctx := context.Background()
+		dial := func(t *testing.T) (net.Conn, uuid.UUID) {
+			t.Helper()
+			c, err := net.Dial("tcp", f.streams.audiosocket.ListenAddr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			id := uuid.New()
+			b, _ := audiosocket.AppendFrame(nil, audiosocket.KindUUID, id[:])
+			if _, err := c.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			return c, id
+		}
+		// send writes 20 ms of audio every 20 ms until stop is closed or
+		// the connection fails; it returns when the connection failed.
+		send := func(c net.Conn, stop chan struct{}) chan error {
+			failed := make(chan error, 1)
+			go func() {
+				frame, _ := audiosocket.AppendAudio(nil, audiosocket.KindSlin, tone(8000, 20*time.Millisecond))
+				for {
+					select {
+					case <-stop:
+						failed <- nil
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+					if _, err := c.Write(frame); err != nil {
+						failed <- err
+						return
+					}
+				}
+			}()
+			return failed
+		}
+
+		t.Run("dtmf", func(t *testing.T) {
+			c, id := dial(t)
+			stop := make(chan struct{})
+			failed := send(c, stop)
+			f.waitActive(t, id.String())
+			b, _ := audiosocket.AppendFrame(nil, audiosocket.KindDTMF, []byte("7"))
+			if _, err := c.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			close(stop)
+			<-failed
+			b, _ = audiosocket.AppendFrame(nil, audiosocket.KindHangup, nil)
+			c.Write(b)
+			ended := f.waitEnded(t, id.String())
+			if ended.Metadata["end_reason"] != "hangup" {
+				t.Errorf("end_reason %v, want hangup", ended.Metadata["end_reason"])
+			}
+			events, err := s.Events(ctx, f.tenant.ID, ended.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var digits []string
+			for _, ev := range events {
+				if ev.Type == callscope.EventCallDTMF {
+					var d callscope.CallDTMFData
+					json.Unmarshal(ev.Data, &d)
+					digits = append(digits, d.Digit)
+					if d.CallID != id.String() || d.Offset <= 0 {
+						t.Errorf("call.dtmf: %s", ev.Data)
+					}
+				}
+			}
+			if len(digits) != 1 || digits[0] != "7" {
+				t.Fatalf("dtmf events: %v", digits)
+			}
+		})
+
+		t.Run("ended elsewhere", func(t *testing.T) {
+			c, id := dial(t)
+			stop := make(chan struct{})
+			defer close(stop)
+			failed := send(c, stop)
+			f.waitActive(t, id.String())
+			// As another replica would: through the service, not this
+			// process's registry.
+			if _, err := f.calls.End(ctx, f.tenant.ID, id.String(), "manual"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-failed:
+				if err == nil {
+					t.Fatal("sender stopped without the connection failing")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the stream of a call ended elsewhere stayed open")
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for f.streams.sessions.Live() != 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			recs, err := s.Recordings(ctx, f.mustCall(t, id.String()).ID)
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("recording of a call ended elsewhere: %v, %d", err, len(recs))
+			}
+		})
+
+		t.Run("shutdown", func(t *testing.T) {
+			c, id := dial(t)
+			stop := make(chan struct{})
+			defer close(stop)
+			send(c, stop)
+			f.waitActive(t, id.String())
+			f.streams.Stop()
+			got := f.mustCall(t, id.String())
+			if got.Status != callscope.CallCompleted || got.Metadata["end_reason"] != "shutdown" ||
+				got.ProcessingStatus != callscope.ProcessingPending {
+				t.Fatalf("after stop: %s, %v, processing %q", got.Status, got.Metadata["end_reason"], got.ProcessingStatus)
+			}
+			if recs, err := s.Recordings(ctx, got.ID); err != nil || len(recs) != 1 {
+				t.Fatalf("recording after stop: %v, %d", err, len(recs))
+			}
+		})
+	})
+}
+
+func (f *liveFixture) mustCall(t *testing.T, ref string) *callscope.Call {
+	t.Helper()
+	c, err := f.store.Call(context.Background(), f.tenant.ID, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
