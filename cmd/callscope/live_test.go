@@ -9,8 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/http"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,7 +85,6 @@ func newLiveFixture(t *testing.T, s *sqlstore.Store) *liveFixture {
 }
 
 const liveTwilioToken = "twilio-auth-token-of-the-default-tenant"
-
 
 func (f *liveFixture) get(t *testing.T, path string, v any) int {
 	t.Helper()
