@@ -418,6 +418,30 @@ func TestLiveCallDTMFAndEndings(t *testing.T) {
 			}
 		})
 
+		t.Run("existing call", func(t *testing.T) {
+			// A call announced before its audio (here ringing, with the
+			// PBX id as its call_id) is found, not duplicated.
+			id := "1761295415.12887"
+			pre := &callscope.Call{TenantID: f.tenant.ID, Status: callscope.CallRinging,
+				ExternalIDs: []callscope.ExternalID{{Kind: callscope.ExtCallID, Value: id}}}
+			if err := f.calls.Create(ctx, pre); err != nil {
+				t.Fatal(err)
+			}
+			p := openchs.Player{Addr: f.streams.openchs.ListenAddr().String(), Speed: 4}
+			if _, err := p.Play(ctx, id, tone(16000, time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			ended := f.waitEnded(t, id)
+			if ended.ID != pre.ID {
+				t.Fatalf("the stream made call %s, not the existing %s", ended.ID, pre.ID)
+			}
+			got := f.mustCall(t, id)
+			if got.AnsweredAt == nil || len(got.ConnectionInfo) == 0 || got.AudioSeconds != 1 {
+				t.Fatalf("existing call after its stream: answered %v, connection_info %s, audio %v",
+					got.AnsweredAt, got.ConnectionInfo, got.AudioSeconds)
+			}
+		})
+
 		t.Run("shutdown", func(t *testing.T) {
 			c, id := dial(t)
 			stop := make(chan struct{})

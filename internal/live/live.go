@@ -151,6 +151,14 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 	if !c.Status.Live() {
 		return nil, callscope.Errorf(callscope.ECONFLICT, "call %q is over already (%s)", st.ExternalID, c.Status)
 	}
+	if c.Status != callscope.CallInProgress {
+		// A call placed or announced before (initiating, ringing): its
+		// audio flowing means it was answered.
+		if c, _, err = m.Calls.SetStatus(ctx, c.TenantID, c.ID, call.StatusChange{Status: callscope.CallInProgress,
+			Report: callscope.Observed, At: started}); err != nil {
+			return nil, err
+		}
+	}
 	if c.ProcessingMode != "" {
 		mode = c.ProcessingMode
 	}
