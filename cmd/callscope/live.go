@@ -56,8 +56,11 @@ func (l *liveStreams) handler() http.Handler {
 	return l.twilio
 }
 
-// Start binds the configured listeners; they stop when ctx ends or on Stop.
+// Start binds the configured listeners; they run until Stop, which waits
+// for their calls to be finished (not merely until ctx ends: a listener
+// stopped by its context does not wait).
 func (l *liveStreams) Start(ctx context.Context, log *slog.Logger) error {
+	ctx = context.WithoutCancel(ctx)
 	if l.audiosocket != nil {
 		if err := l.audiosocket.Start(ctx); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -468,4 +469,51 @@ func (f *liveFixture) mustCall(t *testing.T, ref string) *callscope.Call {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestServeFinishesLiveCallsOnSIGTERM runs the binary with an AudioSocket
+// listener configured, streams a call into it, and stops the server
+// mid-call: the call is completed (end_reason shutdown) with its
+// processing requested, as a restart shows.
+func TestServeFinishesLiveCallsOnSIGTERM(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAddr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	env := []string{"CALLSCOPE_AUDIOSOCKET_ADDR=" + asAddr, "CALLSCOPE_TRUSTED_NETWORKS=127.0.0.1/32",
+		"CALLSCOPE_SHUTDOWN_DELAY=0s", "CALLSCOPE_STT_ENGINE=none"}
+	srv := startServer(t, dir, env...)
+	base := "http://" + srv.addr
+	id := uuid.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go audiosocket.Player{Addr: asAddr, Speed: 1}.Play(ctx, id, tone(8000, 30*time.Second))
+	f := &liveFixture{base: base}
+	checkConnectionInfo(t, f.waitActive(t, id.String()))
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-srv.exited:
+		if err != nil {
+			t.Fatalf("serve exited with %v:\n%s", err, srv.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	if !strings.Contains(srv.stderr.String(), `"msg":"live call ended"`) {
+		t.Fatalf("no live call ended line:\n%s", srv.stderr)
+	}
+	srv = startServer(t, dir, env...)
+	f.base = "http://" + srv.addr
+	var c endedCall
+	if f.get(t, "/api/v1/calls/"+id.String(), &c) != 200 {
+		t.Fatal("call not found after restart")
+	}
+	if c.Status != "completed" || c.Metadata["end_reason"] != "shutdown" || c.ProcessingStatus == "" {
+		t.Fatalf("after SIGTERM: %+v", c)
+	}
 }
