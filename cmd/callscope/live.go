@@ -61,6 +61,10 @@ func (l *liveStreams) handler() http.Handler {
 // stopped by its context does not wait).
 func (l *liveStreams) Start(ctx context.Context, log *slog.Logger) error {
 	ctx = context.WithoutCancel(ctx)
+	// Calls a crash interrupted are finished before new ones arrive.
+	if err := l.sessions.Recover(ctx); err != nil {
+		log.Error("interrupted live calls not all finished; their recordings stay spooled", "err", err)
+	}
 	if l.audiosocket != nil {
 		if err := l.audiosocket.Start(ctx); err != nil {
 			return err

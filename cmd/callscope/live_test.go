@@ -517,3 +517,60 @@ func TestServeFinishesLiveCallsOnSIGTERM(t *testing.T) {
 		t.Fatalf("after SIGTERM: %+v", c)
 	}
 }
+
+// TestServeRecoversCallsAfterACrash kills the server (SIGKILL) mid-call:
+// the next start attaches the recording as far as it was made durable
+// (within the 2 s flush interval of the audio sent) and ends the call as
+// interrupted.
+func TestServeRecoversCallsAfterACrash(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAddr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	env := []string{"CALLSCOPE_AUDIOSOCKET_ADDR=" + asAddr, "CALLSCOPE_TRUSTED_NETWORKS=127.0.0.1/32",
+		"CALLSCOPE_STT_ENGINE=none"}
+	srv := startServer(t, dir, env...)
+	id := uuid.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	played := make(chan stream.PlayResult, 1)
+	go func() {
+		res, _ := audiosocket.Player{Addr: asAddr, Speed: 1}.Play(ctx, id, tone(8000, 30*time.Second))
+		played <- res
+	}()
+	f := &liveFixture{base: "http://" + srv.addr}
+	f.waitActive(t, id.String())
+	time.Sleep(3 * time.Second)
+	srv.cmd.Process.Kill()
+	<-srv.exited
+	sent := time.Duration((<-played).Frames) * 20 * time.Millisecond
+
+	srv = startServer(t, dir, env...)
+	f.base = "http://" + srv.addr
+	var c endedCall
+	if f.get(t, "/api/v1/calls/"+id.String(), &c) != 200 {
+		t.Fatal("call not found after restart")
+	}
+	if c.Status != "completed" || c.Metadata["end_reason"] != "interrupted" || c.ProcessingStatus == "" {
+		t.Fatalf("after the crash: %+v", c)
+	}
+	var recs struct {
+		Recordings []struct {
+			DurationSeconds float64 `json:"duration_seconds"`
+			Channels        int     `json:"channels"`
+			URL             *string `json:"url"`
+		} `json:"recordings"`
+	}
+	f.get(t, "/api/v1/calls/"+id.String()+"/recordings", &recs)
+	if len(recs.Recordings) != 1 {
+		t.Fatalf("recordings after the crash: %+v", recs)
+	}
+	got := time.Duration(recs.Recordings[0].DurationSeconds * float64(time.Second))
+	if got <= 0 || got > sent || sent-got > 2500*time.Millisecond {
+		t.Fatalf("recovered recording lasts %v of the %v sent", got, sent)
+	}
+	t.Logf("recovered %v of the %v sent before the crash", got, sent)
+}

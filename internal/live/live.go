@@ -11,9 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,7 +173,7 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 	if err := os.MkdirAll(m.SpoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("recording spool: %w", err)
 	}
-	s.path = filepath.Join(m.SpoolDir, c.ID+"-"+callscope.NewID()+".wav")
+	s.path = filepath.Join(m.SpoolDir, c.TenantID+"_"+c.ID+"_"+callscope.NewID()+".wav")
 	if s.spool, err = newSpool(s.path, st.SampleRate, channels); err != nil {
 		return nil, fmt.Errorf("recording spool: %w", err)
 	}
@@ -429,24 +432,94 @@ func (s *session) Close(why stream.EndReason) {
 
 // store uploads the spooled recording and attaches it to the call.
 func (s *session) store(ctx context.Context, frames int64) error {
-	f, err := os.Open(s.path)
+	return s.m.storeSpool(ctx, s.call, s.path, frames, s.rate, max(1, len(s.tracks)))
+}
+
+// storeSpool uploads the WAV spool file at path (frames frames at rate,
+// channels channels, header included) and attaches it to c, then removes
+// the file.
+func (m *Sessions) storeSpool(ctx context.Context, c *callscope.Call, path string, frames int64, rate, channels int) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	key := s.call.TenantID + "/" + s.call.ID + "/" + callscope.NewID() + ".wav"
-	size, err := s.m.Recordings.Put(ctx, key, f)
+	key := c.TenantID + "/" + c.ID + "/" + callscope.NewID() + ".wav"
+	size, err := m.Recordings.Put(ctx, key, io.LimitReader(f, wavHeaderSize+frames*int64(channels)*2))
 	if err != nil {
 		return err
 	}
-	rec := &callscope.Recording{Format: "wav", ContentType: "audio/wav", Channels: max(1, len(s.tracks)),
-		DurationSeconds: float64(frames) / float64(s.rate), SizeBytes: size, StorageKey: key,
+	rec := &callscope.Recording{Format: "wav", ContentType: "audio/wav", Channels: channels,
+		DurationSeconds: float64(frames) / float64(rate), SizeBytes: size, StorageKey: key,
 		AccessToken: voicebot.NewToken()}
 	rec.DurationSeconds = float64(int64(rec.DurationSeconds*1000+0.5)) / 1000
-	if err := s.m.Calls.AttachRecording(ctx, s.call, rec); err != nil {
-		_ = s.m.Recordings.Delete(context.WithoutCancel(ctx), key)
+	if err := m.Calls.AttachRecording(ctx, c, rec); err != nil {
+		_ = m.Recordings.Delete(context.WithoutCancel(ctx), key)
 		return err
 	}
-	_ = os.Remove(s.path)
+	_ = os.Remove(path)
+	return nil
+}
+
+// Recover finishes the calls whose streams a crash interrupted: each
+// recording left in SpoolDir is stored as far as it was last made durable
+// and attached to its call, and the call is ended (end_reason
+// "interrupted") with its processing requested as its mode asks. Run it
+// before the listeners start. A recording that cannot be stored stays in
+// the spool for the next start.
+func (m *Sessions) Recover(ctx context.Context) error {
+	entries, err := os.ReadDir(m.SpoolDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		parts := strings.Split(strings.TrimSuffix(e.Name(), ".wav"), "_")
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".wav") || len(parts) != 3 {
+			continue
+		}
+		if err := m.recover(ctx, filepath.Join(m.SpoolDir, e.Name()), parts[0], parts[1]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", e.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Sessions) recover(ctx context.Context, path, tenantID, callID string) error {
+	c, err := m.Calls.Store.Call(ctx, tenantID, callID)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		m.logger().Warn("spooled recording of an unknown call removed", "path", path)
+		return os.Remove(path)
+	} else if err != nil {
+		return err
+	}
+	head := make([]byte, wavHeaderSize)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	_, err = io.ReadFull(f, head)
+	f.Close()
+	rate, channels, frames, ok := parseWAVHeader(head)
+	switch {
+	case err != nil || !ok || frames == 0:
+		// Nothing was made durable.
+		_ = os.Remove(path)
+	default:
+		if err := m.storeSpool(ctx, c, path, frames, rate, channels); err != nil {
+			return err
+		}
+	}
+	mode := c.ProcessingMode
+	if mode == "" {
+		mode = callscope.ModePostcallOnly
+	}
+	c, err = m.Calls.EndLive(ctx, c.TenantID, c.ID, "interrupted", mode != callscope.ModeRealtime)
+	if err != nil {
+		return err
+	}
+	m.logger().Info("interrupted live call finished", "call", c.PublicID(), "recorded_frames", frames, "status", string(c.Status))
 	return nil
 }

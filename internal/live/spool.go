@@ -172,3 +172,18 @@ func wavHeader(rate, channels int, frames int64) []byte {
 	binary.LittleEndian.PutUint32(h[40:], uint32(data))
 	return h
 }
+
+// parseWAVHeader reads the format and frame count of a spool file's header
+// as its last flush wrote it.
+func parseWAVHeader(h []byte) (rate, channels int, frames int64, ok bool) {
+	if len(h) < wavHeaderSize || string(h[0:4]) != "RIFF" || string(h[8:16]) != "WAVEfmt " || string(h[36:40]) != "data" {
+		return 0, 0, 0, false
+	}
+	channels = int(binary.LittleEndian.Uint16(h[22:]))
+	rate = int(binary.LittleEndian.Uint32(h[24:]))
+	if channels <= 0 || rate <= 0 || binary.LittleEndian.Uint16(h[34:]) != 16 {
+		return 0, 0, 0, false
+	}
+	frames = int64(binary.LittleEndian.Uint32(h[40:])) / int64(channels*2)
+	return rate, channels, frames, true
+}
