@@ -11,6 +11,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/audio"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
@@ -33,6 +36,7 @@ import (
 	"github.com/callscope/callscope/internal/stream/audiosocket"
 	"github.com/callscope/callscope/internal/stream/openchs"
 	"github.com/callscope/callscope/internal/stream/twilio"
+	"github.com/callscope/callscope/internal/stt"
 )
 
 // liveFixture is serve's live side on a real store: the listeners as serve
@@ -573,4 +577,86 @@ func TestServeRecoversCallsAfterACrash(t *testing.T) {
 		t.Fatalf("recovered recording lasts %v of the %v sent", got, sent)
 	}
 	t.Logf("recovered %v of the %v sent before the crash", got, sent)
+}
+
+// TestLiveTranscription streams spoken English (flite) into a hybrid-mode
+// tenant's OpenCHS listener (16 kHz: pocketsphinx's model is wideband)
+// with pocketsphinx as the engine: the
+// transcript has the words, timed and with the track as speaker, before
+// the call ends.
+func TestLiveTranscription(t *testing.T) {
+	for _, tool := range []string{"pocketsphinx_continuous", "flite"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install pocketsphinx pocketsphinx-en-us flite)", tool)
+		}
+	}
+	wav := filepath.Join(t.TempDir(), "hello.wav")
+	if out, err := exec.Command("flite", "-voice", "slt", "-t", "hello world. this is a test call.", "-o", wav).CombinedOutput(); err != nil {
+		t.Fatalf("flite: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := audio.DecodeBytes(data, audio.Format{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := audio.Resample(pcm.Channels[0], pcm.SampleRate, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half a second of silence on both sides, as a call has.
+	samples := make([]int16, 8000, len(x)+16000)
+	for _, v := range x {
+		samples = append(samples, int16(max(-1, min(1, v))*32767))
+	}
+	samples = append(samples, make([]int16, 8000)...)
+
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newLiveFixture(t, s)
+		ctx := context.Background()
+		st := f.tenant.Settings
+		st.ProcessingMode = callscope.ModeHybrid
+		if _, err := s.UpdateTenant(ctx, f.tenant.ID, callscope.TenantUpdate{Settings: &st}); err != nil {
+			t.Fatal(err)
+		}
+		eng, err := stt.New(stt.Config{Engine: stt.ProviderPocketSphinx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.streams.sessions.Speech = eng
+		id := "1761295415.5555"
+		if _, err := (openchs.Player{Addr: f.streams.openchs.ListenAddr().String(), Speed: 8}).Play(ctx, id, samples); err != nil {
+			t.Fatal(err)
+		}
+		f.waitEnded(t, id)
+		var c struct {
+			ProcessingMode     string `json:"processing_mode"`
+			ProcessingStatus   string `json:"processing_status"`
+			TranscriptSegments []struct {
+				Speaker   string  `json:"speaker"`
+				Text      string  `json:"text"`
+				StartTime float64 `json:"start_time"`
+				EndTime   float64 `json:"end_time"`
+			} `json:"transcript_segments"`
+		}
+		f.get(t, "/api/v1/calls/"+id, &c)
+		if c.ProcessingMode != "hybrid" || c.ProcessingStatus != "pending" {
+			t.Errorf("hybrid call: mode %q, processing %q", c.ProcessingMode, c.ProcessingStatus)
+		}
+		var words []string
+		total := float64(len(samples)) / 16000
+		for _, sg := range c.TranscriptSegments {
+			if sg.Speaker != stream.TrackMixed || sg.StartTime < 0.3 || sg.EndTime <= sg.StartTime || sg.EndTime > total+0.1 {
+				t.Errorf("segment %+v (call of %.2f s)", sg, total)
+			}
+			words = append(words, sg.Text)
+		}
+		text := strings.ToLower(strings.Join(words, " "))
+		t.Logf("live transcript: %q from %+v", text, c.TranscriptSegments)
+		if !strings.Contains(text, "hello") && !strings.Contains(text, "test") {
+			t.Fatalf("live transcript %q has neither hello nor test", text)
+		}
+	})
 }

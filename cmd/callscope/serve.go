@@ -168,6 +168,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
 		Stages: pipeline.Stages}
 	streams := newLiveStreams(cfg, calls, recordings, log)
+	if speechEngine != nil {
+		streams.sessions.Speech = speechEngine
+	}
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
 		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(),

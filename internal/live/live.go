@@ -24,6 +24,7 @@ import (
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/stream"
+	"github.com/callscope/callscope/internal/stt"
 	"github.com/callscope/callscope/internal/voicebot"
 )
 
@@ -62,9 +63,19 @@ type Sessions struct {
 	Logger        *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Speech, if set, transcribes calls in realtime and hybrid mode as
+	// they go: their tracks are cut into utterances by voice activity and
+	// each utterance's text appended to the transcript, with its track as
+	// speaker.
+	Speech stt.Transcriber
+	// SpeechWorkers, if not zero, replaces DefaultSpeechWorkers.
+	SpeechWorkers int
 
 	mu   sync.Mutex
 	live map[string]*session // by call id
+
+	sttOnce sync.Once
+	sttJobs chan utterance
 }
 
 var _ stream.Sessions = (*Sessions)(nil)
@@ -177,6 +188,9 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 	if s.spool, err = newSpool(s.path, st.SampleRate, channels); err != nil {
 		return nil, fmt.Errorf("recording spool: %w", err)
 	}
+	if m.Speech != nil && (mode == callscope.ModeRealtime || mode == callscope.ModeHybrid) {
+		s.heard = make([]trackBuf, channels)
+	}
 	if !m.register(s) {
 		_, _ = s.spool.finish()
 		_ = os.Remove(s.path)
@@ -270,7 +284,10 @@ type session struct {
 
 	mu    sync.Mutex
 	spool *spool
-	err   error // the spool's first write error
+	err   error      // the spool's first write error
+	heard []trackBuf // per track, for live transcription; nil without
+
+	speaking sync.WaitGroup // utterances being transcribed
 
 	stop     chan string // the reason someone asked the stream to end
 	stopped  string
@@ -310,6 +327,9 @@ func (s *session) Audio(track int, pcm []int16, at time.Duration) error {
 	if s.err != nil {
 		return nil // the recording is lost; the call goes on
 	}
+	if track >= 0 && track < len(s.heard) {
+		s.hear(track, pcm, at)
+	}
 	if err := s.spool.write(track, pcm, at); err != nil {
 		s.err = err
 		s.log.Error("recording spool write failed: the rest of the call is not recorded", "err", err)
@@ -347,6 +367,7 @@ func (s *session) tick() {
 		case <-t.C:
 		}
 		pos := s.flush()
+		s.cut(false)
 		ctx, cancel := context.WithTimeout(context.Background(), every*5)
 		c, err := s.m.Calls.LiveProgress(ctx, s.call.TenantID, s.call.ID, s.m.now(), pos.Seconds())
 		cancel()
@@ -420,6 +441,9 @@ func (s *session) Close(why stream.EndReason) {
 	} else {
 		_ = os.Remove(s.path)
 	}
+	// The last utterances are transcribed before the call ends.
+	s.cut(true)
+	s.speechDone(ctx)
 	process := s.mode != callscope.ModeRealtime
 	c, err := s.m.Calls.EndLive(ctx, s.call.TenantID, s.call.ID, reason, process)
 	if err != nil {
