@@ -658,5 +658,36 @@ func TestLiveTranscription(t *testing.T) {
 		if !strings.Contains(text, "hello") && !strings.Contains(text, "test") {
 			t.Fatalf("live transcript %q has neither hello nor test", text)
 		}
+
+		// In real time, an utterance followed by a pause is in the
+		// transcript while the call goes on.
+		id = "1761295415.6666"
+		long := append(append([]int16{}, samples...), make([]int16, 16000*4)...)
+		done := make(chan error, 1)
+		go func() {
+			_, err := openchs.Player{Addr: f.streams.openchs.ListenAddr().String(), Speed: 1}.Play(ctx, id, long)
+			done <- err
+		}()
+		deadline := time.Now().Add(time.Duration(len(long)) * time.Second / 16000)
+		var during int
+		for time.Now().Before(deadline) && during == 0 {
+			var list []struct {
+				CallID       string `json:"call_id"`
+				SegmentCount int    `json:"segment_count"`
+			}
+			f.get(t, "/api/v1/calls/active", &list)
+			for _, a := range list {
+				if a.CallID == id {
+					during = a.SegmentCount
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if during == 0 {
+			t.Fatal("no segment appeared while the call was active")
+		}
 	})
 }
