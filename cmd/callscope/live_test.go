@@ -662,7 +662,7 @@ func TestLiveTranscription(t *testing.T) {
 		// In real time, an utterance followed by a pause is in the
 		// transcript while the call goes on.
 		id = "1761295415.6666"
-		long := append(append([]int16{}, samples...), make([]int16, 16000*4)...)
+		long := append(append([]int16{}, samples...), make([]int16, 16000*8)...)
 		done := make(chan error, 1)
 		go func() {
 			_, err := openchs.Player{Addr: f.streams.openchs.ListenAddr().String(), Speed: 1}.Play(ctx, id, long)
