@@ -120,6 +120,7 @@ type activeCall struct {
 		ClientAddr       []any  `json:"client_addr"`
 		TempConnectionID string `json:"temp_connection_id"`
 		StartTime        string `json:"start_time"`
+		Fields           int `json:"-"` // how many the object has
 	} `json:"connection_info"`
 	TotalAudioDuration float64 `json:"total_audio_duration"`
 }
@@ -130,9 +131,17 @@ func (f *liveFixture) waitActive(t *testing.T, id string) activeCall {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		var list []activeCall
+		var list []json.RawMessage
 		f.get(t, "/api/v1/calls/active", &list)
-		for _, c := range list {
+		for _, raw := range list {
+			var c activeCall
+			var fields struct {
+				ConnectionInfo map[string]any `json:"connection_info"`
+			}
+			if json.Unmarshal(raw, &c) != nil || json.Unmarshal(raw, &fields) != nil {
+				t.Fatalf("active call: %s", raw)
+			}
+			c.ConnectionInfo.Fields = len(fields.ConnectionInfo)
 			if c.CallID == id && c.TotalAudioDuration > 0 {
 				return c
 			}
@@ -159,6 +168,9 @@ func checkConnectionInfo(t *testing.T, c activeCall) {
 	}
 	if _, err := time.Parse(time.RFC3339Nano, ci.StartTime); err != nil {
 		t.Errorf("connection_info.start_time %q: %v", ci.StartTime, err)
+	}
+	if ci.Fields != 3 {
+		t.Errorf("connection_info has %d fields, want the seed's three", ci.Fields)
 	}
 }
 

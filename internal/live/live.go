@@ -99,7 +99,6 @@ type connectionInfo struct {
 	ClientAddr       [2]any `json:"client_addr"`
 	TempConnectionID string `json:"temp_connection_id"`
 	StartTime        string `json:"start_time"`
-	Protocol         string `json:"protocol"`
 }
 
 // externalIDs are the ids a stream's call is known by, the one it is
@@ -143,7 +142,6 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 		ClientAddr:       [2]any{st.ClientAddr.Addr().String(), st.ClientAddr.Port()},
 		TempConnectionID: callscope.NewID(),
 		StartTime:        started.UTC().Format(time.RFC3339Nano),
-		Protocol:         string(st.Protocol),
 	})
 	if err != nil {
 		return nil, err
