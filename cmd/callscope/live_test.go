@@ -120,7 +120,7 @@ type activeCall struct {
 		ClientAddr       []any  `json:"client_addr"`
 		TempConnectionID string `json:"temp_connection_id"`
 		StartTime        string `json:"start_time"`
-		Fields           int `json:"-"` // how many the object has
+		Fields           int    `json:"-"` // how many the object has
 	} `json:"connection_info"`
 	TotalAudioDuration float64 `json:"total_audio_duration"`
 }
