@@ -15,6 +15,7 @@ const (
 	EventRecordingReady     = "recording.ready"
 	EventAnalysisCompleted  = "analysis.completed"
 	EventProcessingFailed   = "processing.failed"
+	EventCallDTMF           = "call.dtmf"
 )
 
 // EventData is the payload of one event type. Every event type has exactly
@@ -87,6 +88,20 @@ type ProcessingFailedData struct {
 	Error string `json:"error"`
 }
 
+// CallDTMFData is the payload of call.dtmf: a key pressed during a live
+// call, at Offset seconds from the start of its audio.
+type CallDTMFData struct {
+	CallRefData
+	Digit  string  `json:"digit"`
+	Offset float64 `json:"offset_seconds"`
+	// Track names the party the key came from when the stream tells
+	// (inbound, outbound); empty otherwise.
+	Track string `json:"track,omitempty"`
+}
+
+// EventType implements EventData.
+func (CallDTMFData) EventType() string { return EventCallDTMF }
+
 // EventType implements EventData.
 func (CallCreatedData) EventType() string { return EventCallCreated }
 
@@ -120,6 +135,7 @@ var EventPayloads = map[string]func() EventData{
 	EventCallCreated:        func() EventData { return &CallCreatedData{} },
 	EventCallStarted:        func() EventData { return &CallStartedData{} },
 	EventCallCompleted:      func() EventData { return &CallEndedData{} },
+	EventCallDTMF:           func() EventData { return &CallDTMFData{} },
 	EventCallFailed:         func() EventData { return &CallEndedData{} },
 	EventTranscriptionReady: func() EventData { return &TranscriptionReadyData{} },
 	EventRecordingReady:     func() EventData { return &RecordingReadyData{} },
@@ -131,7 +147,7 @@ var EventPayloads = map[string]func() EventData{
 // documented.
 var EventTypes = []string{
 	EventCallCreated, EventCallStarted, EventCallCompleted, EventCallFailed, EventTranscriptionReady,
-	EventRecordingReady, EventAnalysisCompleted, EventProcessingFailed,
+	EventRecordingReady, EventAnalysisCompleted, EventProcessingFailed, EventCallDTMF,
 }
 
 // Event is a recorded change of a call, with a stable id that every delivery

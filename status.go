@@ -74,6 +74,9 @@ const (
 	ExtCallSID = "call_sid"
 	// ExtFile names a call made from a file by `callscope process`.
 	ExtFile = "file"
+	// ExtAudioSocketUUID is the UUID an Asterisk AudioSocket stream opened
+	// with.
+	ExtAudioSocketUUID = "audiosocket_uuid"
 )
 
 // CallSIDKinds are the external id kinds that hold a Twilio CallSid, the

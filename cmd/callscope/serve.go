@@ -166,10 +166,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
+	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
+		Stages: pipeline.Stages}
+	streams := newLiveStreams(cfg, calls, recordings, log)
+	if speechEngine != nil {
+		streams.sessions.Speech = speechEngine
+	}
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
-		Calls: &call.Service{Store: s, Queue: q, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
-			Stages: pipeline.Stages},
+		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(),
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Agents: func() *deliver.Agent {
 			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}
@@ -192,6 +197,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		q.Stop(ctx)
 		return err
 	}
+	if err := streams.Start(ctx, log); err != nil {
+		_ = srv.Close(ctx)
+		q.Stop(ctx)
+		return err
+	}
 	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version,
 		"queue_client_id", q.ClientID())
 
@@ -200,6 +210,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	srv.Drain()
+	// Live calls end now: each is finished (recording attached, call
+	// ended, processing queued) while the queue still runs.
+	streams.Stop()
 	time.Sleep(cfg.ShutdownDelay)
 	var errs []error
 	if err := srv.Close(drain); err != nil {

@@ -113,6 +113,10 @@ func (s *Service) AppendSegments(ctx context.Context, tenantID, ref string, segs
 // and requests its post-call processing. Ending a call that is over
 // already changes nothing. Returns ENOTFOUND for an unknown call.
 func (s *Service) End(ctx context.Context, tenantID, ref, reason string) (*callscope.Call, error) {
+	return s.end(ctx, tenantID, ref, reason, true)
+}
+
+func (s *Service) end(ctx context.Context, tenantID, ref, reason string, process bool) (*callscope.Call, error) {
 	var out *callscope.Call
 	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		c, err := s.lockedCall(ctx, tx, tenantID, ref)
@@ -143,7 +147,7 @@ func (s *Service) End(ctx context.Context, tenantID, ref, reason string) (*calls
 			Status: c.Status, Reason: reason, EndedAt: c.EndedAt, DurationSeconds: c.DurationSeconds}); err != nil {
 			return err
 		}
-		if !s.ProcessingEnabled {
+		if !s.ProcessingEnabled || !process {
 			return nil
 		}
 		_, err = s.requestProcessing(ctx, tx, c, false)

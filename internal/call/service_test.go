@@ -72,6 +72,7 @@ func TestEveryEventHasOnePayload(t *testing.T) {
 		if !changed {
 			t.Fatal("ringing → in_progress did not change the call")
 		}
+		must(t, svc.DTMF(ctx, live, "5", "inbound", 1500*time.Millisecond))
 		_, err = svc.End(ctx, tn.ID, "live-1", "manual")
 		must(t, err)
 		rec := &callscope.Recording{Format: "wav", ContentType: "audio/wav", Channels: 1, StorageKey: "k", AccessToken: voicebot.NewToken()}

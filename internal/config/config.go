@@ -106,6 +106,12 @@ type Config struct {
 	PublicURL    string // CALLSCOPE_PUBLIC_URL: base of links to calls and recordings
 	AgentCAFile  string // CALLSCOPE_AGENT_CA_FILE: extra CA certificates trusted for the agent service
 
+	// Live call audio: the listeners serve the default tenant.
+	AudioSocketAddr       string         // CALLSCOPE_AUDIOSOCKET_ADDR: Asterisk AudioSocket listener; "" = off
+	OpenCHSAddr           string         // CALLSCOPE_OPENCHS_ADDR: OpenCHS raw TCP listener; "" = off
+	StreamAllowedNetworks []netip.Prefix // CALLSCOPE_STREAM_ALLOWED_NETWORKS: peers the TCP listeners accept; nil = loopback
+	TwilioAuthToken       string         // CALLSCOPE_TWILIO_AUTH_TOKEN (secret): signs /twilio/stream handshakes; "" = route off
+
 	// SecretKeys seal the secrets stored in the database (webhook signing
 	// secrets, service credentials): the first seals, every one opens
 	// (CALLSCOPE_SECRET_KEY, secret). Empty: a key generated in the data
@@ -185,6 +191,10 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SMTP_TLS", Default: "starttls", Help: "none, starttls (required) or tls (implicit, usually port 465)"},
 	{Name: "CALLSCOPE_PUBLIC_URL", Help: "public base URL of this server, e.g. https://calls.example.com, for links to calls and stable recording URLs"},
 	{Name: "CALLSCOPE_AGENT_CA_FILE", Help: "PEM file of extra CA certificates trusted for the agent notification service"},
+	{Name: "CALLSCOPE_AUDIOSOCKET_ADDR", Help: "host:port of the Asterisk AudioSocket listener for live calls (e.g. 127.0.0.1:9092); empty: off"},
+	{Name: "CALLSCOPE_OPENCHS_ADDR", Help: "host:port of the OpenCHS raw TCP audio listener for live calls (e.g. 127.0.0.1:8300); empty: off"},
+	{Name: "CALLSCOPE_STREAM_ALLOWED_NETWORKS", Help: "comma-separated CIDRs the AudioSocket and OpenCHS listeners accept connections from (default: loopback only)"},
+	{Name: "CALLSCOPE_TWILIO_AUTH_TOKEN", Help: "Twilio auth token that signs Media Streams handshakes at /twilio/stream (default tenant); empty: the route is off", Secret: true},
 }
 
 // Switches are the ENABLE_* variables and their defaults.
@@ -275,6 +285,27 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 		return nil, err
 	}
 	if c.AllowedNetworks, err = r.prefixes("CALLSCOPE_ALLOWED_NETWORKS"); err != nil {
+		return nil, err
+	}
+	if c.StreamAllowedNetworks, err = r.prefixes("CALLSCOPE_STREAM_ALLOWED_NETWORKS"); err != nil {
+		return nil, err
+	}
+	for _, v := range []struct {
+		name string
+		dst  *string
+	}{{"CALLSCOPE_AUDIOSOCKET_ADDR", &c.AudioSocketAddr}, {"CALLSCOPE_OPENCHS_ADDR", &c.OpenCHSAddr}} {
+		a, _, err := r.get(v.name)
+		if err != nil {
+			return nil, err
+		}
+		if a = strings.TrimSpace(a); a != "" {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				return nil, fmt.Errorf("%s: want host:port, got %q", v.name, a)
+			}
+		}
+		*v.dst = a
+	}
+	if c.TwilioAuthToken, _, err = r.get("CALLSCOPE_TWILIO_AUTH_TOKEN"); err != nil {
 		return nil, err
 	}
 	ap, apName, err := r.get("CALLSCOPE_ALLOW_PRIVATE_URLS")

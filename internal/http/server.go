@@ -73,6 +73,11 @@ type Server struct {
 	// Now is the clock.
 	Now func() time.Time
 
+	// Live closes live call streams when their call is ended (live.go).
+	Live LiveCalls
+	// TwilioStream, if set, serves Twilio Media Streams at /twilio/stream.
+	TwilioStream http.Handler
+
 	handler http.Handler
 	mux     *http.ServeMux
 	limiter *limiter
@@ -131,6 +136,7 @@ func (s *Server) Init() error {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
+	s.mountStreams()
 	s.handler = s.outer(s.mux)
 	return nil
 }

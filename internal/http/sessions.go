@@ -370,6 +370,7 @@ func (s *Server) handleEndCall(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	s.hangupLive(r, reason)
 	if _, err := s.Calls.End(r.Context(), tenantID(r), r.PathValue("call_id"), reason); err != nil {
 		return err
 	}

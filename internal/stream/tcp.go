@@ -88,19 +88,22 @@ func (l *TCPListener) ListenAddr() net.Addr {
 
 // Stop closes the listener and every open connection, then waits for
 // their handlers to return. Stopping twice, or a listener never started,
-// is not an error.
+// is not an error; every Stop waits, also one made while another (e.g. its
+// context's) is under way.
 func (l *TCPListener) Stop() {
 	l.mu.Lock()
-	if l.stopped || l.ln == nil {
+	if l.ln == nil {
 		l.stopped = true
 		l.mu.Unlock()
 		return
 	}
-	l.stopped = true
-	l.cancel()
-	_ = l.ln.Close()
-	for c := range l.conns {
-		_ = c.Close()
+	if !l.stopped {
+		l.stopped = true
+		l.cancel()
+		_ = l.ln.Close()
+		for c := range l.conns {
+			_ = c.Close()
+		}
 	}
 	l.mu.Unlock()
 	l.wg.Wait()

@@ -183,3 +183,32 @@ func TestPacerKeepsAbsoluteSchedule(t *testing.T) {
 		t.Fatal("Wait on a cancelled context succeeded")
 	}
 }
+
+// TestStopWaitsWhileContextStops cancels the listener's context (which
+// stops it) and calls Stop at once, as a server does on SIGTERM: Stop
+// returns only after the connection's handler finished.
+func TestStopWaitsWhileContextStops(t *testing.T) {
+	t.Parallel()
+	var finished atomic.Bool
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &stream.TCPListener{Name: "test", Addr: "127.0.0.1:0", Handle: func(ctx context.Context, c net.Conn) {
+		<-ctx.Done()
+		time.Sleep(200 * time.Millisecond) // finishing the call
+		finished.Store(true)
+	}}
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", l.ListenAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(50 * time.Millisecond) // accepted
+	cancel()
+	time.Sleep(10 * time.Millisecond) // the context's Stop is under way
+	l.Stop()
+	if !finished.Load() {
+		t.Fatal("Stop returned before the handler finished")
+	}
+}

@@ -1,0 +1,93 @@
+package call
+
+import (
+	"context"
+	"time"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+// OpenLive finds the live call whose external id of kind is value, or
+// creates it from c (with that external id first) when there is none. A
+// call found keeps its record; only its connection_info is replaced when c
+// has one. It reports whether the call was created.
+func (s *Service) OpenLive(ctx context.Context, c *callscope.Call) (*callscope.Call, bool, error) {
+	if len(c.ExternalIDs) == 0 {
+		return nil, false, callscope.Errorf(callscope.EINVALID, "a live call needs an external id")
+	}
+	ref := c.ExternalIDs[0].Value
+	for attempt := 0; attempt < 3; attempt++ {
+		found, err := s.Store.Call(ctx, c.TenantID, ref)
+		switch {
+		case err == nil:
+			if len(c.ConnectionInfo) > 0 && found.Status.Live() {
+				err = retryConflicts(func() error {
+					return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+						cur, err := s.lockedCall(ctx, tx, found.TenantID, found.ID)
+						if err != nil {
+							return err
+						}
+						cur.ConnectionInfo = c.ConnectionInfo
+						now := s.now()
+						cur.LastActivity = &now
+						found = cur
+						return tx.UpdateCall(ctx, cur)
+					})
+				})
+			}
+			return found, false, err
+		case callscope.ErrorCode(err) != callscope.ENOTFOUND:
+			return nil, false, err
+		}
+		err = s.Create(ctx, c)
+		if err == nil {
+			return c, true, nil
+		}
+		if callscope.ErrorCode(err) != callscope.ECONFLICT {
+			return nil, false, err
+		}
+		// Another connection created it at the same moment: find it.
+	}
+	return nil, false, callscope.Errorf(callscope.ECONFLICT, "call %q is being created elsewhere", ref)
+}
+
+// LiveProgress records how far a live call's audio has come: its last
+// activity and the seconds of audio received (never lowered). It returns
+// the call as stored, so the caller sees a status changed elsewhere.
+func (s *Service) LiveProgress(ctx context.Context, tenantID, callID string, at time.Time, audioSeconds float64) (*callscope.Call, error) {
+	var out *callscope.Call
+	err := retryConflicts(func() error {
+		return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+			c, err := s.lockedCall(ctx, tx, tenantID, callID)
+			if err != nil {
+				return err
+			}
+			out = c
+			if !c.Status.Live() {
+				return nil // over already: the record is final
+			}
+			at := callscope.Timestamp(at)
+			c.LastActivity = &at
+			c.AudioSeconds = max(c.AudioSeconds, round3(audioSeconds))
+			return tx.UpdateCall(ctx, c)
+		})
+	})
+	return out, err
+}
+
+// DTMF records a key pressed during a live call as a call.dtmf event.
+func (s *Service) DTMF(ctx context.Context, c *callscope.Call, digit, track string, offset time.Duration) error {
+	return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		_, err := s.Queue.RecordEvent(ctx, tx, c, callscope.CallDTMFData{CallRefData: callscope.RefOf(c),
+			Digit: digit, Offset: round3(offset.Seconds()), Track: track})
+		return err
+	})
+}
+
+// EndLive ends a live call as End does, and requests its post-call
+// processing only when process is true (a realtime-only call is not
+// processed again). Ending a call that is over changes nothing.
+func (s *Service) EndLive(ctx context.Context, tenantID, ref, reason string, process bool) (*callscope.Call, error) {
+	return s.end(ctx, tenantID, ref, reason, process)
+}

@@ -1,0 +1,40 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// LiveCalls are the live call streams this process holds.
+type LiveCalls interface {
+	// Hangup closes the stream of the tenant's call ref names, if this
+	// process holds it, and returns once the call was finished (recording
+	// attached, call ended for reason). It reports whether it held it.
+	Hangup(ctx context.Context, tenantID, ref, reason string) bool
+}
+
+// hangupLive closes the live stream of the call being ended, so that the
+// call ends with its recording in place.
+func (s *Server) hangupLive(r *http.Request, reason string) {
+	if s.Live != nil {
+		s.Live.Hangup(r.Context(), tenantID(r), r.PathValue("call_id"), reason)
+	}
+}
+
+// mountStreams adds the live audio endpoints, which are not API routes:
+// Twilio Media Streams at /twilio/stream, authenticated by their own
+// signature.
+func (s *Server) mountStreams() {
+	if s.TwilioStream != nil {
+		h := s.TwilioStream
+		s.mux.Handle("GET /twilio/stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// A stream lasts as long as its call: the server's request
+			// deadlines would cut it, and they stay on a hijacked conn.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			h.ServeHTTP(w, r)
+		}))
+	}
+}
