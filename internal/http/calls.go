@@ -188,9 +188,7 @@ func (s *Server) handleCreateCall(w http.ResponseWriter, r *http.Request) error 
 	} else if !c.Direction.Valid() {
 		f.add("Input should be 'inbound' or 'outbound'", "enum", "body", "direction")
 	}
-	if c.Status == "" {
-		c.Status = callscope.CallInProgress
-	} else if !c.Status.Valid() {
+	if c.Status != "" && !c.Status.Valid() { // empty: the call service's default
 		f.add("Input should be a known call status", "enum", "body", "status")
 	}
 	if c.ProcessingMode == "" {
