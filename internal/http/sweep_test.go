@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/callscope/callscope/internal/egress"
+	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
@@ -185,7 +187,7 @@ type sweepStats struct {
 }
 
 func sweep(t *testing.T, d sqlstore.Dialect) {
-	e := newEnv(t, d)
+	e := newEnv(t, d, func(s *cshttp.Server) { s.Egress = egress.Policy{AllowPrivate: true} })
 	var st sweepStats
 	check := func(what, method, path, key string, body []byte, strict bool, hdr ...string) response {
 		t.Helper()
@@ -236,20 +238,16 @@ func sweep(t *testing.T, d sqlstore.Dialect) {
 	wantStatus(t, r, 201)
 	analyzerID := fmt.Sprint(r.json(t)["id"])
 	r = e.do("POST", "/api/analyzers/"+analyzerID+"/backfill", e.key, map[string]any{})
-	backfillID := "1"
-	if r.Status < 300 {
-		backfillID = fmt.Sprint(r.json(t)["id"])
-	}
+	wantStatus(t, r, 202)
+	backfillID := fmt.Sprint(r.json(t)["id"])
 	r = e.do("POST", "/api/v1/webhooks", e.key, map[string]any{"url": "http://127.0.0.1:9/hook", "enabled": false})
-	webhookID := "wh"
-	if r.Status < 300 {
-		webhookID = fmt.Sprint(r.json(t)["id"])
-	}
-	recordingID := "rec"
+	wantStatus(t, r, 201)
+	webhookID := fmt.Sprint(r.json(t)["id"])
 	r = e.do("POST", "/api/v1/calls/sweep-1/recording", e.key, wavBytes(), "Content-Type", "audio/wav")
-	if r.Status < 300 {
-		recordingID = fmt.Sprint(r.json(t)["id"])
+	if r.Status >= 300 {
+		t.Fatalf("recording upload: %d %s", r.Status, r.Body)
 	}
+	recordingID := fmt.Sprint(r.json(t)["id"])
 	ids := map[string]string{"{call_id}": "sweep-1", "{tenant_id}": other, "{key_id}": keyID, "{id}": analyzerID,
 		"{backfill_id}": backfillID, "{webhook_id}": webhookID, "{delivery_id}": "1", "{recording_id}": recordingID, "{token}": "tok"}
 	fill := func(pattern string) string {
