@@ -81,9 +81,6 @@ func decodeJSON(r *http.Request, limit int64, dst any) error {
 	}
 	// callscope's own bodies are read strictly: an unknown or misspelled
 	// field, or a key given twice, is an error that names it.
-	if p := inexactProblem(body); p != nil {
-		return callscope.ValidationError(*p)
-	}
 	return callscope.DecodeStrict(body, dst, "body")
 }
 

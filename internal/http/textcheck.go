@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -98,86 +97,4 @@ func checkRequestText(r *http.Request, pattern string) error {
 		}
 	}
 	return nil
-}
-
-// inexactProblem finds a number that would not read back as written: one
-// with more digits than a float64 keeps (12345678901234567890 would come
-// back as 12345678901234567000). Such numbers are refused in callscope's own
-// bodies, whose free-form fields (metadata, output schemas) are stored as
-// float64s.
-func inexactProblem(body []byte) *callscope.FieldError {
-	if !longDigitRun(body) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var walk func(path []string) *callscope.FieldError
-	walk = func(path []string) *callscope.FieldError {
-		t, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		switch t := t.(type) {
-		case json.Number:
-			if !exactFloat(string(t)) {
-				return &callscope.FieldError{Loc: append([]string{"body"}, path...),
-					Msg: "Number " + string(t) + " has more digits than are kept; send at most 15 significant digits, or a string", Type: "value_error"}
-			}
-		case json.Delim:
-			switch t {
-			case '{':
-				for dec.More() {
-					kt, err := dec.Token()
-					if err != nil {
-						return nil
-					}
-					k, _ := kt.(string)
-					if p := walk(append(path, k)); p != nil {
-						return p
-					}
-				}
-				dec.Token()
-			case '[':
-				for i := 0; dec.More(); i++ {
-					if p := walk(append(path, strconv.Itoa(i))); p != nil {
-						return p
-					}
-				}
-				dec.Token()
-			}
-		}
-		return nil
-	}
-	return walk(nil)
-}
-
-// longDigitRun tells whether body has 16 or more digits in a row (a '.'
-// between them counting as a digit): shorter numbers always read back.
-func longDigitRun(body []byte) bool {
-	n := 0
-	for _, c := range body {
-		if c >= '0' && c <= '9' || c == '.' {
-			if n++; n >= 16 {
-				return true
-			}
-		} else {
-			n = 0
-		}
-	}
-	return false
-}
-
-// exactFloat tells whether the float64 nearest to the decimal s, written
-// back in its shortest form, has the same value as s.
-func exactFloat(s string) bool {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return false
-	}
-	want, ok := new(big.Rat).SetString(s)
-	if !ok {
-		return false
-	}
-	got, ok := new(big.Rat).SetString(strconv.FormatFloat(f, 'g', -1, 64))
-	return ok && got.Cmp(want) == 0
 }
