@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -102,7 +103,7 @@ func ParseCDR(raw json.RawMessage, loc []string, zone *time.Location, f *[]calls
 			continue
 		}
 		x, err := strconv.ParseFloat(v, 64)
-		if err != nil || x < 0 || x > 1e7 {
+		if err != nil || !(x >= 0 && x <= 1e7) { // also refuses NaN
 			add("Input should be a non-negative number of seconds", "value_error", at(n.k)...)
 			continue
 		}
@@ -256,7 +257,7 @@ func checkID(add func(msg, typ string, loc ...string), v string, loc ...string) 
 		return
 	}
 	for _, c := range v {
-		if c <= ' ' || c == 0x7f || c == '/' || c == '?' || c == '#' {
+		if c <= ' ' || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) || c == '/' || c == '?' || c == '#' {
 			add("Identifier may not contain spaces, control characters, '/', '?' or '#'", "value_error", loc...)
 			return
 		}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +33,13 @@ func segmentViews(segs []callscope.Segment) []segmentView {
 	return out
 }
 
-func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+func round3(f float64) float64 {
+	// Through math.Round, not int64: a time past 2^63 ms must not wrap.
+	if r := math.Round(f*1000) / 1000; !math.IsInf(r, 0) && !math.IsNaN(r) {
+		return r
+	}
+	return f
+}
 
 // sessionView is a call as the Call Sessions API shows it (seed 001 §5.1),
 // followed by callscope's own fields.

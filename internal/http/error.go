@@ -117,6 +117,9 @@ func readJSONBody(r *http.Request, limit int64, arrays ...bool) ([]byte, error) 
 		p.Loc = append([]string{"body"}, p.Loc...)
 		return nil, callscope.ValidationError(*p)
 	}
+	if p := nulProblem(trimmed); p != nil {
+		return nil, callscope.ValidationError(*p)
+	}
 	return body, nil
 }
 

@@ -1,9 +1,11 @@
 package http_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
 )
 
@@ -74,21 +76,56 @@ func TestMissingRequiredField(t *testing.T) {
 	}
 }
 
-// FuzzJSONRoutes feeds arbitrary bodies to the JSON routes: whatever comes
-// in, the answer is never a 5xx.
+// FuzzJSONRoutes feeds arbitrary bodies to every JSON route of the route
+// table (each with the credentials it wants): whatever comes in, the answer
+// is never a 5xx.
 func FuzzJSONRoutes(f *testing.F) {
 	for _, s := range []string{`{}`, `{"call_id":"a","direction":"inbound"}`, `{"name":"x"}`, `[`, `{"metadata":{"a":[1,{"b":null}]}}`,
-		`{"start_time":"2025-01-01T00:00:00Z"}`, `{"start_time":"yesterday"}`, `{"external_ids":[{"kind":"k","value":""}]}`} {
+		`{"start_time":"2025-01-01T00:00:00Z"}`, `{"start_time":"yesterday"}`, `{"external_ids":[{"kind":"k","value":""}]}`,
+		`{"metadata":{"n":12345678901234567890}}`, `{"name":"a\u0000"}`, `[{"uniqueid":"1.2"}]`, `{"session_id":"s","stream_id":"x"}`} {
 		f.Add(s)
 	}
-	e := newEnv(f, "sqlite")
+	for _, s := range sweepBodies {
+		f.Add(s)
+	}
+	e := newEnv(f, "sqlite", func(s *cshttp.Server) { s.Egress = egress.Policy{AllowPrivate: true} })
+	wantStatus(f, e.do("POST", "/api/v1/calls", e.key, map[string]any{"call_id": "fuzz-1"}), 201)
+	r := e.do("POST", "/api/v1/tenants", e.admin, map[string]any{"name": "fuzz other"})
+	wantStatus(f, r, 201)
+	other := r.json(f)["id"].(string)
+	r = e.do("POST", "/api/analyzers", e.key, map[string]any{"name": "fuzz", "kind": "llm", "prompt": "p", "active": false})
+	wantStatus(f, r, 201)
+	analyzer := fmt.Sprint(r.json(f)["id"])
+	r = e.do("POST", "/api/v1/webhooks", e.key, map[string]any{"url": "http://127.0.0.1:9/hook", "enabled": false})
+	wantStatus(f, r, 201)
+	webhook := fmt.Sprint(r.json(f)["id"])
+	subst := strings.NewReplacer("{call_id}", "fuzz-1", "{tenant_id}", other, "{id}", analyzer, "{webhook_id}", webhook)
+	type target struct {
+		method, path, key string
+		hdr               []string
+	}
+	var targets []target
+	for _, rt := range e.server.JSONRoutes() {
+		method, pattern, _ := strings.Cut(rt, " ")
+		tg := target{method: method, path: subst.Replace(pattern), key: e.key}
+		switch {
+		case strings.HasPrefix(pattern, "/api/v1/tenants"):
+			tg.key = e.admin
+		case pattern == "/api/v1/call-results":
+			tg.key, tg.hdr = "", []string{"X-CXBCore-Secret", resultsSecret}
+		}
+		if strings.Contains(tg.path, "{") {
+			f.Fatalf("no fixture for %s", rt)
+		}
+		targets = append(targets, tg)
+	}
 	f.Fuzz(func(t *testing.T, body string) {
 		e := *e
 		e.t = t
-		for _, path := range []string{"/api/v1/calls", "/api/v1/tenants", "/api/v1/tenants/" + e.tenant.ID + "/api-keys"} {
-			r := e.do("POST", path, e.admin, body, "X-Tenant-ID", e.tenant.ID)
+		for _, tg := range targets {
+			r := e.do(tg.method, tg.path, tg.key, body, tg.hdr...)
 			if r.Status >= 500 {
-				t.Fatalf("POST %s %q: %d %s", path, body, r.Status, r.Body)
+				t.Fatalf("%s %s %q: %d %s", tg.method, tg.path, body, r.Status, r.Body)
 			}
 		}
 	})

@@ -242,6 +242,10 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 		}
+		if err := checkRequestText(r, rt.Pattern); err != nil {
+			writeError(w, r, s.Logger, err)
+			return
+		}
 		if err := rt.Handle(w, r); err != nil {
 			writeError(w, r, s.Logger, err)
 		}

@@ -115,6 +115,10 @@ func Parse(body []byte) (Payload, error) {
 	} else if len(sid) > 200 || strings.ContainsAny(sid, "/?#\x00") {
 		errs = append(errs, callscope.FieldError{Loc: []string{"body", "session_id"}, Msg: "session_id should have at most 200 characters and no '/', '?' or '#'", Type: "value_error"})
 	}
+	if len(p.String("stream_id")) > 200 {
+		// The stream id becomes an id of the call, which is at most 200.
+		errs = append(errs, callscope.FieldError{Loc: []string{"body", "stream_id"}, Msg: "String should have at most 200 characters", Type: "string_too_long"})
+	}
 	if tok := p.String("recording_access_token"); fits(tString, p["recording_access_token"]) && tok != "" {
 		if msg := CheckToken(tok); msg != "" {
 			errs = append(errs, callscope.FieldError{Loc: []string{"body", "recording_access_token"}, Msg: msg, Type: "value_error"})
