@@ -391,11 +391,34 @@ func findKey(v any, name string, path []string) []string {
 	return nil
 }
 
+// mayOverflow reports whether raw could hold a number too large for a
+// float64: one with an exponent, or a run of more than 300 digits. It errs
+// towards yes; a yes only means the document is walked.
+func mayOverflow(raw []byte) bool {
+	run := 0
+	for _, c := range raw {
+		switch {
+		case c >= '0' && c <= '9':
+			if run++; run > 300 {
+				return true
+			}
+		case (c == 'e' || c == 'E') && run > 0:
+			return true
+		case c != '.':
+			run = 0
+		}
+	}
+	return false
+}
+
 // JSONProblem finds what a well-formed JSON document holds that callscope
 // cannot store and read back: a number too large for a float64 (1e999)
 // and, when dupKeys is set, a key that appears twice in one object. It
 // returns the problem with its path, or nil.
 func JSONProblem(raw []byte, dupKeys bool) *FieldError {
+	if !dupKeys && !mayOverflow(raw) {
+		return nil // the common case, without walking the document
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var walk func(path []string) (*FieldError, error)
