@@ -62,7 +62,7 @@ func newLiveFixture(t *testing.T, s *sqlstore.Store) *liveFixture {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, job.NewPendingWorker(s, nil, "processing is not worked in this test",
-		func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+		func(a pipeline.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	// The queue is not started: a requested processing stays pending.
 	q, err := job.New(s, workers, job.Config{})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/voicebot"
 )
@@ -274,7 +274,7 @@ func (s *Service) storeResults(ctx context.Context, tx *sqlstore.Tx, tenant *cal
 	// the tenant wants it.
 	s.Queue.EnqueueCampaignReconcile(tx, tenant.ID, c.ID)
 	if tenant.Settings.CRMPush != nil && !doc.Bool("skip_post_push") {
-		s.Queue.Enqueue(tx, job.CRMPushArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
+		s.Queue.Enqueue(tx, deliver.CRMPushArgs{TenantID: tenant.ID, CallID: c.ID}, nil)
 	}
 	if tenant.Settings.ProcessCallResults && s.ProcessingEnabled {
 		// New results are processed again, unless a run is already due.

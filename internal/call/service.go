@@ -13,6 +13,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
@@ -306,7 +307,7 @@ func (s *Service) requestProcessing(ctx context.Context, tx *sqlstore.Tx, c *cal
 	case err != nil:
 		return "", err
 	case ok:
-		s.Queue.Enqueue(tx, job.ProcessCallArgs{TenantID: c.TenantID, CallID: c.ID, Force: force}, nil)
+		s.Queue.Enqueue(tx, pipeline.ProcessCallArgs{TenantID: c.TenantID, CallID: c.ID, Force: force}, nil)
 		return ProcessQueued, nil
 	case status == callscope.ProcessingCompleted:
 		return ProcessCompleted, nil

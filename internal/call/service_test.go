@@ -12,6 +12,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -35,11 +36,11 @@ func newService(t *testing.T, s *sqlstore.Store) *call.Service {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, noopWorker{})
 	river.AddWorker(workers, job.NewPendingWorker(s, nil, "processing is not worked in this test",
-		func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+		func(a pipeline.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	river.AddWorker(workers, job.NewPendingWorker(s, nil, "campaigns are not worked in this test",
 		func(a job.CampaignReconcileArgs) (string, string) { return a.TenantID, "" }))
 	river.AddWorker(workers, job.NewPendingWorker(s, nil, "CRM pushes are not worked in this test",
-		func(a job.CRMPushArgs) (string, string) { return a.TenantID, a.CallID }))
+		func(a deliver.CRMPushArgs) (string, string) { return a.TenantID, a.CallID }))
 	q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

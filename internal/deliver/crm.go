@@ -17,7 +17,6 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/egress"
-	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
@@ -127,16 +126,25 @@ type CRM struct {
 	Logger         *slog.Logger
 }
 
+// CRMPushArgs asks for a call's results to be pushed to the tenant's CRM.
+type CRMPushArgs struct {
+	TenantID string `json:"tenant_id"`
+	CallID   string `json:"call_id"`
+}
+
+// Kind implements river.JobArgs.
+func (CRMPushArgs) Kind() string { return "crm.push" }
+
 // CRMWorker works crm.push jobs.
 type CRMWorker struct {
-	river.WorkerDefaults[job.CRMPushArgs]
+	river.WorkerDefaults[CRMPushArgs]
 	*CRM
 }
 
 // Work implements river.Worker. A call flagged skip_post_push, or a tenant
 // without a CRM, is skipped; 5xx answers, 429 and network errors are
 // retried, other answers fail the delivery for good.
-func (w *CRMWorker) Work(ctx context.Context, j *river.Job[job.CRMPushArgs]) error {
+func (w *CRMWorker) Work(ctx context.Context, j *river.Job[CRMPushArgs]) error {
 	a := j.Args
 	c, err := w.Store.Call(ctx, a.TenantID, a.CallID)
 	if err != nil {

@@ -59,7 +59,7 @@ func TestCRMPush(t *testing.T) {
 	must(t, env.store.CreateRecording(ctx, &callscope.Recording{TenantID: tn.ID, CallID: c.ID, Format: "mp3",
 		ContentType: "audio/mpeg", StorageKey: "k", AccessToken: "tok_abc"}))
 
-	_, err := env.queue.Insert(ctx, job.CRMPushArgs{TenantID: tn.ID, CallID: c.ID}, nil)
+	_, err := env.queue.Insert(ctx, deliver.CRMPushArgs{TenantID: tn.ID, CallID: c.ID}, nil)
 	must(t, err)
 	var got map[string]string
 	select {
@@ -94,7 +94,7 @@ func TestCRMPushSkipped(t *testing.T) {
 	c := mustCall(t, env.store, tn.ID, 4)
 	c.Raw = map[string]json.RawMessage{"call_results": json.RawMessage(`{"skip_post_push": true}`)}
 	must(t, env.store.UpdateCall(ctx, c))
-	res, err := env.queue.Insert(ctx, job.CRMPushArgs{TenantID: tn.ID, CallID: c.ID}, nil)
+	res, err := env.queue.Insert(ctx, deliver.CRMPushArgs{TenantID: tn.ID, CallID: c.ID}, nil)
 	must(t, err)
 	waitJob(t, env.store, res.Job.ID)
 	if hits.Load() != 0 {

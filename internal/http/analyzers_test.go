@@ -331,7 +331,7 @@ func swapQueue(t *testing.T, e *env, engines func(*callscope.Tenant) pipeline.En
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &job.DispatchEventWorker{Store: e.store})
 	river.AddWorker(workers, job.NewPendingWorker(e.store, nil, "processing is not worked in this test",
-		func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+		func(a pipeline.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	analyze.AddWorkers(workers, analyze.Config{Store: e.store, Engines: engines, PageSize: 4})
 	q, err := job.New(e.store, workers, job.Config{PollInterval: 20 * time.Millisecond})
 	must(t, err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/pipeline"
 )
 
 // processingView is the state of a call's post-call pipeline (seed 001
@@ -45,7 +46,7 @@ func (s *Server) handleCallProcessing(w http.ResponseWriter, r *http.Request) er
 	switch {
 	case callscope.ErrorCode(err) == callscope.ENOTFOUND:
 		// No run has started: pending, and requested if a job asks for one.
-		jobs, err := s.Jobs.ProcessJobs(ctx, c.TenantID, c.ID)
+		jobs, err := s.Jobs.CallJobs(ctx, pipeline.ProcessCallArgs{}.Kind(), c.TenantID, c.ID)
 		if err != nil {
 			return err
 		}
@@ -141,7 +142,7 @@ func (s *Server) handleProcessingStatus(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	jobs, err := s.Jobs.ProcessJobs(ctx, tenant, "")
+	jobs, err := s.Jobs.CallJobs(ctx, pipeline.ProcessCallArgs{}.Kind(), tenant, "")
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: time.Minute})
 	} else {
 		river.AddWorker(workers, job.NewPendingWorker(s, nil, "processing is not worked in this test",
-			func(a job.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
+			func(a pipeline.ProcessCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	}
 	analyze.AddWorkers(workers, analyze.Config{Store: s, Engines: runner.Engines, Redact: analyze.RedactsLike(runner)})
 	var err error

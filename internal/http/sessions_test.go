@@ -13,6 +13,7 @@ import (
 	"github.com/callscope/callscope"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
@@ -360,7 +361,7 @@ func TestSessionsEnd(t *testing.T) {
 				completed++
 			}
 		}
-		jobs, err := job.ProcessJobs(ctx, e.store, e.tenant.ID, ended.ID)
+		jobs, err := job.CallJobs(ctx, e.store, pipeline.ProcessCallArgs{}.Kind(), e.tenant.ID, ended.ID)
 		must(t, err)
 		total := 0
 		for _, n := range jobs {

@@ -60,9 +60,9 @@ type Store interface {
 type Jobs interface {
 	// JobCounts counts every job by queue state.
 	JobCounts(ctx context.Context) (map[string]int, error)
-	// ProcessJobs counts the processing jobs of a tenant (of one call when
+	// CallJobs counts the jobs of a kind of a tenant (of one call when
 	// callID is not "") by queue state.
-	ProcessJobs(ctx context.Context, tenantID, callID string) (map[string]int, error)
+	CallJobs(ctx context.Context, kind, tenantID, callID string) (map[string]int, error)
 }
 
 // WebhookReplayer sends a webhook delivery again. *deliver.Webhooks

@@ -26,13 +26,14 @@ func JobKinds(ctx context.Context, st *sqlstore.Store) (map[string]int, error) {
 	return st.CountBy(ctx, `SELECT kind, count(*) FROM river_job GROUP BY kind`)
 }
 
-// ProcessJobs counts the post-call processing jobs of a tenant's calls by
-// queue state, for one call when callID (callscope's id) is not "".
-func ProcessJobs(ctx context.Context, st *sqlstore.Store, tenantID, callID string) (map[string]int, error) {
-	query := `SELECT state, count(*) FROM river_job WHERE kind = '` + ProcessCallArgs{}.Kind() + `' AND args->>'tenant_id' = $1`
-	args := []any{tenantID}
+// CallJobs counts the jobs of a kind whose args name a tenant's calls
+// (tenant_id, call_id), by queue state, for one call when callID
+// (callscope's id) is not "".
+func CallJobs(ctx context.Context, st *sqlstore.Store, kind, tenantID, callID string) (map[string]int, error) {
+	query := `SELECT state, count(*) FROM river_job WHERE kind = $1 AND args->>'tenant_id' = $2`
+	args := []any{kind, tenantID}
 	if callID != "" {
-		query += ` AND args->>'call_id' = $2`
+		query += ` AND args->>'call_id' = $3`
 		args = append(args, callID)
 	}
 	return st.CountBy(ctx, query+` GROUP BY state`, args...)
@@ -43,10 +44,10 @@ func (q *Queue) JobCounts(ctx context.Context) (map[string]int, error) {
 	return JobCounts(ctx, q.store)
 }
 
-// ProcessJobs counts the processing jobs of a tenant (of one call when
-// callID is not "") by queue state.
-func (q *Queue) ProcessJobs(ctx context.Context, tenantID, callID string) (map[string]int, error) {
-	return ProcessJobs(ctx, q.store, tenantID, callID)
+// CallJobs counts the jobs of a kind of a tenant (of one call when callID
+// is not "") by queue state.
+func (q *Queue) CallJobs(ctx context.Context, kind, tenantID, callID string) (map[string]int, error) {
+	return CallJobs(ctx, q.store, kind, tenantID, callID)
 }
 
 // Collector reports the queue depth by job state at scrape time, as

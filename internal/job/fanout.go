@@ -9,25 +9,6 @@ import (
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
-// ProcessCallArgs asks for a call's post-call pipeline to run.
-type ProcessCallArgs struct {
-	TenantID string `json:"tenant_id"`
-	CallID   string `json:"call_id"`
-	Force    bool   `json:"force,omitempty"`
-}
-
-// Kind implements river.JobArgs.
-func (ProcessCallArgs) Kind() string { return "call.process" }
-
-// InsertOpts runs processing in its own queue. At most one job per call
-// is due at a time because a job is only inserted together with the
-// processing record's atomic move to pending (Store.RequestProcessing), not
-// by a unique-job rule: River may still hold a finished run as running for
-// a moment, and a forced rerun must not be lost to it.
-func (ProcessCallArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueProcessing, MaxAttempts: 8}
-}
-
 // CampaignReconcileArgs asks for finished calls' outcomes to be recorded
 // against their campaign contacts (seed 004); a no-op for calls outside
 // campaigns. A job names one call (TenantID, CallID), or the calls of one
@@ -63,15 +44,6 @@ func (a CampaignReconcileArgs) Refs() []CallRef {
 func (q *Queue) EnqueueCampaignReconcile(tx *sqlstore.Tx, tenantID, callID string) {
 	tx.Defer(q, CallRef{TenantID: tenantID, CallID: callID}, q.flush)
 }
-
-// CRMPushArgs asks for a call's results to be pushed to the tenant's CRM.
-type CRMPushArgs struct {
-	TenantID string `json:"tenant_id"`
-	CallID   string `json:"call_id"`
-}
-
-// Kind implements river.JobArgs.
-func (CRMPushArgs) Kind() string { return "crm.push" }
 
 // PendingWorker completes jobs of a kind without doing their work: it
 // checks the call still exists and records, in the log and in the job's

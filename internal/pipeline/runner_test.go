@@ -118,7 +118,7 @@ func TestResumeAfterStop(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatalf("request processing: %v %v", ok, err)
 			}
-			q1.Enqueue(tx, job.ProcessCallArgs{TenantID: tn.ID, CallID: c.ID}, nil)
+			q1.Enqueue(tx, pipeline.ProcessCallArgs{TenantID: tn.ID, CallID: c.ID}, nil)
 			return nil
 		})
 		if err != nil {

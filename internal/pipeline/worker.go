@@ -11,21 +11,40 @@ import (
 	"github.com/callscope/callscope/internal/job"
 )
 
+// ProcessCallArgs asks for a call's post-call pipeline to run.
+type ProcessCallArgs struct {
+	TenantID string `json:"tenant_id"`
+	CallID   string `json:"call_id"`
+	Force    bool   `json:"force,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ProcessCallArgs) Kind() string { return "call.process" }
+
+// InsertOpts runs processing in its own queue. At most one job per call
+// is due at a time because a job is only inserted together with the
+// processing record's atomic move to pending (Store.RequestProcessing), not
+// by a unique-job rule: River may still hold a finished run as running for
+// a moment, and a forced rerun must not be lost to it.
+func (ProcessCallArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: job.QueueProcessing, MaxAttempts: 8}
+}
+
 // Worker runs the processing job of a call.
 type Worker struct {
-	river.WorkerDefaults[job.ProcessCallArgs]
+	river.WorkerDefaults[ProcessCallArgs]
 	Runner *Runner
 	// Limit bounds one run (PROCESSING_TIMEOUT_SECONDS).
 	Limit time.Duration
 }
 
 // Timeout implements river.Worker.
-func (w *Worker) Timeout(*river.Job[job.ProcessCallArgs]) time.Duration { return w.Limit }
+func (w *Worker) Timeout(*river.Job[ProcessCallArgs]) time.Duration { return w.Limit }
 
 // Work implements river.Worker: permanent failures end the job, retryable
 // ones come back after the provider's Retry-After or River's backoff; the
 // last attempt's failure marks the processing failed.
-func (w *Worker) Work(ctx context.Context, j *river.Job[job.ProcessCallArgs]) error {
+func (w *Worker) Work(ctx context.Context, j *river.Job[ProcessCallArgs]) error {
 	err := w.Runner.Run(ctx, j.Args.TenantID, j.Args.CallID)
 	if err == nil {
 		return nil
