@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,17 +35,6 @@ var insideForms = []struct {
 	{"2130706433", false}, {"0x7f000001", false}, {"0177.0.0.1", false}, {"127.1", false}, {"127.0.0.1.", false},
 	{"localhost", true}, {"localhost.", false}, {"LocalHost", true}, {"api.localhost", false},
 	{"inside.test", true}, {"inside6.test", true}, {"metadata.test", true}, {"mixed.test", false},
-}
-
-// testResolver answers for the names of insideForms and for a public one.
-func testResolver(t *testing.T) *net.Resolver {
-	return egresstest.Resolver(t, map[string][]netip.Addr{
-		"inside.test":   {netip.MustParseAddr("127.0.0.1")},
-		"inside6.test":  {netip.MustParseAddr("::1")},
-		"metadata.test": {netip.MustParseAddr("169.254.169.254")},
-		"mixed.test":    {netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("10.0.0.1")},
-		"public.test":   {netip.MustParseAddr("8.8.8.8")},
-	})
 }
 
 func TestPermitsZoneAndMappedForms(t *testing.T) {
@@ -95,7 +82,7 @@ func TestLegacyIPv4(t *testing.T) {
 }
 
 func TestCheckURLRefusesInsideForms(t *testing.T) {
-	p := egress.Policy{Resolver: testResolver(t)}
+	p := egress.Policy{Resolver: egresstest.InsideResolver(t)}
 	ctx := context.Background()
 	for _, f := range insideForms {
 		for _, check := range []func(context.Context, string) error{p.CheckURL, p.CheckReceivedURL} {
@@ -132,26 +119,9 @@ func TestCheckURLRefusesInsideForms(t *testing.T) {
 	}
 }
 
-// insideServer listens on every loopback address (IPv4 and IPv6) and
-// counts the requests that reach it.
-func insideServer(t *testing.T) (port string, hits *atomic.Int64) {
-	hits = new(atomic.Int64)
-	ln, err := net.Listen("tcp", "[::]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Write([]byte("inside secret"))
-	})}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), hits
-}
-
 func TestClientRefusesInsideFormsAtConnect(t *testing.T) {
-	port, hits := insideServer(t)
-	p := egress.Policy{Resolver: testResolver(t)}
+	port, hits := egresstest.InsideServer(t)
+	p := egress.Policy{Resolver: egresstest.InsideResolver(t)}
 	c := p.Client(5 * time.Second)
 	// The server does answer on these forms when allowed.
 	res, err := egress.Policy{AllowPrivate: true}.Client(5 * time.Second).Get("http://[::1%25lo]:" + port + "/")
@@ -178,7 +148,7 @@ func TestClientRefusesInsideFormsAtConnect(t *testing.T) {
 }
 
 func TestRedirectToInsideFormsRefused(t *testing.T) {
-	port, hits := insideServer(t)
+	port, hits := egresstest.InsideServer(t)
 	// The first hop is on 127.0.0.2, allowed for this test; it redirects
 	// to each inside form, none of which is allowed.
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
@@ -191,7 +161,7 @@ func TestRedirectToInsideFormsRefused(t *testing.T) {
 	})}}
 	outside.Start()
 	t.Cleanup(outside.Close)
-	p := egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Resolver: testResolver(t)}
+	p := egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Resolver: egresstest.InsideResolver(t)}
 	c := p.Client(5 * time.Second)
 	for _, f := range insideForms {
 		if f.host == "127.0.0.2" {

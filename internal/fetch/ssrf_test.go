@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,18 +36,7 @@ var insideHosts = []struct {
 // server, naming an inside address is not fetched; the fetch fails for good
 // with EINVALID.
 func TestHTTPRefusesInsideAddresses(t *testing.T) {
-	var hits atomic.Int64
-	ln, err := net.Listen("tcp", "[::]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inside := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Write([]byte("internal service answer"))
-	})}}
-	inside.Start()
-	defer inside.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port, hits := egresstest.InsideServer(t)
 
 	oln, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
@@ -65,11 +52,7 @@ func TestHTTPRefusesInsideAddresses(t *testing.T) {
 	origin.Start()
 	defer origin.Close()
 
-	res := egresstest.Resolver(t, map[string][]netip.Addr{
-		"inside.test":   {netip.MustParseAddr("127.0.0.1")},
-		"metadata.test": {netip.MustParseAddr("169.254.169.254")},
-		"mixed.test":    {netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("10.0.0.1")},
-	})
+	res := egresstest.InsideResolver(t)
 	p := egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}, Resolver: res}
 	h := fetch.NewHTTP(p, 10*time.Second, 1<<20)
 	ctx := context.Background()

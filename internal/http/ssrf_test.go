@@ -10,9 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,31 +47,6 @@ var ssrfForms = []struct {
 	{host: "2130706433", legacy: true}, {host: "0x7f000001", legacy: true}, {host: "0177.0.0.1", legacy: true}, {host: "127.1", legacy: true},
 	{host: "localhost"}, {host: "localhost."}, {host: "api.localhost"},
 	{host: "inside.test"}, {host: "inside6.test"}, {host: "metadata.test"}, {host: "mixed.test"},
-}
-
-// ssrfResolver answers for the names of ssrfForms, and for one public name.
-func ssrfResolver(t *testing.T) *net.Resolver {
-	return egresstest.Resolver(t, map[string][]netip.Addr{
-		"inside.test":   {netip.MustParseAddr("127.0.0.1")},
-		"inside6.test":  {netip.MustParseAddr("::1")},
-		"metadata.test": {netip.MustParseAddr("169.254.169.254")},
-		"mixed.test":    {netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("10.0.0.1")},
-	})
-}
-
-// ssrfInside is a service inside the network, on every loopback address
-// (IPv4 and IPv6) of one port, counting the requests that reach it.
-func ssrfInside(t *testing.T) (port string, hits *atomic.Int64) {
-	hits = new(atomic.Int64)
-	ln, err := net.Listen("tcp", "[::]:0")
-	must(t, err)
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		w.Write([]byte("internal service answer"))
-	})}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), hits
 }
 
 // ssrfField is one place the API stores a URL callscope connects to later.
@@ -133,8 +106,8 @@ func errorLocs(t testing.TB, r response) []string {
 // refused with a 422 naming the field, and accepted when private addresses
 // are allowed (CALLSCOPE_ALLOW_PRIVATE_URLS).
 func TestSSRFWriteTime(t *testing.T) {
-	port, hits := ssrfInside(t)
-	res := ssrfResolver(t)
+	port, hits := egresstest.InsideServer(t)
+	res := egresstest.InsideResolver(t)
 	strict := newEnv(t, "sqlite", func(s *cshttp.Server) { s.Egress = egress.Policy{Resolver: res} })
 	open := newEnv(t, "sqlite", func(s *cshttp.Server) { s.Egress = egress.Policy{AllowPrivate: true, Resolver: res} })
 	n := 0
@@ -192,7 +165,7 @@ func TestWebhookZoneIDRefused(t *testing.T) {
 // service by a zoned address was stored, and GET /recordings/{token}
 // answered with what the inside service said.
 func TestResultsZoneRecordingURLNotProxied(t *testing.T) {
-	port, hits := ssrfInside(t)
+	port, hits := egresstest.InsideServer(t)
 	e := newEnv(t, "sqlite")
 	token := voicebot.NewToken()
 	r := e.do("POST", "/api/v1/call-results", "", map[string]any{"session_id": "zone-1",
@@ -215,8 +188,8 @@ func TestResultsZoneRecordingURLNotProxied(t *testing.T) {
 // changed) and one behind a redirect from an allowed server: GET
 // /recordings/{token} refuses each connection.
 func TestSSRFRecordingProxyConnectTime(t *testing.T) {
-	port, hits := ssrfInside(t)
-	res := ssrfResolver(t)
+	port, hits := egresstest.InsideServer(t)
+	res := egresstest.InsideResolver(t)
 	// The allowed server, on 127.0.0.2, redirects to ?to= or serves.
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
 	must(t, err)
@@ -261,8 +234,8 @@ func TestSSRFRecordingProxyConnectTime(t *testing.T) {
 // addresses (stored past the API) are not connected to by the health and
 // test-auth checks.
 func TestSSRFAgentServiceConnectTime(t *testing.T) {
-	port, hits := ssrfInside(t)
-	res := ssrfResolver(t)
+	port, hits := egresstest.InsideServer(t)
+	res := egresstest.InsideResolver(t)
 	e := newEnv(t, "sqlite", func(s *cshttp.Server) { s.Egress = egress.Policy{Resolver: res} })
 	ctx := context.Background()
 	for _, f := range ssrfForms {
@@ -291,11 +264,11 @@ func TestSSRFAgentServiceConnectTime(t *testing.T) {
 // TestSSRFWebhookDeliveryConnectTime: an endpoint naming an inside address
 // (stored past the API) gets no request; the delivery fails for good.
 func TestSSRFWebhookDeliveryConnectTime(t *testing.T) {
-	port, hits := ssrfInside(t)
+	port, hits := egresstest.InsideServer(t)
 	e := newEnv(t, "sqlite")
 	ctx := context.Background()
 	// One attempt only: a failure that is not a refusal gives up at once.
-	hooks := &deliver.Webhooks{Store: e.store, Policy: egress.Policy{Resolver: ssrfResolver(t)}, Schedule: []time.Duration{0}}
+	hooks := &deliver.Webhooks{Store: e.store, Policy: egress.Policy{Resolver: egresstest.InsideResolver(t)}, Schedule: []time.Duration{0}}
 	worker := hooks.Worker()
 	for _, f := range ssrfForms {
 		ep := &callscope.WebhookEndpoint{TenantID: e.tenant.ID, URL: "http://" + f.host + ":" + port + "/hook", Enabled: true,
@@ -326,7 +299,7 @@ func TestSSRFWebhookDeliveryConnectTime(t *testing.T) {
 // TestSSRFCRMPushConnectTime: a CRM push URL naming an inside address
 // (stored past the API) gets no request; the delivery fails.
 func TestSSRFCRMPushConnectTime(t *testing.T) {
-	port, hits := ssrfInside(t)
+	port, hits := egresstest.InsideServer(t)
 	e := newEnv(t, "sqlite") // the CRM worker's policy refuses private addresses
 	ctx := context.Background()
 	var sessions []string
