@@ -248,3 +248,43 @@ func AddrPort(a net.Addr) netip.AddrPort {
 	ap, _ := netip.ParseAddrPort(a.String())
 	return ap
 }
+
+// LazyTCP holds the TCPListener a protocol's listener builds when it is
+// first started, so that Start, Stop and ListenAddr behave the same for
+// every protocol: Stop before Start and a second Stop do nothing.
+type LazyTCP struct {
+	mu  sync.Mutex
+	tcp *TCPListener
+}
+
+// Start builds the TCPListener with build on the first call and starts it.
+func (z *LazyTCP) Start(ctx context.Context, build func() *TCPListener) error {
+	z.mu.Lock()
+	if z.tcp == nil {
+		z.tcp = build()
+	}
+	t := z.tcp
+	z.mu.Unlock()
+	return t.Start(ctx)
+}
+
+// Stop stops the TCPListener if one was started.
+func (z *LazyTCP) Stop() {
+	if t := z.get(); t != nil {
+		t.Stop()
+	}
+}
+
+// ListenAddr returns the bound address, or nil before Start.
+func (z *LazyTCP) ListenAddr() net.Addr {
+	if t := z.get(); t != nil {
+		return t.ListenAddr()
+	}
+	return nil
+}
+
+func (z *LazyTCP) get() *TCPListener {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.tcp
+}

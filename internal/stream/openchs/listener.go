@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/callscope/callscope/internal/stream"
@@ -50,43 +49,23 @@ type Listener struct {
 	// Now, if set, replaces time.Now.
 	Now func() time.Time
 
-	mu  sync.Mutex
-	tcp *stream.TCPListener
+	tcp stream.LazyTCP
 }
 
 // Start binds Addr and serves connections until Stop or until ctx is
 // cancelled. Returns the bind error if the address cannot be used.
 func (l *Listener) Start(ctx context.Context) error {
-	l.mu.Lock()
-	if l.tcp == nil {
-		l.tcp = &stream.TCPListener{Name: "openchs", Addr: l.Addr, Allow: l.Allow, Handle: l.serve, Logger: l.logger()}
-	}
-	t := l.tcp
-	l.mu.Unlock()
-	return t.Start(ctx)
+	return l.tcp.Start(ctx, func() *stream.TCPListener {
+		return &stream.TCPListener{Name: "openchs", Addr: l.Addr, Allow: l.Allow, Handle: l.serve, Logger: l.logger()}
+	})
 }
 
 // Stop closes the listener and every call's connection (each call ends
 // with stream.EndShutdown) and waits for them. Stopping twice is allowed.
-func (l *Listener) Stop() {
-	l.mu.Lock()
-	t := l.tcp
-	l.mu.Unlock()
-	if t != nil {
-		t.Stop()
-	}
-}
+func (l *Listener) Stop() { l.tcp.Stop() }
 
 // ListenAddr returns the bound address, or nil before Start.
-func (l *Listener) ListenAddr() net.Addr {
-	l.mu.Lock()
-	t := l.tcp
-	l.mu.Unlock()
-	if t == nil {
-		return nil
-	}
-	return t.ListenAddr()
-}
+func (l *Listener) ListenAddr() net.Addr { return l.tcp.ListenAddr() }
 
 func (l *Listener) serve(ctx context.Context, c net.Conn) {
 	ctx, cancel := context.WithCancel(ctx)
