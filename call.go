@@ -326,3 +326,12 @@ type CallRef struct {
 
 // MaxPageSize bounds one page of a listing.
 const MaxPageSize = 500
+
+// QueueCounts counts durable-queue jobs: by state, with every unfinished
+// state present (zero when none), and summed into those waiting to run and
+// those running.
+type QueueCounts struct {
+	ByState map[string]int
+	Waiting int
+	Running int
+}

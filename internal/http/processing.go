@@ -29,10 +29,6 @@ type processingView struct {
 	Stages              []callscope.StageRun `json:"stages"`
 }
 
-// queuedStates are the queue states of a job that has not finished, as
-// the processing overview lists them.
-var queuedStates = []string{"available", "pending", "scheduled", "retryable", "running"}
-
 func (s *Server) handleCallProcessing(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.sessionCall(r)
 	if err != nil {
@@ -50,7 +46,7 @@ func (s *Server) handleCallProcessing(w http.ResponseWriter, r *http.Request) er
 		if err != nil {
 			return err
 		}
-		for _, n := range jobs {
+		for _, n := range jobs.ByState {
 			v.ProcessingRequested = v.ProcessingRequested || n > 0
 		}
 		writeJSON(w, http.StatusOK, v)
@@ -161,14 +157,7 @@ func (s *Server) handleProcessingStatus(w http.ResponseWriter, r *http.Request) 
 		requested += n
 	}
 	v.NotRequested = max(0, total-requested)
-	for _, st := range queuedStates {
-		v.Queue[st] = jobs[st]
-	}
-	for st, n := range jobs {
-		v.Queue[st] = n
-	}
-	v.QueueDepth = jobs["available"] + jobs["pending"] + jobs["scheduled"] + jobs["retryable"]
-	v.Running = jobs["running"]
+	v.Queue, v.QueueDepth, v.Running = jobs.ByState, jobs.Waiting, jobs.Running
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

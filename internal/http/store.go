@@ -61,8 +61,8 @@ type Jobs interface {
 	// JobCounts counts every job by queue state.
 	JobCounts(ctx context.Context) (map[string]int, error)
 	// CallJobs counts the jobs of a kind of a tenant (of one call when
-	// callID is not "") by queue state.
-	CallJobs(ctx context.Context, kind, tenantID, callID string) (map[string]int, error)
+	// callID is not "").
+	CallJobs(ctx context.Context, kind, tenantID, callID string) (callscope.QueueCounts, error)
 }
 
 // WebhookReplayer sends a webhook delivery again. *deliver.Webhooks

@@ -4,16 +4,26 @@ import (
 	"context"
 	"time"
 
+	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// QueuedStates are the queue states of a job that has not finished.
-var QueuedStates = []string{"available", "pending", "scheduled", "retryable", "running"}
+// queuedStates are the queue states of a job that has not finished.
+var queuedStates = []string{"available", "pending", "scheduled", "retryable", "running"}
 
-// Waiting sums the counts of the states of jobs waiting to run.
-func Waiting(counts map[string]int) int {
-	return counts["available"] + counts["pending"] + counts["scheduled"] + counts["retryable"]
+// summarize turns counts by state into QueueCounts.
+func summarize(counts map[string]int) callscope.QueueCounts {
+	q := callscope.QueueCounts{ByState: map[string]int{}}
+	for _, st := range queuedStates {
+		q.ByState[st] = 0
+	}
+	for st, n := range counts {
+		q.ByState[st] = n
+	}
+	q.Waiting = counts["available"] + counts["pending"] + counts["scheduled"] + counts["retryable"]
+	q.Running = counts["running"]
+	return q
 }
 
 // JobCounts counts every job in the queue by state.
@@ -45,9 +55,13 @@ func (q *Queue) JobCounts(ctx context.Context) (map[string]int, error) {
 }
 
 // CallJobs counts the jobs of a kind of a tenant (of one call when callID
-// is not "") by queue state.
-func (q *Queue) CallJobs(ctx context.Context, kind, tenantID, callID string) (map[string]int, error) {
-	return CallJobs(ctx, q.store, kind, tenantID, callID)
+// is not "").
+func (q *Queue) CallJobs(ctx context.Context, kind, tenantID, callID string) (callscope.QueueCounts, error) {
+	counts, err := CallJobs(ctx, q.store, kind, tenantID, callID)
+	if err != nil {
+		return callscope.QueueCounts{}, err
+	}
+	return summarize(counts), nil
 }
 
 // Collector reports the queue depth by job state at scrape time, as
