@@ -17,13 +17,6 @@ type processRequest struct {
 	Force    bool    `json:"force"`
 }
 
-// Process outcomes, as seed 000 words them.
-const (
-	processQueued    = call.ProcessQueued
-	processBusy      = call.ProcessBusy
-	processCompleted = call.ProcessCompleted
-)
-
 // decodeProcess reads and validates a process request; seed 000 answers
 // 400 for invalid input.
 func (s *Server) decodeProcess(r *http.Request) (*processRequest, *callscope.Call, error) {
@@ -76,15 +69,9 @@ func asBadRequest(err error) error {
 	return err
 }
 
-// requestProcessing requests a call's processing (seed 000's idempotent
-// queue) and returns the seed 000 status word.
-func (s *Server) requestProcessing(ctx context.Context, c *callscope.Call, force bool) (string, error) {
-	return s.Calls.RequestProcessing(ctx, c, force)
-}
-
 func processAnswer(w http.ResponseWriter, req *processRequest, outcome string) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"call_id": *req.CallID, "tenant_id": *req.TenantID,
-		"enqueued": outcome == processQueued, "status": outcome})
+		"enqueued": outcome == call.ProcessQueued, "status": outcome})
 }
 
 // handleProcess queues a call's post-call processing, idempotently (seed
@@ -95,7 +82,7 @@ func (s *Server) handleProcess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	outcome, err := s.requestProcessing(r.Context(), c, false)
+	outcome, err := s.Calls.RequestProcessing(r.Context(), c, false)
 	if err != nil {
 		return err
 	}
@@ -112,11 +99,11 @@ func (s *Server) handleReprocess(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	outcome, err := s.requestProcessing(r.Context(), c, req.Force)
+	outcome, err := s.Calls.RequestProcessing(r.Context(), c, req.Force)
 	if err != nil {
 		return err
 	}
-	if outcome == processCompleted {
+	if outcome == call.ProcessCompleted {
 		return callscope.Errorf(callscope.ECONFLICT, "Call %s was already processed; send \"force\": true to process it again", *req.CallID)
 	}
 	processAnswer(w, req, outcome)
@@ -131,7 +118,7 @@ func (s *Server) handleTriggerPipeline(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	outcome, err := s.requestProcessing(r.Context(), c, false)
+	outcome, err := s.Calls.RequestProcessing(r.Context(), c, false)
 	if err != nil {
 		return err
 	}
