@@ -9,6 +9,7 @@ package call
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/callscope/callscope"
@@ -315,4 +316,5 @@ func (s *Service) requestProcessing(ctx context.Context, tx *sqlstore.Tx, c *cal
 	return ProcessBusy, nil
 }
 
-func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+// round3 rounds to milliseconds, through math.Round so huge values do not wrap.
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
