@@ -16,6 +16,7 @@ const (
 	EventAnalysisCompleted  = "analysis.completed"
 	EventProcessingFailed   = "processing.failed"
 	EventCallDTMF           = "call.dtmf"
+	EventCallRiskRaised     = "call.risk_raised"
 )
 
 // EventData is the payload of one event type. Every event type has exactly
@@ -102,6 +103,23 @@ type CallDTMFData struct {
 // EventType implements EventData.
 func (CallDTMFData) EventType() string { return EventCallDTMF }
 
+// RiskRaisedData is the payload of call.risk_raised: progressive analysis
+// of a call in progress put its risk above what it was before.
+type RiskRaisedData struct {
+	CallRefData
+	From     string `json:"from"`
+	Risk     string `json:"risk"`
+	Category string `json:"category,omitempty"`
+	// Window is the progressive-analysis window that raised it.
+	Window int `json:"window"`
+	// Evidence is the text that weighed most, when the classifier gives
+	// it.
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// EventType implements EventData.
+func (RiskRaisedData) EventType() string { return EventCallRiskRaised }
+
 // EventType implements EventData.
 func (CallCreatedData) EventType() string { return EventCallCreated }
 
@@ -141,13 +159,14 @@ var EventPayloads = map[string]func() EventData{
 	EventRecordingReady:     func() EventData { return &RecordingReadyData{} },
 	EventAnalysisCompleted:  func() EventData { return &AnalysisCompletedData{} },
 	EventProcessingFailed:   func() EventData { return &ProcessingFailedData{} },
+	EventCallRiskRaised:     func() EventData { return &RiskRaisedData{} },
 }
 
 // EventTypes lists every event type, in the order receivers see them
 // documented.
 var EventTypes = []string{
 	EventCallCreated, EventCallStarted, EventCallCompleted, EventCallFailed, EventTranscriptionReady,
-	EventRecordingReady, EventAnalysisCompleted, EventProcessingFailed, EventCallDTMF,
+	EventRecordingReady, EventAnalysisCompleted, EventProcessingFailed, EventCallDTMF, EventCallRiskRaised,
 }
 
 // Event is a recorded change of a call, with a stable id that every delivery

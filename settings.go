@@ -120,6 +120,7 @@ type AgentServiceSetting struct {
 	Auth string `json:"auth,omitempty"`
 	// Notify is completion (the default: analysis.completed and
 	// processing.failed) or stage (every call and processing event).
+	// A call.risk_raised event of a live call is notified in both.
 	Notify string `json:"notify,omitempty"`
 }
 

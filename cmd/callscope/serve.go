@@ -25,6 +25,7 @@ import (
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/engines"
+	"github.com/callscope/callscope/internal/feed"
 	"github.com/callscope/callscope/internal/fetch"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
@@ -166,6 +167,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
+	// The live feed behind the event streams: every replica polls it, and
+	// this one looks at once when it wrote to it.
+	hub := &feed.Hub{Source: s, Logger: log.With("component", "feed")}
+	q.OnFeed(hub.Wake)
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	hubDone := make(chan struct{})
+	go func() { hub.Run(hubCtx); close(hubDone) }()
+	defer func() { stopHub(); <-hubDone }()
+
 	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
 		Stages: pipeline.Stages}
 	streams := newLiveStreams(cfg, calls, recordings, log)
@@ -174,7 +184,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
-		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(),
+		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub,
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Agents: func() *deliver.Agent {
 			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}
@@ -214,6 +224,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// ended, processing queued) while the queue still runs.
 	streams.Stop()
 	time.Sleep(cfg.ShutdownDelay)
+	// Event streams end, so that their connections do not hold the drain.
+	stopHub()
+	<-hubDone
 	var errs []error
 	if err := srv.Close(drain); err != nil {
 		errs = append(errs, fmt.Errorf("http drain: %w", err))

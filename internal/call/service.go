@@ -103,7 +103,10 @@ func (s *Service) AppendSegments(ctx context.Context, tenantID, ref string, segs
 		}
 		out.Call = c
 		out.SegmentCount, out.AudioSeconds, err = tx.AppendSegments(ctx, c.ID, segs, s.now())
-		return err
+		if err != nil {
+			return err
+		}
+		return s.feed(ctx, tx, c, callscope.SegmentFeedData{CallRefData: callscope.RefOf(c), Segments: segs})
 	})
 	if err != nil {
 		return nil, err

@@ -74,6 +74,9 @@ func TestEveryEventHasOnePayload(t *testing.T) {
 			t.Fatal("ringing → in_progress did not change the call")
 		}
 		must(t, svc.DTMF(ctx, live, "5", "inbound", 1500*time.Millisecond))
+		must(t, svc.RecordProgress(ctx, live, []call.Snapshot{{EvolutionSnapshot: callscope.EvolutionSnapshot{
+			Kind: callscope.EvolutionClassification, WindowEnd: 30, Data: json.RawMessage(`{"category":"abuse","risk":"high"}`)},
+			Changed: true}}, &callscope.RiskRaisedData{From: "low", Risk: "high", Category: "abuse", Evidence: []string{"he hits me"}}))
 		_, err = svc.End(ctx, tn.ID, "live-1", "manual")
 		must(t, err)
 		rec := &callscope.Recording{Format: "wav", ContentType: "audio/wav", Channels: 1, StorageKey: "k", AccessToken: voicebot.NewToken()}

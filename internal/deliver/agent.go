@@ -213,6 +213,9 @@ func (b *basicTokenSource) Token() (*oauth2.Token, error) {
 // wantsEvent reports whether an event of type typ is notified under the
 // notify mode.
 func wantsEvent(notify, typ string) bool {
+	if typ == callscope.EventCallRiskRaised {
+		return true // the realtime notification of seed 001, whatever the mode
+	}
 	if notify == "stage" {
 		switch typ {
 		case callscope.EventCallCompleted, callscope.EventCallFailed, callscope.EventTranscriptionReady,

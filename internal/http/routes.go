@@ -40,6 +40,8 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/entity-evolution", Auth: authTenant, Summary: "Get entity evolution", Handle: s.handleEntityEvolution},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/classification-evolution", Auth: authTenant, Summary: "Get classification evolution", Handle: s.handleClassificationEvolution},
 		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/processing", Auth: authTenant, Summary: "Get call processing status", Handle: s.handleCallProcessing},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/events", Auth: authTenant, Query: []string{"last_event_id"}, Summary: "Stream a call's live events (Server-Sent Events)", Handle: s.handleCallEvents},
+		{Method: "GET", Pattern: "/api/v1/events", Auth: authTenant, Query: []string{"last_event_id"}, Summary: "Stream the tenant's live events (Server-Sent Events)", Handle: s.handleEvents},
 		{Method: "GET", Pattern: "/api/v1/calls/processing/status", Auth: authTenant, Query: []string{}, Summary: "Get processing status", Handle: s.handleProcessingStatus},
 
 		// Post-call processing (seed 000; seed 001 §3.8), in process.go.

@@ -24,6 +24,7 @@ import (
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
+	"github.com/callscope/callscope/internal/feed"
 )
 
 // Server is callscope's HTTP server. Set the fields, then call Open.
@@ -75,6 +76,8 @@ type Server struct {
 
 	// Live closes live call streams when their call is ended (live.go).
 	Live LiveCalls
+	// Feed, if set, serves the live event streams (events.go).
+	Feed *feed.Hub
 	// TwilioStream, if set, serves Twilio Media Streams at /twilio/stream.
 	TwilioStream http.Handler
 

@@ -20,6 +20,7 @@ import (
 	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
+	"github.com/callscope/callscope/internal/feed"
 	"github.com/callscope/callscope/internal/egress"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/job"
@@ -119,6 +120,13 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Recordings: blob.Dir{Root: t.TempDir()}}
 	e.server.Agents = func() *deliver.Agent { return &deliver.Agent{Store: s, Egress: e.server.Egress} }
+	hub := &feed.Hub{Source: s, Poll: 20 * time.Millisecond}
+	q.OnFeed(hub.Wake)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { hub.Run(hubCtx); close(hubDone) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
+	e.server.Feed = hub
 	for _, o := range opts {
 		o(e.server)
 	}

@@ -119,6 +119,8 @@ type Queue struct {
 	stopDispatch func()
 	dispatching  sync.WaitGroup
 	stopLease    func()
+	// feedHook runs after each commit that wrote to the live feed.
+	feedHook func()
 }
 
 // client is the part of river.Client the queue uses, for either transaction

@@ -35,7 +35,11 @@ func (q *queries) CreateEvents(ctx context.Context, events []*callscope.Event) e
 		values.WriteString("(" + placeholders(6*i+1, 6) + ")")
 		args = append(args, e.ID, e.TenantID, e.CallID, e.Type, jsonArg(e.Data), e.CreatedAt)
 	}
-	return q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...)
+	if err := q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...); err != nil {
+		return err
+	}
+	// The live feed carries every event too (feed.go).
+	return q.exec(ctx, `INSERT INTO live_events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...)
 }
 
 // Events lists a call's events, oldest first.
