@@ -27,7 +27,8 @@ type liveStreams struct {
 
 func newLiveStreams(cfg *config.Config, calls *call.Service, recordings blob.Store, log *slog.Logger) *liveStreams {
 	l := &liveStreams{sessions: &live.Sessions{Calls: calls, Recordings: recordings,
-		SpoolDir: filepath.Join(cfg.DataDir, "live"), Logger: log.With("component", "live")}}
+		SpoolDir: filepath.Join(cfg.DataDir, "live"), Logger: log.With("component", "live"),
+		ProgressiveChars: cfg.ProgressiveChars, ProgressiveInterval: cfg.ProgressiveInterval}}
 	if cfg.AudioSocketAddr != "" {
 		l.audiosocket = &audiosocket.Listener{Addr: cfg.AudioSocketAddr, Allow: cfg.StreamAllowedNetworks,
 			Sessions: l.sessions, Logger: log.With("component", "audiosocket")}

@@ -182,6 +182,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if speechEngine != nil {
 		streams.sessions.Speech = speechEngine
 	}
+	streams.sessions.Engines = runner.Engines
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
 		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub,

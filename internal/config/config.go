@@ -111,6 +111,8 @@ type Config struct {
 	OpenCHSAddr           string         // CALLSCOPE_OPENCHS_ADDR: OpenCHS raw TCP listener; "" = off
 	StreamAllowedNetworks []netip.Prefix // CALLSCOPE_STREAM_ALLOWED_NETWORKS: peers the TCP listeners accept; nil = loopback
 	TwilioAuthToken       string         // CALLSCOPE_TWILIO_AUTH_TOKEN (secret): signs /twilio/stream handshakes; "" = route off
+	ProgressiveChars      int            // CALLSCOPE_PROGRESSIVE_MIN_CHARS: new transcript text a progressive-analysis window needs
+	ProgressiveInterval   time.Duration  // CALLSCOPE_PROGRESSIVE_INTERVAL: least time between two windows of a live call
 
 	// SecretKeys seal the secrets stored in the database (webhook signing
 	// secrets, service credentials): the first seals, every one opens
@@ -194,6 +196,8 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_AUDIOSOCKET_ADDR", Help: "host:port of the Asterisk AudioSocket listener for live calls (e.g. 127.0.0.1:9092); empty: off"},
 	{Name: "CALLSCOPE_OPENCHS_ADDR", Help: "host:port of the OpenCHS raw TCP audio listener for live calls (e.g. 127.0.0.1:8300); empty: off"},
 	{Name: "CALLSCOPE_STREAM_ALLOWED_NETWORKS", Help: "comma-separated CIDRs the AudioSocket and OpenCHS listeners accept connections from (default: loopback only)"},
+	{Name: "CALLSCOPE_PROGRESSIVE_MIN_CHARS", Default: "150", Help: "live realtime/hybrid calls: new transcript characters that start a progressive-analysis window"},
+	{Name: "CALLSCOPE_PROGRESSIVE_INTERVAL", Default: "30s", Help: "live realtime/hybrid calls: least time between two progressive-analysis windows (the last window is taken when the call ends)"},
 	{Name: "CALLSCOPE_TWILIO_AUTH_TOKEN", Help: "Twilio auth token that signs Media Streams handshakes at /twilio/stream (default tenant); empty: the route is off", Secret: true},
 }
 
@@ -307,6 +311,16 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	}
 	if c.TwilioAuthToken, _, err = r.get("CALLSCOPE_TWILIO_AUTH_TOKEN"); err != nil {
 		return nil, err
+	}
+	if c.ProgressiveChars, err = r.intVar("CALLSCOPE_PROGRESSIVE_MIN_CHARS", 1, 1_000_000); err != nil {
+		return nil, err
+	}
+	pi, piName, err := r.get("CALLSCOPE_PROGRESSIVE_INTERVAL")
+	if err != nil {
+		return nil, err
+	}
+	if c.ProgressiveInterval, err = time.ParseDuration(strings.TrimSpace(pi)); err != nil || c.ProgressiveInterval < 0 || c.ProgressiveInterval > 24*time.Hour {
+		return nil, fmt.Errorf("%s: invalid duration %q (from 0s to 24h, e.g. 30s)", orDefault(piName, "CALLSCOPE_PROGRESSIVE_INTERVAL"), pi)
 	}
 	ap, apName, err := r.get("CALLSCOPE_ALLOW_PRIVATE_URLS")
 	if err != nil {

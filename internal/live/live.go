@@ -23,6 +23,7 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/stream"
 	"github.com/callscope/callscope/internal/stt"
 	"github.com/callscope/callscope/internal/voicebot"
@@ -70,6 +71,14 @@ type Sessions struct {
 	Speech stt.Transcriber
 	// SpeechWorkers, if not zero, replaces DefaultSpeechWorkers.
 	SpeechWorkers int
+	// Engines, if set, gives a tenant's analysis engines, and realtime
+	// and hybrid calls are analysed progressively as their transcript
+	// grows (progressive.go).
+	Engines func(*callscope.Tenant) pipeline.Engines
+	// ProgressiveChars and ProgressiveInterval, if not zero, replace
+	// DefaultProgressiveChars and DefaultProgressiveInterval.
+	ProgressiveChars    int
+	ProgressiveInterval time.Duration
 
 	mu   sync.Mutex
 	live map[string]*session // by call id
@@ -174,7 +183,7 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 	if c.ProcessingMode != "" {
 		mode = c.ProcessingMode
 	}
-	s := &session{m: m, call: c, mode: mode, tracks: st.Tracks, rate: st.SampleRate,
+	s := &session{m: m, call: c, tenant: tn, mode: mode, tracks: st.Tracks, rate: st.SampleRate,
 		log:  m.logger().With("call", c.PublicID(), "call_db_id", c.ID, "protocol", string(st.Protocol)),
 		stop: make(chan string, 1), done: make(chan struct{}), tickDone: make(chan struct{}),
 		finished: make(chan struct{})}
@@ -189,6 +198,7 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 	if m.Speech != nil && (mode == callscope.ModeRealtime || mode == callscope.ModeHybrid) {
 		s.heard = make([]trackBuf, channels)
 	}
+	s.prog.last = m.now()
 	if !m.register(s) {
 		_, _ = s.spool.finish()
 		_ = os.Remove(s.path)
@@ -274,6 +284,7 @@ func (m *Sessions) Live() int {
 type session struct {
 	m      *Sessions
 	call   *callscope.Call
+	tenant *callscope.Tenant
 	mode   callscope.ProcessingMode
 	tracks []string
 	rate   int
@@ -284,6 +295,7 @@ type session struct {
 	spool *spool
 	err   error      // the spool's first write error
 	heard []trackBuf // per track, for live transcription; nil without
+	prog  progress
 
 	speaking sync.WaitGroup // utterances being transcribed
 
@@ -366,6 +378,7 @@ func (s *session) tick() {
 		}
 		pos := s.flush()
 		s.cut(false)
+		s.maybeAnalyse(false)
 		ctx, cancel := context.WithTimeout(context.Background(), every*5)
 		c, err := s.m.Calls.LiveProgress(ctx, s.call.TenantID, s.call.ID, s.m.now(), pos.Seconds())
 		cancel()
@@ -442,6 +455,8 @@ func (s *session) Close(why stream.EndReason) {
 	// The last utterances are transcribed before the call ends.
 	s.cut(true)
 	s.speechDone(ctx)
+	// And the last of the transcript is analysed.
+	s.maybeAnalyse(true)
 	process := s.mode != callscope.ModeRealtime
 	c, err := s.m.Calls.EndLive(ctx, s.call.TenantID, s.call.ID, reason, process)
 	if err != nil {

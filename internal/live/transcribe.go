@@ -196,7 +196,13 @@ func (s *session) transcribe(u utterance) {
 	}
 	if _, err := s.m.Calls.AppendSegments(ctx, s.call.TenantID, s.call.ID, segs); err != nil {
 		s.log.Warn("live transcript segments not stored", "err", err)
+		return
 	}
+	n := 0
+	for _, sg := range segs {
+		n += len(sg.Text) + 1
+	}
+	s.heardText(n)
 }
 
 // speechDone waits (bounded by ctx) for the session's utterances.
