@@ -152,10 +152,10 @@ func (f *liveFixture) waitActive(t *testing.T, id string) activeCall {
 	return activeCall{}
 }
 
-func checkConnectionInfo(t *testing.T, c activeCall) {
+func checkConnectionInfo(t *testing.T, c activeCall, mode string) {
 	t.Helper()
 	ci := c.ConnectionInfo
-	if c.Status != "active" || c.ProcessingMode != "postcall_only" || c.LastActivity == "" {
+	if c.Status != "active" || c.ProcessingMode != mode || c.LastActivity == "" {
 		t.Errorf("active call: status %q, mode %q, last_activity %q", c.Status, c.ProcessingMode, c.LastActivity)
 	}
 	if len(ci.ClientAddr) != 2 || ci.ClientAddr[0] != "127.0.0.1" {
@@ -270,7 +270,7 @@ func TestLiveCallsEndToEnd(t *testing.T) {
 				id, play := tc.play(tone(tc.rate, length))
 				done := make(chan error, 1)
 				go func() { _, err := play(); done <- err }()
-				checkConnectionInfo(t, f.waitActive(t, id))
+				checkConnectionInfo(t, f.waitActive(t, id), "postcall_only")
 				if err := <-done; err != nil {
 					t.Fatalf("play: %v", err)
 				}
@@ -508,7 +508,7 @@ func TestServeFinishesLiveCallsOnSIGTERM(t *testing.T) {
 	defer cancel()
 	go audiosocket.Player{Addr: asAddr, Speed: 1}.Play(ctx, id, tone(8000, 30*time.Second))
 	f := &liveFixture{base: base}
-	checkConnectionInfo(t, f.waitActive(t, id.String()))
+	checkConnectionInfo(t, f.waitActive(t, id.String()), "postcall_only")
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

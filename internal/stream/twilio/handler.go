@@ -99,9 +99,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.remote, _ = netip.ParseAddrPort(r.RemoteAddr)
 	st.remote = netip.AddrPortFrom(st.remote.Addr().Unmap(), st.remote.Port())
 	why := st.run(ctx)
-	if st.sess != nil {
-		st.sess.Close(why)
-	}
+	// The socket closes first: finishing the call (the recording stored,
+	// the last words transcribed and analysed) is no business of Twilio's.
 	switch why {
 	case stream.EndHangup, stream.EndSession:
 		_ = c.Close(websocket.StatusNormalClosure, "")
@@ -109,6 +108,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = c.Close(websocket.StatusPolicyViolation, "protocol error")
 	default:
 		_ = c.CloseNow()
+	}
+	if st.sess != nil {
+		st.sess.Close(why)
 	}
 	st.log.Info("twilio call ended", "reason", string(why), "media", st.frames,
 		"duration", h.now().Sub(st.started).Round(time.Millisecond).String())
