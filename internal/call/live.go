@@ -87,7 +87,27 @@ func (s *Service) DTMF(ctx context.Context, c *callscope.Call, digit, track stri
 
 // EndLive ends a live call as End does, and requests its post-call
 // processing only when process is true (a realtime-only call is not
-// processed again). Ending a call that is over changes nothing.
+// processed again). A call that is over already is not changed, but its
+// processing is requested (process being true) if it never was: the call
+// was ended elsewhere while this process held its stream (EndElsewhere).
 func (s *Service) EndLive(ctx context.Context, tenantID, ref, reason string, process bool) (*callscope.Call, error) {
-	return s.end(ctx, tenantID, ref, reason, process)
+	return s.end(ctx, tenantID, ref, reason, process, true)
+}
+
+// EndElsewhere ends a call whose live stream another replica holds, for
+// reason, without requesting its processing: the holder notices within
+// its flush interval, closes the stream, attaches the recording and then
+// requests it (EndLive). Returns ENOTFOUND for an unknown call.
+func (s *Service) EndElsewhere(ctx context.Context, tenantID, ref, reason string) (*callscope.Call, error) {
+	return s.end(ctx, tenantID, ref, reason, false, false)
+}
+
+// StreamedElsewhere reports whether c is a live call whose stream some
+// process still holds: it came from a stream and showed activity within
+// the last window (a holder stores its progress every couple of seconds).
+func StreamedElsewhere(c *callscope.Call, now time.Time, window time.Duration) bool {
+	if !c.Status.Live() || c.LastActivity == nil || c.Metadata["stream_protocol"] == nil {
+		return false
+	}
+	return now.Sub(*c.LastActivity) < window
 }

@@ -118,10 +118,15 @@ func (s *Service) AppendSegments(ctx context.Context, tenantID, ref string, segs
 // and requests its post-call processing. Ending a call that is over
 // already changes nothing. Returns ENOTFOUND for an unknown call.
 func (s *Service) End(ctx context.Context, tenantID, ref, reason string) (*callscope.Call, error) {
-	return s.end(ctx, tenantID, ref, reason, true)
+	return s.end(ctx, tenantID, ref, reason, true, false)
 }
 
-func (s *Service) end(ctx context.Context, tenantID, ref, reason string, process bool) (*callscope.Call, error) {
+// end ends the call; process requests its processing. With ifOver, a call
+// already over has its processing requested still, if it never was: the
+// holder of a live stream whose call another replica ended (without
+// processing, the recording not attached yet) requests it once the
+// recording is in place.
+func (s *Service) end(ctx context.Context, tenantID, ref, reason string, process, ifOver bool) (*callscope.Call, error) {
 	var out *callscope.Call
 	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		c, err := s.lockedCall(ctx, tx, tenantID, ref)
@@ -131,7 +136,11 @@ func (s *Service) end(ctx context.Context, tenantID, ref, reason string, process
 		out = c
 		next, changed := callscope.NextStatus(c.Status, callscope.CallCompleted, callscope.Observed)
 		if !changed {
-			return nil // already over: ending again changes nothing
+			// Already over: ending again changes nothing.
+			if ifOver && process && s.ProcessingEnabled && c.ProcessingStatus == callscope.ProcessingNone {
+				_, err = s.requestProcessing(ctx, tx, c, false)
+			}
+			return err
 		}
 		now := s.now()
 		c.Status = next

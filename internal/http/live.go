@@ -14,12 +14,14 @@ type LiveCalls interface {
 	Hangup(ctx context.Context, tenantID, ref, reason string) bool
 }
 
+// liveWindow is how recent a live call's activity must be for its stream
+// to count as held by some replica: a few of the holders' 2 s flushes.
+const liveWindow = 10 * time.Second
+
 // hangupLive closes the live stream of the call being ended, so that the
-// call ends with its recording in place.
-func (s *Server) hangupLive(r *http.Request, reason string) {
-	if s.Live != nil {
-		s.Live.Hangup(r.Context(), tenantID(r), r.PathValue("call_id"), reason)
-	}
+// call ends with its recording in place, and reports whether it did.
+func (s *Server) hangupLive(r *http.Request, reason string) bool {
+	return s.Live != nil && s.Live.Hangup(r.Context(), tenantID(r), r.PathValue("call_id"), reason)
 }
 
 // mountStreams adds the live audio endpoints, which are not API routes:

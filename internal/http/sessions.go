@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/call"
 )
 
 // The Call Sessions API (seed 001 §3): live sessions, transcripts, exports,
@@ -370,8 +371,19 @@ func (s *Server) handleEndCall(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	s.hangupLive(r, reason)
-	if _, err := s.Calls.End(r.Context(), tenantID(r), r.PathValue("call_id"), reason); err != nil {
+	end := s.Calls.End
+	if !s.hangupLive(r, reason) {
+		// Another replica may hold the stream: it then requests the
+		// processing itself once the recording is attached.
+		c, err := s.sessionCall(r)
+		if err != nil {
+			return err
+		}
+		if call.StreamedElsewhere(c, s.Now(), liveWindow) {
+			end = s.Calls.EndElsewhere
+		}
+	}
+	if _, err := end(r.Context(), tenantID(r), r.PathValue("call_id"), reason); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, "Call ended successfully")

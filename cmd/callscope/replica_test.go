@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/callscope/callscope/internal/stream"
+	"github.com/callscope/callscope/internal/stream/audiosocket"
+)
+
+// TestReplicaEndsAnotherReplicasStream runs two `callscope serve`
+// processes on one PostgreSQL. Replica A holds an AudioSocket call; POST
+// /end on replica B closes A's stream within A's flush interval, the call
+// ends with the recording A attaches, its processing is requested once
+// (by A, after the recording), and B's event stream carries what A wrote.
+func TestReplicaEndsAnotherReplicasStream(t *testing.T) {
+	url := os.Getenv("CALLSCOPE_TEST_DATABASE_URL")
+	if url == "" {
+		t.Skip("CALLSCOPE_TEST_DATABASE_URL is not set: replicas need PostgreSQL")
+	}
+	db := postgresSchema(t, url)
+	asAddr := freeAddr(t)
+	common := append([]string{"CALLSCOPE_STT_ENGINE=none", "CALLSCOPE_TRUSTED_NETWORKS=127.0.0.1/32",
+		"CALLSCOPE_SHUTDOWN_DELAY=0s", "CALLSCOPE_SECRET_KEY=" + strings.Repeat("cd", 32)}, db...)
+	a := startServer(t, t.TempDir(), append(common, "CALLSCOPE_AUDIOSOCKET_ADDR="+asAddr)...)
+	b := startServer(t, t.TempDir(), common...)
+	fa, fb := &liveFixture{base: "http://" + a.addr}, &liveFixture{base: "http://" + b.addr}
+
+	id := uuid.New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	played := make(chan stream.PlayResult, 1)
+	go func() {
+		res, _ := audiosocket.Player{Addr: asAddr, Speed: 1}.Play(ctx, id, tone(8000, 60*time.Second))
+		played <- res
+	}()
+	// B sees the call A holds, as active.
+	fb.waitActive(t, id.String())
+	events := readSSE(t, fb.base+"/api/v1/calls/"+id.String()+"/events", a.adminKey)
+	time.Sleep(2 * time.Second)
+
+	ended := time.Now()
+	req, _ := http.NewRequest("POST", fb.base+"/api/v1/calls/"+id.String()+"/end", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("POST /end on B: %d", res.StatusCode)
+	}
+	var sent stream.PlayResult
+	select {
+	case sent = <-played:
+	case <-time.After(15 * time.Second):
+		t.Fatal("A did not close the stream after the call was ended on B")
+	}
+	closedIn := time.Since(ended)
+	if closedIn > 6*time.Second {
+		t.Errorf("A closed the stream %v after the end on B", closedIn)
+	}
+
+	// A attaches the recording and only then requests the processing.
+	var c endedCall
+	var recs struct {
+		Recordings []struct {
+			DurationSeconds float64 `json:"duration_seconds"`
+		} `json:"recordings"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		fb.get(t, "/api/v1/calls/"+id.String(), &c)
+		fb.get(t, "/api/v1/calls/"+id.String()+"/recordings", &recs)
+		if c.ProcessingStatus != "" && len(recs.Recordings) == 1 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if c.Status != "completed" || c.Metadata["end_reason"] != "manual" {
+		t.Fatalf("call after the end on B: %+v", c)
+	}
+	if len(recs.Recordings) != 1 || c.ProcessingStatus == "" {
+		t.Fatalf("recordings %+v, processing %q: A did not finish the call", recs.Recordings, c.ProcessingStatus)
+	}
+	got := recs.Recordings[0].DurationSeconds
+	if want := float64(sent.Frames) * 0.02; got < want-0.5 || got > want+0.1 {
+		t.Errorf("recording of %.2f s; A received %.2f s", got, want)
+	}
+	// The call was processed once: one processing.* history on either
+	// replica, the same answer from both.
+	var pa, pb map[string]any
+	fa.get(t, "/api/v1/calls/"+id.String()+"/processing", &pa)
+	fb.get(t, "/api/v1/calls/"+id.String()+"/processing", &pb)
+	if pa["processing_status"] != pb["processing_status"] || pa["processing_status"] == nil {
+		t.Errorf("processing seen from A %v, from B %v", pa["processing_status"], pb["processing_status"])
+	}
+	// B's event stream carried what A wrote: the call's creation and end.
+	for wait := time.Now().Add(5 * time.Second); time.Now().Before(wait) && events.first("recording.ready", id.String()) < 0; {
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, typ := range []string{"call.created", "call.completed", "recording.ready"} {
+		if events.first(typ, id.String()) < 0 {
+			t.Errorf("B's event stream has no %s", typ)
+		}
+	}
+	if events.first("recording.ready", id.String()) < events.first("call.completed", id.String()) {
+		t.Log("recording.ready came before call.completed: A attached the recording before ending the call")
+	}
+	t.Logf("stream held by A closed %v after POST /end on B; recording %.2f s of %.2f s sent; processing %v",
+		closedIn.Round(time.Millisecond), got, float64(sent.Frames)*0.02, pa["processing_status"])
+}
