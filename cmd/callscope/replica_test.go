@@ -12,6 +12,7 @@ import (
 
 	"github.com/callscope/callscope/internal/stream"
 	"github.com/callscope/callscope/internal/stream/audiosocket"
+	"github.com/callscope/callscope/internal/stream/openchs"
 )
 
 // TestReplicaEndsAnotherReplicasStream runs two `callscope serve`
@@ -114,4 +115,111 @@ func TestReplicaEndsAnotherReplicasStream(t *testing.T) {
 	}
 	t.Logf("stream held by A closed %v after POST /end on B; recording %.2f s of %.2f s sent; processing %v",
 		closedIn.Round(time.Millisecond), got, float64(sent.Frames)*0.02, pa["processing_status"])
+}
+
+// TestServeRecoversTwentyLiveCallsAfterACrash kills the server (SIGKILL)
+// while 20 live calls stream in (AudioSocket and OpenCHS), then starts it
+// again: every call is ended (interrupted), keeps its recording up to the
+// last flush before the crash, and is processed exactly once.
+func TestServeRecoversTwentyLiveCallsAfterACrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 20 calls in real time")
+	}
+	dbs := map[string][]string{"sqlite": nil}
+	if url := os.Getenv("CALLSCOPE_TEST_DATABASE_URL"); url != "" {
+		dbs["postgres"] = append(postgresSchema(t, url), "CALLSCOPE_SECRET_KEY="+strings.Repeat("ef", 32))
+	}
+	for name, dbEnv := range dbs {
+		t.Run(name, func(t *testing.T) { recoverTwentyCalls(t, dbEnv) })
+	}
+}
+
+func recoverTwentyCalls(t *testing.T, dbEnv []string) {
+	asAddr, chsAddr := freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	env := append([]string{"CALLSCOPE_AUDIOSOCKET_ADDR=" + asAddr, "CALLSCOPE_OPENCHS_ADDR=" + chsAddr,
+		"CALLSCOPE_TRUSTED_NETWORKS=127.0.0.1/32", "CALLSCOPE_STT_ENGINE=none"}, dbEnv...)
+	srv := startServer(t, dir, env...)
+	f := &liveFixture{base: "http://" + srv.addr}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	type played struct {
+		id  string
+		res stream.PlayResult
+	}
+	results := make(chan played, 20)
+	var ids []string
+	for i := range 20 {
+		if i%2 == 0 {
+			id := uuid.New()
+			ids = append(ids, id.String())
+			go func() {
+				res, _ := audiosocket.Player{Addr: asAddr, Speed: 1}.Play(ctx, id, tone(8000, 60*time.Second))
+				results <- played{id.String(), res}
+			}()
+		} else {
+			id := "1761295415." + strings.Repeat("9", 3) + string(rune('0'+i/2))
+			ids = append(ids, id)
+			go func() {
+				res, _ := openchs.Player{Addr: chsAddr, Speed: 1}.Play(ctx, id, tone(16000, 60*time.Second))
+				results <- played{id, res}
+			}()
+		}
+	}
+	for _, id := range ids {
+		f.waitActive(t, id)
+	}
+	time.Sleep(3 * time.Second)
+	srv.cmd.Process.Kill()
+	<-srv.exited
+	sent := map[string]time.Duration{}
+	for range 20 {
+		p := <-results
+		sent[p.id] = p.res.Audio
+	}
+
+	srv = startServer(t, dir, env...)
+	f.base = "http://" + srv.addr
+	for _, id := range ids {
+		var c endedCall
+		if f.get(t, "/api/v1/calls/"+id, &c) != 200 {
+			t.Fatalf("call %s not found after restart", id)
+		}
+		if c.Status != "completed" || c.Metadata["end_reason"] != "interrupted" {
+			t.Errorf("call %s after the crash: %+v", id, c)
+		}
+		var recs struct {
+			Recordings []struct {
+				DurationSeconds float64 `json:"duration_seconds"`
+			} `json:"recordings"`
+		}
+		f.get(t, "/api/v1/calls/"+id+"/recordings", &recs)
+		if len(recs.Recordings) != 1 {
+			t.Errorf("call %s: %d recordings after the crash", id, len(recs.Recordings))
+			continue
+		}
+		got := time.Duration(recs.Recordings[0].DurationSeconds * float64(time.Second))
+		if got <= 0 || got > sent[id]+20*time.Millisecond || sent[id]-got > 2500*time.Millisecond {
+			t.Errorf("call %s: recording of %v, %v sent before the crash", id, got, sent[id])
+		}
+	}
+	// Each call's processing runs once to its end.
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, id := range ids {
+		var p struct {
+			ProcessingStatus string `json:"processing_status"`
+			Attempts         int    `json:"attempts"`
+		}
+		for {
+			f.get(t, "/api/v1/calls/"+id+"/processing", &p)
+			if p.ProcessingStatus == "completed" || p.ProcessingStatus == "failed" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if p.ProcessingStatus != "completed" && p.ProcessingStatus != "failed" || p.Attempts != 1 {
+			t.Errorf("call %s: processing %q after %d attempts, want one run to its end", id, p.ProcessingStatus, p.Attempts)
+		}
+	}
 }
