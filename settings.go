@@ -45,6 +45,9 @@ type Settings struct {
 	EmailReport *EmailReportSetting `json:"email_report,omitempty"`
 	// AgentService notifies an agent service of calls; unset notifies none.
 	AgentService *AgentServiceSetting `json:"agent_service,omitempty"`
+	// Twilio is the tenant's Twilio account; unset refuses the tenant's
+	// Twilio Media Streams.
+	Twilio *TwilioSetting `json:"twilio,omitempty"`
 }
 
 // Setting keys, as they appear in a tenant's settings document.
@@ -60,6 +63,7 @@ const (
 	SettingCRMPush                = "crm_push"
 	SettingEmailReport            = "email_report"
 	SettingAgentService           = "agent_service"
+	SettingTwilio                 = "twilio"
 )
 
 // Built-in classification taxonomies.
@@ -87,6 +91,18 @@ type CRMPushSetting struct {
 	// (UTC by default).
 	Timezone string `json:"timezone,omitempty"`
 }
+
+// TwilioSetting is a tenant's Twilio account: {"account_sid": "AC…",
+// "auth_token": "…"}. The auth token checks the X-Twilio-Signature of the
+// tenant's Media Streams (/twilio/stream/{tenant}).
+type TwilioSetting struct {
+	AccountSID string `json:"account_sid,omitempty"`
+	// AuthToken is a secret: written, never shown.
+	AuthToken string `json:"auth_token,omitempty"`
+}
+
+// twilioAccountSID is the form of a Twilio Account SID.
+var twilioAccountSID = regexp.MustCompile(`^AC[0-9a-fA-F]{32}$`)
 
 // EmailReportSetting is a tenant's e-mail report configuration:
 // {"recipients": ["ops@example.com"], "from": "calls@example.com",
@@ -229,6 +245,14 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 			bad("Input should be completion or stage", "enum", SettingAgentService, "notify")
 		}
 	}
+	if tw := s.Twilio; tw != nil {
+		if tw.AccountSID != "" && !twilioAccountSID.MatchString(tw.AccountSID) {
+			bad("Input should be a Twilio Account SID: AC and 32 hexadecimal digits", "value_error", SettingTwilio, "account_sid")
+		}
+		if len(tw.AuthToken) > 256 || strings.ContainsAny(tw.AuthToken, "\x00\r\n") {
+			bad("Input should be a Twilio auth token", "value_error", SettingTwilio, "auth_token")
+		}
+	}
 	return f
 }
 
@@ -257,6 +281,9 @@ func (s *Settings) KeepSecrets(old Settings) {
 	}
 	if s.AgentService != nil && s.AgentService.ClientSecret == "" && old.AgentService != nil {
 		s.AgentService.ClientSecret = old.AgentService.ClientSecret
+	}
+	if s.Twilio != nil && s.Twilio.AuthToken == "" && old.Twilio != nil {
+		s.Twilio.AuthToken = old.Twilio.AuthToken
 	}
 }
 

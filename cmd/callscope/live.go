@@ -6,18 +6,22 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/live"
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/stream"
 	"github.com/callscope/callscope/internal/stream/audiosocket"
 	"github.com/callscope/callscope/internal/stream/openchs"
 	"github.com/callscope/callscope/internal/stream/twilio"
 )
 
-// liveStreams are the live call audio services serve runs for the default
-// tenant: the AudioSocket and OpenCHS listeners (each when its address is
-// set) and the Twilio Media Streams handler (when an auth token is set).
+// liveStreams are the live call audio services serve runs: the AudioSocket
+// and OpenCHS listeners of the default tenant (each when its address is
+// set) and the Twilio Media Streams handler of every tenant with a Twilio
+// auth token.
 type liveStreams struct {
 	sessions    *live.Sessions
 	audiosocket *audiosocket.Listener
@@ -37,19 +41,37 @@ func newLiveStreams(cfg *config.Config, calls *call.Service, recordings blob.Sto
 		l.openchs = &openchs.Listener{Addr: cfg.OpenCHSAddr, Allow: cfg.StreamAllowedNetworks,
 			Sessions: l.sessions, Logger: log.With("component", "openchs")}
 	}
-	if cfg.TwilioAuthToken != "" {
-		l.twilio = &twilio.Handler{Sessions: l.sessions, Tokens: twilioToken(cfg.TwilioAuthToken),
-			Logger: log.With("component", "twilio_stream")}
-	}
+	l.twilio = &twilio.Handler{Sessions: l.sessions, Tokens: twilioTokens{store: calls.Store, env: cfg.TwilioAuthToken},
+		Logger: log.With("component", "twilio_stream")}
 	return l
 }
 
-// twilioToken is the one Twilio auth token of the default tenant.
-type twilioToken string
+// twilioTokens finds the auth token that signs a Twilio stream of the
+// tenant its route names (/twilio/stream/{tenant}; /twilio/stream is the
+// default tenant's): CALLSCOPE_TWILIO_AUTH_TOKEN for the default tenant
+// when it is set, otherwise the tenant's settings.twilio.auth_token. A
+// tenant without one has its streams refused.
+type twilioTokens struct {
+	store *sqlstore.Store
+	env   string
+}
 
-func (t twilioToken) AuthTokenFor(*http.Request) (string, bool) { return string(t), true }
+func (t twilioTokens) AuthTokenFor(r *http.Request) (string, bool) {
+	name := stream.TenantFrom(r.Context())
+	if name == "" {
+		name = callscope.DefaultTenantName
+	}
+	if name == callscope.DefaultTenantName && t.env != "" {
+		return t.env, true
+	}
+	tn, err := t.store.TenantByName(r.Context(), name)
+	if err != nil || tn.Settings.Twilio == nil || tn.Settings.Twilio.AuthToken == "" {
+		return "", false
+	}
+	return tn.Settings.Twilio.AuthToken, true
+}
 
-// handler is the Twilio stream handler, or nil when it is off.
+// handler is the Twilio stream handler.
 func (l *liveStreams) handler() http.Handler {
 	if l.twilio == nil {
 		return nil

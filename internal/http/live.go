@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/stream"
 )
 
 // LiveCalls are the live call streams this process holds.
@@ -28,15 +31,24 @@ func (s *Server) hangupLive(r *http.Request, reason string) bool {
 // Twilio Media Streams at /twilio/stream, authenticated by their own
 // signature.
 func (s *Server) mountStreams() {
-	if s.TwilioStream != nil {
-		h := s.TwilioStream
-		s.mux.Handle("GET /twilio/stream", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// A stream lasts as long as its call: the server's request
-			// deadlines would cut it, and they stay on a hijacked conn.
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
-			h.ServeHTTP(w, r)
-		}))
+	if s.TwilioStream == nil {
+		return
 	}
+	h := s.TwilioStream
+	serve := func(w http.ResponseWriter, r *http.Request) {
+		// A stream lasts as long as its call: the server's request
+		// deadlines would cut it, and they stay on a hijacked conn.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		h.ServeHTTP(w, r)
+	}
+	// The default tenant's streams, and each tenant's by its name: the
+	// tenant's own Twilio auth token checks the signature.
+	s.mux.HandleFunc("GET /twilio/stream", func(w http.ResponseWriter, r *http.Request) {
+		serve(w, r.WithContext(stream.WithTenant(r.Context(), callscope.DefaultTenantName)))
+	})
+	s.mux.HandleFunc("GET /twilio/stream/{tenant}", func(w http.ResponseWriter, r *http.Request) {
+		serve(w, r.WithContext(stream.WithTenant(r.Context(), r.PathValue("tenant"))))
+	})
 }

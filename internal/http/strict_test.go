@@ -88,23 +88,25 @@ func testStrictEdges(t *testing.T, d sqlstore.Dialect) {
 	t.Run("SecretsAreWriteOnly", func(t *testing.T) {
 		// Public addresses written as numbers: stored, never connected to.
 		body := `{"settings":{"crm_push":{"url":"https://8.8.4.4/hook","auth_header":"Bearer very-secret-crm"},
-			"agent_service":{"url":"https://8.8.8.8/n","token_url":"https://8.8.8.8/t","client_id":"cs","client_secret":"very-secret-agent"}}}`
+			"agent_service":{"url":"https://8.8.8.8/n","token_url":"https://8.8.8.8/t","client_id":"cs","client_secret":"very-secret-agent"},
+			"twilio":{"account_sid":"AC0123456789abcdef0123456789abcdef","auth_token":"very-secret-twilio"}}}`
 		r := e.do("PATCH", "/api/v1/tenants/"+e.tenant.ID, e.admin, body)
 		wantStatus(t, r, 200)
 		for _, path := range []string{"/api/v1/tenants/" + e.tenant.ID, "/api/v1/tenants"} {
 			r := e.do("GET", path, e.admin, nil)
 			wantStatus(t, r, 200)
 			if strings.Contains(string(r.Body), "very-secret") || !strings.Contains(string(r.Body), `"has_auth_header":true`) ||
-				!strings.Contains(string(r.Body), `"has_client_secret":true`) {
+				!strings.Contains(string(r.Body), `"has_client_secret":true`) || !strings.Contains(string(r.Body), `"has_auth_token":true`) {
 				t.Fatalf("%s shows secrets: %s", path, r.Body)
 			}
 		}
 		// Settings read and written back without their secrets keep them.
 		wantStatus(t, e.do("PATCH", "/api/v1/tenants/"+e.tenant.ID, e.admin,
-			`{"settings":{"crm_push":{"url":"https://8.8.4.4/hook2"},"agent_service":{"url":"https://8.8.8.8/n","token_url":"https://8.8.8.8/t","client_id":"cs"}}}`), 200)
+			`{"settings":{"crm_push":{"url":"https://8.8.4.4/hook2"},"agent_service":{"url":"https://8.8.8.8/n","token_url":"https://8.8.8.8/t","client_id":"cs"},"twilio":{"account_sid":"AC0123456789abcdef0123456789abcdef"}}}`), 200)
 		tn, err := e.store.Tenant(t.Context(), e.tenant.ID)
 		must(t, err)
-		if tn.Settings.CRMPush.AuthHeader != "Bearer very-secret-crm" || tn.Settings.AgentService.ClientSecret != "very-secret-agent" {
+		if tn.Settings.CRMPush.AuthHeader != "Bearer very-secret-crm" || tn.Settings.AgentService.ClientSecret != "very-secret-agent" ||
+			tn.Settings.Twilio.AuthToken != "very-secret-twilio" {
 			t.Fatalf("secrets lost on write-back: %+v %+v", tn.Settings.CRMPush, tn.Settings.AgentService)
 		}
 	})

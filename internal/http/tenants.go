@@ -27,6 +27,13 @@ type settingsView struct {
 	callscope.Settings
 	CRMPush      *crmPushView      `json:"crm_push,omitempty"`
 	AgentService *agentServiceView `json:"agent_service,omitempty"`
+	Twilio       *twilioView       `json:"twilio,omitempty"`
+}
+
+type twilioView struct {
+	callscope.TwilioSetting
+	AuthToken    string `json:"auth_token,omitempty"` // never filled
+	HasAuthToken bool   `json:"has_auth_token"`
 }
 
 type crmPushView struct {
@@ -48,6 +55,9 @@ func newSettingsView(s callscope.Settings) settingsView {
 	}
 	if a := s.AgentService; a != nil {
 		v.AgentService = &agentServiceView{AgentServiceSetting: *a, HasClientSecret: a.ClientSecret != ""}
+	}
+	if tw := s.Twilio; tw != nil {
+		v.Twilio = &twilioView{TwilioSetting: *tw, HasAuthToken: tw.AuthToken != ""}
 	}
 	return v
 }

@@ -54,8 +54,9 @@ type Sessions struct {
 	// SpoolDir holds the recordings of calls in progress; a recording is
 	// removed from it once stored in Recordings.
 	SpoolDir string
-	// Tenant names the tenant the calls belong to;
-	// callscope.DefaultTenantName when empty.
+	// Tenant names the tenant the calls belong to when the stream's
+	// context names none (stream.WithTenant); callscope.DefaultTenantName
+	// when empty.
 	Tenant string
 	// FlushInterval, if not zero, replaces DefaultFlushInterval. The
 	// session also learns at this interval whether its call was ended
@@ -134,7 +135,10 @@ func (m *Sessions) Open(ctx context.Context, st stream.Start) (stream.Session, e
 	if st.ExternalID == "" {
 		return nil, callscope.Errorf(callscope.EINVALID, "stream without a call id")
 	}
-	name := m.Tenant
+	name := stream.TenantFrom(ctx)
+	if name == "" {
+		name = m.Tenant
+	}
 	if name == "" {
 		name = callscope.DefaultTenantName
 	}

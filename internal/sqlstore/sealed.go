@@ -67,6 +67,13 @@ func (q *queries) sealSettings(s callscope.Settings) (callscope.Settings, error)
 		}
 		s.AgentService = &a
 	}
+	if s.Twilio != nil {
+		tw := *s.Twilio
+		if tw.AuthToken, err = q.seal("settings.twilio.auth_token", tw.AuthToken); err != nil {
+			return s, err
+		}
+		s.Twilio = &tw
+	}
 	return s, nil
 }
 
@@ -80,6 +87,11 @@ func (q *queries) openSettings(s *callscope.Settings) error {
 	}
 	if s.AgentService != nil && s.AgentService.ClientSecret != "" {
 		if s.AgentService.ClientSecret, err = q.open("settings.agent_service.client_secret", s.AgentService.ClientSecret); err != nil {
+			return err
+		}
+	}
+	if s.Twilio != nil && s.Twilio.AuthToken != "" {
+		if s.Twilio.AuthToken, err = q.open("settings.twilio.auth_token", s.Twilio.AuthToken); err != nil {
 			return err
 		}
 	}

@@ -341,10 +341,11 @@ func TestFileModes(t *testing.T) {
 func TestSettingsSecretsSealed(t *testing.T) {
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		const header, client = "Bearer crm-0123456789abcdef", "agent-client-secret-42"
+		const header, client, twilioToken = "Bearer crm-0123456789abcdef", "agent-client-secret-42", "twilio-token-0123456789"
 		tn := &callscope.Tenant{Name: "sealed-" + callscope.NewID(), Settings: callscope.Settings{
 			CRMPush:      &callscope.CRMPushSetting{URL: "https://crm.example.com/hook", AuthHeader: header},
 			AgentService: &callscope.AgentServiceSetting{URL: "https://agents.example.com/n", TokenURL: "https://agents.example.com/t", ClientID: "cs", ClientSecret: client},
+			Twilio:       &callscope.TwilioSetting{AuthToken: twilioToken},
 		}}
 		if err := s.CreateTenant(ctx, tn); err != nil {
 			t.Fatal(err)
@@ -363,14 +364,14 @@ func TestSettingsSecretsSealed(t *testing.T) {
 			}
 			return v
 		}
-		if r := raw(); strings.Contains(r, header) || strings.Contains(r, client) || !strings.Contains(r, "enc:v1:") {
+		if r := raw(); strings.Contains(r, header) || strings.Contains(r, client) || strings.Contains(r, twilioToken) || !strings.Contains(r, "enc:v1:") {
 			t.Fatalf("stored settings hold a secret in the clear: %s", r)
 		}
 		got, err := s.Tenant(ctx, tn.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Settings.CRMPush.AuthHeader != header || got.Settings.AgentService.ClientSecret != client {
+		if got.Settings.CRMPush.AuthHeader != header || got.Settings.AgentService.ClientSecret != client || got.Settings.Twilio.AuthToken != twilioToken {
 			t.Fatalf("secrets read back as %q, %q", got.Settings.CRMPush.AuthHeader, got.Settings.AgentService.ClientSecret)
 		}
 		// As an older version wrote them.
