@@ -381,7 +381,6 @@ func (s *session) tick() {
 		case <-t.C:
 		}
 		pos := s.flush()
-		s.cut(false)
 		s.maybeAnalyse(false)
 		ctx, cancel := context.WithTimeout(context.Background(), every*5)
 		c, err := s.m.Calls.LiveProgress(ctx, s.call.TenantID, s.call.ID, s.m.now(), pos.Seconds())
@@ -457,7 +456,7 @@ func (s *session) Close(why stream.EndReason) {
 		_ = os.Remove(s.path)
 	}
 	// The last utterances are transcribed before the call ends.
-	s.cut(true)
+	s.flushSpeech()
 	s.speechDone(ctx)
 	// And the last of the transcript is analysed.
 	s.maybeAnalyse(true)

@@ -21,13 +21,10 @@ const (
 	utteranceTail = 600 * time.Millisecond
 	// maxUtterance cuts speech that goes on without a pause.
 	maxUtterance = 25 * time.Second
-	// keepSilence is how much audio without speech is kept for the
-	// detector's context.
-	keepSilence = time.Second
 	// maxQueued bounds the utterances waiting for a worker; beyond it
 	// utterances are dropped with a log line (the post-call pipeline
 	// transcribes the whole recording in hybrid mode).
-	maxQueued = 64
+	maxQueued = 4096
 )
 
 // utterance is one stretch of speech of a track, to transcribe.
@@ -36,12 +33,6 @@ type utterance struct {
 	speaker string
 	start   time.Duration // from the start of the stream
 	audio   stt.Audio
-}
-
-// track is one track's audio not yet cut into utterances.
-type trackBuf struct {
-	buf   []float32
-	start int64 // sample position of buf[0]
 }
 
 // speech starts the worker pool once.
@@ -63,78 +54,85 @@ func (m *Sessions) speech() chan<- utterance {
 	return m.sttJobs
 }
 
-// hear adds pcm of a track to what the detector will cut; the caller
-// holds s.mu.
+// trackBuf is one track's audio as the voice activity detector cuts it:
+// the detector sees each sample once, as it arrives, and buf keeps what an
+// utterance in progress (or about to start) may still need.
+type trackBuf struct {
+	vad   *audio.StreamVAD
+	buf   []float32
+	start int64 // sample position of buf[0]
+}
+
+// keepBefore is how much audio before the detector's position is kept when
+// no utterance is in progress: the padding an utterance starts with.
+const keepBefore = 300 * time.Millisecond
+
+// hear adds pcm of a track, at offset at of the stream, to what the
+// detector cuts, and queues the utterances it closes; the caller holds
+// s.mu.
 func (s *session) hear(track int, pcm []int16, at time.Duration) {
 	if s.heard == nil {
 		return
 	}
 	t := &s.heard[track]
-	pos := int64(at) * int64(s.rate) / int64(time.Second)
-	if len(t.buf) == 0 {
-		t.start = pos
+	if t.vad == nil {
+		t.vad = audio.NewStreamVAD(s.rate, utteranceTail)
+		t.vad.MaxSpeech = maxUtterance
 	}
-	if end := t.start + int64(len(t.buf)); pos > end {
-		t.buf = append(t.buf, make([]float32, pos-end)...)
-	} else if pos < end {
-		skip := int(end - pos)
+	pos := int64(at) * int64(s.rate) / int64(time.Second)
+	if gap := pos - t.vad.Pos(); gap > 0 {
+		// A gap in the stream is silence.
+		z := make([]float32, min(gap, int64(s.rate)*60))
+		t.buf = append(t.buf, z...)
+		s.closed(track, t.vad.Push(z))
+	} else if gap < 0 {
+		skip := int(-gap)
 		if skip >= len(pcm) {
 			return
 		}
 		pcm = pcm[skip:]
 	}
-	for _, v := range pcm {
-		t.buf = append(t.buf, float32(v)/32768)
+	x := make([]float32, len(pcm))
+	for i, v := range pcm {
+		x[i] = float32(v) / 32768
+	}
+	t.buf = append(t.buf, x...)
+	s.closed(track, t.vad.Push(x))
+	// Drop what no utterance can need any more, a second at a time.
+	keep := t.vad.Pos() - int64(keepBefore)*int64(s.rate)/int64(time.Second)
+	if a, ok := t.vad.Active(); ok {
+		keep = a
+	}
+	if drop := keep - t.start; drop > int64(s.rate) {
+		t.buf = append(t.buf[:0], t.buf[drop:]...)
+		t.start += drop
 	}
 }
 
-// cut finds the utterances the tracks have closed (all of them, at the end
-// of the stream) and queues them for transcription.
-func (s *session) cut(final bool) {
+// closed queues the utterances the detector closed on a track; the caller
+// holds s.mu.
+func (s *session) closed(track int, spans []audio.Span) {
+	t := &s.heard[track]
+	for _, sp := range spans {
+		a, b := max(0, sp.Start-t.start), min(int64(len(t.buf)), sp.End-t.start)
+		if b > a {
+			s.queue(track, t.start+a, t.buf[a:b])
+		}
+	}
+}
+
+// flushSpeech queues, at the end of the stream, the utterances still in
+// progress.
+func (s *session) flushSpeech() {
 	if s.heard == nil {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := range s.heard {
-		s.mu.Lock()
-		t := &s.heard[i]
-		x := append([]float32(nil), t.buf...)
-		start := t.start
-		s.mu.Unlock()
-		if len(x) == 0 {
-			continue
+		if v := s.heard[i].vad; v != nil {
+			s.closed(i, v.Flush())
 		}
-		regions, err := audio.DetectSpeech(x, s.rate, audio.VADConfig{})
-		if err != nil {
-			s.log.Warn("live transcription: voice detection failed", "err", err)
-			continue
-		}
-		n := len(x)
-		tail := int(int64(utteranceTail) * int64(s.rate) / int64(time.Second))
-		done := 0 // samples of x consumed
-		for _, r := range regions {
-			a := int(int64(r.Start) * int64(s.rate) / int64(time.Second))
-			b := min(n, int(int64(r.End)*int64(s.rate)/int64(time.Second)))
-			if !final && b > n-tail {
-				break // may go on
-			}
-			s.queue(i, start+int64(a), x[a:b])
-			done = b
-		}
-		longest := int(int64(maxUtterance) * int64(s.rate) / int64(time.Second))
-		keep := int(int64(keepSilence) * int64(s.rate) / int64(time.Second))
-		switch {
-		case final:
-			done = n
-		case done == 0 && len(regions) == 0 && n > keep:
-			done = n - keep // silence only
-		case n-done > longest:
-			s.queue(i, start+int64(done), x[done:])
-			done = n
-		}
-		s.mu.Lock()
-		t.buf = append(t.buf[:0], t.buf[done:]...)
-		t.start += int64(done)
-		s.mu.Unlock()
 	}
 }
 
