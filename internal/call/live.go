@@ -111,3 +111,84 @@ func StreamedElsewhere(c *callscope.Call, now time.Time, window time.Duration) b
 	}
 	return now.Sub(*c.LastActivity) < window
 }
+
+// LiveAppend is one live call's new transcript segments, for
+// AppendLiveSegments.
+type LiveAppend struct {
+	TenantID, CallID string
+	Segments         []callscope.Segment
+}
+
+// AppendLiveSegments appends the segments of many live calls in one
+// transaction, each as AppendSegments does: a server transcribing
+// hundreds of calls writes their utterances together rather than one
+// commit each. If the batch fails (a call was deleted, say), each call's
+// segments are appended alone, and errs holds each one's outcome.
+func (s *Service) AppendLiveSegments(ctx context.Context, batch []LiveAppend) (errs []error) {
+	errs = make([]error, len(batch))
+	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		for _, a := range batch {
+			c, err := tx.Call(ctx, a.TenantID, a.CallID)
+			if err != nil {
+				return err
+			}
+			if _, _, err := tx.AppendSegments(ctx, c.ID, a.Segments, s.now()); err != nil {
+				return err
+			}
+			if err := s.feed(ctx, tx, c, callscope.SegmentFeedData{CallRefData: callscope.RefOf(c), Segments: a.Segments}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || len(batch) == 1 {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	for i, a := range batch {
+		_, errs[i] = s.AppendSegments(ctx, a.TenantID, a.CallID, a.Segments)
+	}
+	return errs
+}
+
+// LiveTick is one live call's progress, for LiveProgressMany.
+type LiveTick struct {
+	TenantID, CallID string
+	At               time.Time
+	AudioSeconds     float64
+}
+
+// LiveProgressMany records the progress of many live calls in one
+// transaction, each as LiveProgress does, and returns the calls as stored
+// (nil for one that is gone), so each holder sees a status changed
+// elsewhere.
+func (s *Service) LiveProgressMany(ctx context.Context, ticks []LiveTick) ([]*callscope.Call, error) {
+	out := make([]*callscope.Call, len(ticks))
+	err := retryConflicts(func() error {
+		return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+			for i, t := range ticks {
+				c, err := s.lockedCall(ctx, tx, t.TenantID, t.CallID)
+				if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+					out[i] = nil
+					continue
+				} else if err != nil {
+					return err
+				}
+				out[i] = c
+				if !c.Status.Live() {
+					continue
+				}
+				at := callscope.Timestamp(t.At)
+				c.LastActivity = &at
+				c.AudioSeconds = max(c.AudioSeconds, round3(t.AudioSeconds))
+				if err := tx.UpdateCall(ctx, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}

@@ -86,6 +86,10 @@ type Sessions struct {
 
 	sttOnce sync.Once
 	sttJobs chan utterance
+
+	batchOnce sync.Once
+	segIn     chan segAppend
+	progIn    chan progReq
 }
 
 var _ stream.Sessions = (*Sessions)(nil)
@@ -383,7 +387,8 @@ func (s *session) tick() {
 		pos := s.flush()
 		s.maybeAnalyse(false)
 		ctx, cancel := context.WithTimeout(context.Background(), every*5)
-		c, err := s.m.Calls.LiveProgress(ctx, s.call.TenantID, s.call.ID, s.m.now(), pos.Seconds())
+		c, err := s.m.progress(ctx, call.LiveTick{TenantID: s.call.TenantID, CallID: s.call.ID, At: s.m.now(),
+			AudioSeconds: pos.Seconds()})
 		cancel()
 		switch {
 		case err != nil:

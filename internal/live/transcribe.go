@@ -192,15 +192,7 @@ func (s *session) transcribe(u utterance) {
 	if len(segs) == 0 {
 		return
 	}
-	if _, err := s.m.Calls.AppendSegments(ctx, s.call.TenantID, s.call.ID, segs); err != nil {
-		s.log.Warn("live transcript segments not stored", "err", err)
-		return
-	}
-	n := 0
-	for _, sg := range segs {
-		n += len(sg.Text) + 1
-	}
-	s.heardText(n)
+	s.appendSegments(segs)
 }
 
 // speechDone waits (bounded by ctx) for the session's utterances.
