@@ -299,11 +299,13 @@ type session struct {
 	log    *slog.Logger
 	path   string
 
-	mu    sync.Mutex
-	spool *spool
-	err   error      // the spool's first write error
-	heard []trackBuf // per track, for live transcription; nil without
-	prog  progress
+	mu       sync.Mutex
+	spool    *spool
+	err      error                   // the spool's first write error
+	heard    []trackBuf              // per track, for live transcription; nil without
+	recs     []stt.StreamTranscriber // per track, kept recognisers
+	recsDone bool
+	prog     progress
 
 	speaking sync.WaitGroup // utterances being transcribed
 
@@ -463,6 +465,7 @@ func (s *session) Close(why stream.EndReason) {
 	// The last utterances are transcribed before the call ends.
 	s.flushSpeech()
 	s.speechDone(ctx)
+	s.closeRecognizers()
 	// And the last of the transcript is analysed.
 	s.maybeAnalyse(true)
 	process := s.mode != callscope.ModeRealtime

@@ -30,6 +30,7 @@ const (
 // utterance is one stretch of speech of a track, to transcribe.
 type utterance struct {
 	s       *session
+	track   int
 	speaker string
 	start   time.Duration // from the start of the stream
 	audio   stt.Audio
@@ -144,7 +145,7 @@ func (s *session) queue(track int, at int64, x []float32) {
 	if track < len(s.tracks) {
 		speaker = s.tracks[track]
 	}
-	u := utterance{s: s, speaker: speaker, start: time.Duration(at) * time.Second / time.Duration(s.rate),
+	u := utterance{s: s, track: track, speaker: speaker, start: time.Duration(at) * time.Second / time.Duration(s.rate),
 		audio: stt.Audio{Samples: append([]float32(nil), x...), SampleRate: s.rate}}
 	s.speaking.Add(1)
 	select {
@@ -170,7 +171,7 @@ func (s *session) transcribe(u utterance) {
 		}
 		a = stt.Audio{Samples: x, SampleRate: stt.SampleRate}
 	}
-	res, err := s.m.Speech.Transcribe(ctx, a)
+	res, err := s.recognizer(u.track).Transcribe(ctx, a)
 	if err != nil {
 		s.log.Warn("live transcription failed", "start", u.start.String(), "err", err)
 		return
@@ -206,3 +207,41 @@ func (s *session) speechDone(ctx context.Context) {
 }
 
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+// recognizer is the engine for a track's utterances: one kept for the
+// track's whole stream when the engine can (stt.StreamOpener), so a local
+// recogniser loads its model once per call.
+func (s *session) recognizer(track int) stt.Transcriber {
+	op, ok := s.m.Speech.(stt.StreamOpener)
+	if !ok {
+		return s.m.Speech
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recsDone {
+		return s.m.Speech // late, after the stream ended
+	}
+	if s.recs == nil {
+		s.recs = make([]stt.StreamTranscriber, len(s.heard))
+	}
+	if track < 0 || track >= len(s.recs) {
+		return s.m.Speech
+	}
+	if s.recs[track] == nil {
+		s.recs[track] = op.OpenStream()
+	}
+	return s.recs[track]
+}
+
+// closeRecognizers ends the session's kept recognisers.
+func (s *session) closeRecognizers() {
+	s.mu.Lock()
+	recs := s.recs
+	s.recs, s.recsDone = nil, true
+	s.mu.Unlock()
+	for _, r := range recs {
+		if r != nil {
+			_ = r.Close()
+		}
+	}
+}
