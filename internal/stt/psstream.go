@@ -44,11 +44,11 @@ func (p *PocketSphinx) OpenStream() StreamTranscriber { return &psStream{p: p} }
 type psStream struct {
 	p *PocketSphinx
 
-	mu      sync.Mutex // one utterance at a time
-	cmd     *exec.Cmd
-	stdin   io.WriteCloser
-	fp      string  // the feat.params copy the process reads
-	fed     float64 // seconds of audio written
+	mu       sync.Mutex // one utterance at a time
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	fp       string  // the feat.params copy the process reads
+	fed      float64 // seconds of audio written
 	startErr error
 
 	wmu   sync.Mutex
