@@ -45,6 +45,9 @@ type Settings struct {
 	EmailReport *EmailReportSetting `json:"email_report,omitempty"`
 	// AgentService notifies an agent service of calls; unset notifies none.
 	AgentService *AgentServiceSetting `json:"agent_service,omitempty"`
+	// Retention erases old recordings, transcripts and delivery logs;
+	// unset keeps everything.
+	Retention *RetentionSetting `json:"retention,omitempty"`
 }
 
 // Setting keys, as they appear in a tenant's settings document.
@@ -227,6 +230,9 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 		if a.Notify != "" && a.Notify != "completion" && a.Notify != "stage" {
 			bad("Input should be completion or stage", "enum", SettingAgentService, "notify")
 		}
+	}
+	if s.Retention != nil {
+		s.Retention.validate(bad)
 	}
 	return f
 }
