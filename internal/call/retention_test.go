@@ -2,12 +2,17 @@ package call_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
+	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
@@ -134,6 +139,69 @@ func TestRetention(t *testing.T) {
 		must(t, err)
 		if len(rep.Tenants) != 0 {
 			t.Errorf("second run removed %v, want nothing", rep.Tenants)
+		}
+	})
+}
+
+// TestRetentionJob runs retention as serve does, a periodic River job that
+// runs at start: the job completes and keeps its report as its output.
+func TestRetentionJob(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		svc := newService(t, s)
+		svc.Recordings = blob.Dir{Root: t.TempDir()}
+		tenant := sqlstoretest.MustTenant(t, s)
+		settings := callscope.SettingsOf(map[string]any{"retention": map[string]any{"recordings": "1h"}})
+		_, err := s.UpdateTenant(ctx, tenant.ID, callscope.TenantUpdate{Settings: &settings})
+		must(t, err)
+		c := &callscope.Call{TenantID: tenant.ID}
+		must(t, svc.Create(ctx, c))
+		key := tenant.ID + "/" + c.ID + "/old.wav"
+		_, err = svc.Recordings.Put(ctx, key, strings.NewReader("RIFF"))
+		must(t, err)
+		s.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) }
+		must(t, svc.AttachRecording(ctx, c, &callscope.Recording{Format: "wav", StorageKey: key}))
+		s.Now = time.Now
+
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &call.RetentionWorker{Calls: svc})
+		q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond,
+			Periodic: []*river.PeriodicJob{job.RetentionJob(time.Hour)}})
+		must(t, err)
+		must(t, q.Start(ctx))
+		defer q.Stop(ctx)
+
+		// SQLite keeps River's metadata as JSONB; json() reads it as text.
+		query := `SELECT state, json(metadata) FROM river_job WHERE kind = 'retention.apply'`
+		if s.Dialect() == sqlstore.Postgres {
+			query = `SELECT state, CAST(metadata AS TEXT) FROM river_job WHERE kind = 'retention.apply'`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var state, meta string
+			var err error
+			if s.Dialect() == sqlstore.Postgres {
+				err = s.Pool().QueryRow(ctx, query).Scan(&state, &meta)
+			} else {
+				err = s.SQLDB().QueryRowContext(ctx, query).Scan(&state, &meta)
+			}
+			if err == nil && state == "completed" {
+				var m struct{ Output call.RetentionReport }
+				must(t, json.Unmarshal([]byte(meta), &m))
+				if got := m.Output.Tenants[tenant.ID]; got["recordings"] != 1 || got["recording_objects"] != 1 {
+					t.Fatalf("job output = %s, want the tenant's removed recording", meta)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("retention job not completed: state %q, err %v", state, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		recs, err := s.Recordings(ctx, c.ID)
+		must(t, err)
+		if len(recs) != 0 {
+			t.Fatalf("the job left %d recordings", len(recs))
 		}
 	})
 }
