@@ -162,7 +162,7 @@ func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, err
 	cooldown := min(100*time.Millisecond, cfg.PollInterval)
 	rc := &river.Config{
 		ID:                   cfg.ClientID,
-		Logger:               cfg.Logger,
+		Logger:               quiet(cfg.Logger),
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cooldown,
 		JobTimeout:           cfg.JobTimeout,
