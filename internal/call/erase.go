@@ -15,7 +15,8 @@ import (
 // analyzer runs, evolution snapshots, events, delivery log and queued jobs —
 // and appends who did it (actor) to the tenant's erasure audit log, which
 // keeps only the call's id and the counts removed. Returns ENOTFOUND for an
-// unknown call and ECONFLICT for a call under legal hold or not yet over.
+// unknown call and ECONFLICT for a call under legal hold, not yet over, or
+// being processed.
 // When the call's rows are gone but some of its stored audio could not be
 // deleted, it returns the audit entry and an error naming what is left.
 func (s *Service) Erase(ctx context.Context, tenantID, ref, actor, reason string) (*callscope.Deletion, error) {
@@ -33,6 +34,13 @@ func (s *Service) Erase(ctx context.Context, tenantID, ref, actor, reason string
 		}
 		if !c.Status.Final() {
 			return callscope.Errorf(callscope.ECONFLICT, "The call is %s; end it before deleting it", c.Status)
+		}
+		// A pipeline run in progress would go on writing about the call
+		// (its results, its events) after the erasure.
+		if p, err := tx.Processing(ctx, c.ID); err == nil && p.Status == callscope.ProcessingInProgress {
+			return callscope.Errorf(callscope.ECONFLICT, "The call is being processed; delete it when processing has finished")
+		} else if err != nil && callscope.ErrorCode(err) != callscope.ENOTFOUND {
+			return err
 		}
 		removed, stored, err := tx.EraseCall(ctx, c.ID)
 		if err != nil {

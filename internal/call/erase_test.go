@@ -186,6 +186,18 @@ func TestEraseLeavesNothing(t *testing.T) {
 				t.Fatalf("erase from another tenant: %v, want ENOTFOUND", err)
 			}
 		})
+		t.Run("ProcessingRefuses", func(t *testing.T) {
+			p, err := s.Processing(ctx, c.ID)
+			must(t, err)
+			was := p.Status
+			p.Status = callscope.ProcessingInProgress
+			must(t, s.PutProcessing(ctx, p))
+			if _, err := svc.Erase(ctx, tenant.ID, c.ID, "test", ""); callscope.ErrorCode(err) != callscope.ECONFLICT {
+				t.Fatalf("erase of a call being processed: %v, want ECONFLICT", err)
+			}
+			p.Status = was
+			must(t, s.PutProcessing(ctx, p))
+		})
 		t.Run("LegalHoldRefuses", func(t *testing.T) {
 			_, err := svc.SetLegalHold(ctx, tenant.ID, ext, "api_key:k1", "case 42")
 			must(t, err)
