@@ -48,6 +48,9 @@ type Settings struct {
 	// Twilio is the tenant's Twilio account; unset refuses the tenant's
 	// Twilio Media Streams.
 	Twilio *TwilioSetting `json:"twilio,omitempty"`
+	// Retention erases old recordings, transcripts and delivery logs;
+	// unset keeps everything.
+	Retention *RetentionSetting `json:"retention,omitempty"`
 }
 
 // Setting keys, as they appear in a tenant's settings document.
@@ -252,6 +255,9 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 		if len(tw.AuthToken) > 256 || strings.ContainsAny(tw.AuthToken, "\x00\r\n") {
 			bad("Input should be a Twilio auth token", "value_error", SettingTwilio, "auth_token")
 		}
+	}
+	if s.Retention != nil {
+		s.Retention.validate(bad)
 	}
 	return f
 }

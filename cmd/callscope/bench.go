@@ -30,6 +30,9 @@ CALLSCOPE_STT_API_KEY.`
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "asr" {
 		fmt.Fprintf(stderr, "Usage: callscope %s\n", benchSynopsis)
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			return nil
+		}
 		return errUsage
 	}
 	fs, _ := newFlags("bench", benchSynopsis, stderr)

@@ -12,6 +12,10 @@
 //	callscope bench asr MANIFEST        measure transcription (WER, real-time factor)
 //	callscope secret-key generate       print a new key for CALLSCOPE_SECRET_KEY
 //	callscope stream --protocol P FILE… play recordings into a live-audio listener
+//	callscope erase CALL_ID             delete a call and everything recorded about it
+//	callscope deletions                 print the erasure audit log
+//	callscope backup FILE               copy the SQLite database while it serves
+//	callscope restore FILE              put a backup in place of the SQLite database
 //	callscope version                   print the version
 package main
 
@@ -62,6 +66,10 @@ Usage:
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
   callscope secret-key generate
   callscope stream --protocol audiosocket|openchs|twilio --addr HOST:PORT [--speed X] [--calls N] FILE...
+  callscope erase [--tenant ID|NAME] [--reason TEXT] CALL_ID
+  callscope deletions [--tenant ID|NAME] [--limit N]
+  callscope backup FILE
+  callscope restore [--force] FILE
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -94,6 +102,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSecretKey(ctx, rest, stdout, stderr)
 	case "stream":
 		return cmdStream(ctx, rest, stdout, stderr)
+	case "erase":
+		return cmdErase(ctx, rest, stdout, stderr)
+	case "deletions":
+		return cmdDeletions(ctx, rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callscope", version)
 		return nil

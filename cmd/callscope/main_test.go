@@ -58,26 +58,6 @@ func cli(t *testing.T, env []string, args ...string) (stdout, stderr string, cod
 	return o.String(), e.String(), code
 }
 
-func TestHelpForEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"},
-		{"apikey", "create", "--help"}, {"apikey", "list", "--help"}, {"apikey", "revoke", "--help"}, {"tenant", "--help"}, {"apikey", "--help"}, {"secret-key", "generate", "--help"}, {"secret-key", "--help"}, {"--help"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			out, errOut, code := cli(t, nil, args...)
-			if code != 0 || !strings.Contains(out+errOut, "Usage") {
-				t.Fatalf("exit %d, output:\n%s%s", code, out, errOut)
-			}
-		})
-	}
-	out, _, code := cli(t, nil, "version")
-	if code != 0 || !strings.HasPrefix(out, "callscope ") {
-		t.Fatalf("version: %d %q", code, out)
-	}
-	_, errOut, code := cli(t, nil, "frobnicate")
-	if code != 2 || !strings.Contains(errOut, "unknown command") {
-		t.Fatalf("unknown command: %d %q", code, errOut)
-	}
-}
-
 func TestInvalidConfigNamesVariable(t *testing.T) {
 	for _, env := range []string{"CALLSCOPE_ADDR=nowhere", "API_PORT=http", "MAX_CONCURRENT_PROCESSING=0", "CALLSCOPE_LOG_FORMAT=yaml"} {
 		name, _, _ := strings.Cut(env, "=")

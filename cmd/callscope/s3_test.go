@@ -70,4 +70,20 @@ func TestRecordingUploadsGoToS3(t *testing.T) {
 	if len(local) != 0 {
 		t.Fatalf("the upload also landed in the data directory: %v", local)
 	}
+
+	// Deleting the call deletes its object from S3.
+	if res := do("POST", "/api/v1/calls/s3-call-1/end", "", nil); res.StatusCode != 200 {
+		t.Fatalf("end: %d", res.StatusCode)
+	}
+	if res := do("DELETE", "/api/v1/calls/s3-call-1", "", nil); res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("delete: %d %s", res.StatusCode, b)
+	}
+	objects, err = backend.ListBucket("recs", nil, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objects.Contents) != 0 {
+		t.Fatalf("objects left in S3 after deleting the call: %+v", objects.Contents)
+	}
 }

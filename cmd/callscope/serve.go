@@ -37,6 +37,10 @@ import (
 
 var jobMigrate = job.Migrate
 
+// retentionInterval is how often tenants' retention settings are applied
+// (and once at start).
+const retentionInterval = time.Hour
+
 func serveUsage() string {
 	var b strings.Builder
 	b.WriteString("serve [--config FILE] [--addr HOST:PORT]\n\n")
@@ -147,6 +151,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}}
 	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
+	calls := &call.Service{Store: s, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
+		Stages: pipeline.Stages, Recordings: recordings}
+	river.AddWorker(workers, &call.RetentionWorker{Calls: calls, Logger: log.With("component", "retention")})
 	analyze.AddWorkers(workers, analyze.Config{Store: s, Engines: runner.Engines, Redact: analyze.RedactsLike(runner),
 		Logger: log.With("component", "analyzers")})
 	q, err = job.New(s, workers, job.Config{
@@ -155,11 +162,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		JobTimeout:        cfg.ProcessingTimeout,
 		Logger:            log.With("component", "queue"),
 		OnJobDone:         jobMetrics.Observe,
+		Periodic:          []*river.PeriodicJob{job.RetentionJob(retentionInterval)},
 	})
 	if err != nil {
 		return err
 	}
 	emails.Queue, agents.Queue = q, q
+	calls.Queue = q
 	hooks.Queue = q
 	q.DispatchTo(emails, agents, hooks)
 	reg.MustRegister(q.Collector())
@@ -176,8 +185,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { hub.Run(hubCtx); close(hubDone) }()
 	defer func() { stopHub(); <-hubDone }()
 
-	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
-		Stages: pipeline.Stages}
 	streams := newLiveStreams(cfg, calls, recordings, log)
 	if speechEngine != nil {
 		streams.sessions.Speech = speechEngine

@@ -67,10 +67,7 @@ func (d Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
-		return 0, err
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".upload-*")
+	f, err := d.createTemp(filepath.Dir(p))
 	if err != nil {
 		return 0, err
 	}
@@ -86,6 +83,20 @@ func (d Dir) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// createTemp creates a temporary file in dir, creating dir first; a Delete
+// that removes dir as it empties is retried once.
+func (d Dir) createTemp(dir string) (*os.File, error) {
+	for attempt := 0; ; attempt++ {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, err
+		}
+		f, err := os.CreateTemp(dir, ".upload-*")
+		if err == nil || attempt > 0 || !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+	}
 }
 
 type file struct {
@@ -124,6 +135,14 @@ func (d Dir) Delete(ctx context.Context, key string) error {
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	// Directories left empty go too (a call's directory names the call);
+	// removing a directory that is not empty fails and stops the climb.
+	root := filepath.Clean(d.Root)
+	for dir := filepath.Dir(p); dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
 	}
 	return nil
 }

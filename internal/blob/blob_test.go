@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,25 @@ func TestDir(t *testing.T) {
 	}
 	if _, err := d.Open(ctx, "t1/call/rec.wav"); callscope.ErrorCode(err) != callscope.ENOTFOUND {
 		t.Fatalf("Open deleted = %v", err)
+	}
+	// Directories the deletion emptied go (a call's directory names the
+	// call); the root and directories still holding objects stay.
+	if _, err := os.Stat(filepath.Join(d.Root, "t1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("emptied directory t1 left behind: %v", err)
+	}
+	if _, err := os.Stat(d.Root); err != nil {
+		t.Fatalf("root removed: %v", err)
+	}
+	for _, k := range []string{"t2/a/1.wav", "t2/b/2.wav"} {
+		if _, err := d.Put(ctx, k, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Delete(ctx, "t2/a/1.wav"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Open(ctx, "t2/b/2.wav"); err != nil {
+		t.Fatalf("sibling lost: %v", err)
 	}
 	// A failed Put leaves nothing behind.
 	_, err = d.Put(ctx, "t1/call/half.wav", io.MultiReader(strings.NewReader("abc"), errReader{}))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -22,6 +23,9 @@ import (
 type Service struct {
 	Store *sqlstore.Store
 	Queue *job.Queue
+	// Recordings is the recording store, from which erasure and retention
+	// delete recordings' audio.
+	Recordings blob.Store
 	// ProcessingEnabled lets calls be queued for post-call processing
 	// (ENABLE_POSTCALL_PROCESSING).
 	ProcessingEnabled bool

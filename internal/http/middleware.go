@@ -133,7 +133,8 @@ func (s *Server) outer(mux *http.ServeMux) http.Handler {
 				status = http.StatusOK
 			}
 			s.metrics.observe(r.Method, routeLabel, status, dur)
-			s.Logger.LogAttrs(r.Context(), levelFor(status), "request",
+			drainingHealth := status == http.StatusServiceUnavailable && r.URL.Path == "/health" && s.Draining()
+			s.Logger.LogAttrs(r.Context(), levelFor(status, drainingHealth), "request",
 				slogStr("method", r.Method), slogStr("path", r.URL.Path), slogStr("route", routeLabel),
 				slogInt("status", status), slogInt("bytes", sw.bytes), slogDur("duration", dur),
 				slogStr("remote", r.RemoteAddr), slogStr("request_id", id))

@@ -318,6 +318,9 @@ func TestOpenAPISchemasMatchViews(t *testing.T) {
 		{"APIKeyCreate", keyRequest{}, false},
 		{"Recording", recordingView{}, true},
 		{"ProcessRequest", processRequest{}, false},
+		{"Deletion", deletionView{}, true},
+		{"LegalHold", legalHoldView{}, true},
+		{"LegalHoldCreate", legalHoldInput{}, false},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			s, ok := schemas[c.schema].(map[string]any)

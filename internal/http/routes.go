@@ -88,6 +88,13 @@ func (s *Server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Rotate a recording's access token", Handle: s.handleRotateRecordingToken},
 		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Revoke a recording's access token", Handle: s.handleRevokeRecordingToken},
 		{Method: "GET", Pattern: "/recordings/{token}", Auth: authPublic, Summary: "Get a recording by its access token", Handle: s.handleRecordingByToken},
+
+		// Erasure, legal holds and the erasure audit log, in erasure.go.
+		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}", Auth: authTenant, Query: []string{"reason"}, Summary: "Delete a call and everything recorded about it", Handle: s.handleDeleteCall},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/legal-hold", Auth: authTenant, Summary: "Get a call's legal hold", Handle: s.handleGetLegalHold},
+		{Method: "PUT", Pattern: "/api/v1/calls/{call_id}/legal-hold", Auth: authTenant, Summary: "Place a legal hold on a call", Body: bodyJSON, Handle: s.handlePutLegalHold},
+		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/legal-hold", Auth: authTenant, Summary: "Lift a call's legal hold", Handle: s.handleDeleteLegalHold},
+		{Method: "GET", Pattern: "/api/v1/deletions", Auth: authTenant, Query: []string{"limit"}, Summary: "List the erasure audit log", Handle: s.handleDeletions},
 	}
 }
 

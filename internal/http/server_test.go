@@ -116,9 +116,11 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	must(t, err)
 	_, e.key, err = s.CreateAPIKey(ctx, e.tenant.ID, "", false)
 	must(t, err)
-	e.server = &cshttp.Server{Store: s, Calls: &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages},
+	recordings := blob.Dir{Root: t.TempDir()}
+	e.server = &cshttp.Server{Store: s, Calls: &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages,
+		Recordings: recordings},
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
-		Recordings: blob.Dir{Root: t.TempDir()}}
+		Recordings: recordings}
 	e.server.Agents = func() *deliver.Agent { return &deliver.Agent{Store: s, Egress: e.server.Egress} }
 	hub := &feed.Hub{Source: s, Poll: 20 * time.Millisecond}
 	q.OnFeed(hub.Wake)

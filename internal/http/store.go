@@ -29,9 +29,11 @@ type Store interface {
 	CreateWebhookEndpoint(ctx context.Context, w *callscope.WebhookEndpoint) error
 	DeleteAnalyzer(ctx context.Context, tenantID, id string) error
 	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error
+	Deletions(ctx context.Context, tenantID string, limit int) ([]*callscope.Deletion, error)
 	DeliveryAttempts(ctx context.Context, deliveryIDs []string) (map[string][]*callscope.DeliveryAttempt, error)
 	Describe() string
 	Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error)
+	LegalHold(ctx context.Context, callID string) (*callscope.LegalHold, error)
 	Ping(ctx context.Context) error
 	Processing(ctx context.Context, callID string) (*callscope.Processing, error)
 	ProcessingCallIDs(ctx context.Context, tenantID string, status callscope.ProcessingStatus, limit int) ([]string, error)

@@ -60,6 +60,8 @@ type Config struct {
 	// OnJobDone, when set, is told the kind and outcome (completed, failed,
 	// cancelled, snoozed) of every finished job run.
 	OnJobDone func(kind, outcome string, run time.Duration)
+	// Periodic jobs are scheduled by this process while it works jobs.
+	Periodic []*river.PeriodicJob
 	// NoWork makes a queue that only inserts jobs (for commands that share
 	// the database with a running server).
 	NoWork bool
@@ -162,7 +164,7 @@ func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, err
 	cooldown := min(100*time.Millisecond, cfg.PollInterval)
 	rc := &river.Config{
 		ID:                   cfg.ClientID,
-		Logger:               cfg.Logger,
+		Logger:               quiet(cfg.Logger),
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        cooldown,
 		JobTimeout:           cfg.JobTimeout,
@@ -171,6 +173,7 @@ func New(store *sqlstore.Store, workers *river.Workers, cfg Config) (*Queue, err
 	}
 	if !cfg.NoWork {
 		rc.Workers = workers
+		rc.PeriodicJobs = cfg.Periodic
 		rc.Queues = map[string]river.QueueConfig{
 			QueueDefault:    {MaxWorkers: cfg.Workers},
 			QueueProcessing: {MaxWorkers: cfg.ProcessingWorkers},

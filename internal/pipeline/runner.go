@@ -549,7 +549,7 @@ func (ru *run) fail(ctx context.Context, stage string, begin time.Time, err erro
 		}
 		return nil
 	})
-	ru.r.log().WarnContext(ctx, "pipeline stage failed", "call_id", ru.call.ID, "stage", stage, "retryable", retry, "error", err.Error())
+	ru.r.log().WarnContext(ctx, "pipeline stage failed", "call_id", ru.call.PublicID(), "id", ru.call.ID, "stage", stage, "retryable", retry, "error", err.Error())
 	return errors.Join(serr, werr)
 }
 

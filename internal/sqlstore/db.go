@@ -96,18 +96,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 	default:
-		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
-		if path == "" {
-			if cfg.DataDir == "" {
-				return nil, callscope.Errorf(callscope.EINVALID, "no database URL and no data directory")
-			}
+		path, err := SQLitePath(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if path == filepath.Join(cfg.DataDir, "callscope.db") {
 			if err := makePrivateDir(cfg.DataDir); err != nil {
 				return nil, fmt.Errorf("create data directory: %w", err)
 			}
-			path = filepath.Join(cfg.DataDir, "callscope.db")
-		}
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path = path[:i]
 		}
 		if err := s.openSQLite(ctx, path); err != nil {
 			return nil, err
@@ -115,6 +111,27 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.queries = queries{ex: &router{s: s}, d: s.dialect, now: s.now, secrets: &secretCache{}, keys: cfg.Secrets}
 	return s, nil
+}
+
+// SQLitePath returns the file of the SQLite database cfg names: its
+// sqlite:/file: URL, or DataDir/callscope.db. Returns EINVALID for a
+// PostgreSQL URL or when neither is given.
+func SQLitePath(cfg Config) (string, error) {
+	u := cfg.URL
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		return "", callscope.Errorf(callscope.EINVALID, "the database is PostgreSQL, not a SQLite file")
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "file:")
+	if path == "" {
+		if cfg.DataDir == "" {
+			return "", callscope.Errorf(callscope.EINVALID, "no database URL and no data directory")
+		}
+		path = filepath.Join(cfg.DataDir, "callscope.db")
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path, nil
 }
 
 func (s *Store) now() time.Time { return callscope.Timestamp(s.Now()) }
