@@ -21,6 +21,10 @@ type Settings struct {
 	// TranslateTo is the translation target language, a two-letter code
 	// (default "en").
 	TranslateTo string `json:"translate_to,omitempty"`
+	// ShortCodes are the service numbers (116, 999, 112, …) that entity
+	// extraction reports as phone numbers when a cue says they are numbers
+	// to call ("call 116"); none by default.
+	ShortCodes []string `json:"short_codes,omitempty"`
 	// RedactStoredTranscript also stores the PII-redacted transcript.
 	RedactStoredTranscript bool `json:"redact_stored_transcript,omitempty"`
 	// RecordingChannels names the speaker of each channel of a stereo
@@ -52,6 +56,7 @@ const (
 	SettingTaxonomy               = "taxonomy"
 	SettingTranslateTo            = "translate_to"
 	SettingRedactStoredTranscript = "redact_stored_transcript"
+	SettingShortCodes             = "short_codes"
 	SettingRecordingChannels      = "recording_channels"
 	SettingPipeline               = "pipeline"
 	SettingProcessingMode         = "processing_mode"
@@ -156,7 +161,10 @@ func ParseStoredSettings(raw []byte) (s Settings, bad []string) {
 	return s, bad
 }
 
-var languageCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+var (
+	languageCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+	shortCode    = regexp.MustCompile(`^[0-9]{2,6}$`)
+)
 
 // Validate checks the settings' values, each problem a FieldError under
 // loc. It checks what the domain knows; the address policy of URL settings
@@ -171,6 +179,14 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 	}
 	if s.TranslateTo != "" && !languageCode.MatchString(s.TranslateTo) {
 		bad("Input should be a lower-case language code such as en or sw", "value_error", SettingTranslateTo)
+	}
+	if len(s.ShortCodes) > 20 {
+		bad("At most 20 short codes", "too_long", SettingShortCodes)
+	}
+	for i, c := range s.ShortCodes {
+		if !shortCode.MatchString(c) {
+			bad("A short code is 2 to 6 digits", "value_error", SettingShortCodes, fmt.Sprint(i))
+		}
 	}
 	if len(s.RecordingChannels) > 8 {
 		bad("At most 8 channels", "too_long", SettingRecordingChannels)

@@ -33,6 +33,9 @@ type Config struct {
 	// CountryCode is the calling code national phone numbers belong to
 	// (default "254", Kenya).
 	CountryCode string `json:"country_code,omitempty"`
+	// ShortCodes are service numbers (116, 999, 112, …) reported as phone
+	// numbers when a cue says they are numbers to call; none by default.
+	ShortCodes []string `json:"short_codes,omitempty"`
 	// AgentSpeakers are the speaker labels of the organisation's side.
 	AgentSpeakers []string `json:"agent_speakers,omitempty"`
 }
@@ -95,6 +98,15 @@ func New(cfg Config) (*Engine, error) {
 			return nil, callscope.Errorf(callscope.EINVALID, "country code %q is not digits", cfg.CountryCode)
 		}
 		x.countryCC = cfg.CountryCode
+	}
+	for _, c := range cfg.ShortCodes {
+		if !allDigits(c) || len(c) < 2 || len(c) > 6 {
+			return nil, callscope.Errorf(callscope.EINVALID, "short code %q is not 2 to 6 digits", c)
+		}
+		if x.shortCodes == nil {
+			x.shortCodes = map[string]bool{}
+		}
+		x.shortCodes[c] = true
 	}
 	tx := cfg.Taxonomy
 	if tx == nil {

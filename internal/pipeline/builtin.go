@@ -187,32 +187,39 @@ func (b Builtin) RunAnalyzer(_ context.Context, a *callscope.Analyzer, in Input)
 }
 
 // BuiltinEngines returns the offline engines configured by the tenant's
-// settings ("taxonomy": "helpline" or "contact_centre"), built once per
-// tenant and configuration.
+// settings (the taxonomy, the service short codes), built once per tenant
+// configuration.
 type BuiltinEngines struct {
 	mu    sync.Mutex
 	cache map[string]*nlp.Engine
 }
 
+// NLPConfig is the offline engines' configuration from a tenant's
+// settings: its taxonomy and service short codes.
+func NLPConfig(s *callscope.Settings) nlp.Config {
+	cfg := nlp.Config{ShortCodes: s.ShortCodes}
+	if tax := nlp.DefaultTaxonomy(s.Taxonomy); tax != nil {
+		cfg.Taxonomy = tax
+	}
+	return cfg
+}
+
 // For returns the engines for a tenant.
 func (b *BuiltinEngines) For(t *callscope.Tenant) Engines {
-	name := t.Settings.Taxonomy
+	cfg := NLPConfig(&t.Settings)
+	key := t.Settings.Taxonomy + "|" + strings.Join(cfg.ShortCodes, ",")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cache == nil {
 		b.cache = map[string]*nlp.Engine{}
 	}
-	e, ok := b.cache[name]
+	e, ok := b.cache[key]
 	if !ok {
-		cfg := nlp.Config{}
-		if tax := nlp.DefaultTaxonomy(name); tax != nil {
-			cfg.Taxonomy = tax
-		}
 		var err error
 		if e, err = nlp.New(cfg); err != nil {
 			e = nlp.Default()
 		}
-		b.cache[name] = e
+		b.cache[key] = e
 	}
 	bi := Builtin{E: e, memo: &analysisMemo{}}
 	return Engines{Entities: bi, Classifier: bi, Summarizer: bi, QA: bi, Todos: bi, Analyzers: bi}
