@@ -23,6 +23,7 @@ import (
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/egress"
+	"github.com/callscope/callscope/internal/engines"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/pipeline"
@@ -102,7 +103,13 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	recordings := blob.Dir{Root: filepath.Join(tmp, "recordings")}
-	runner := &pipeline.Runner{Store: st, Engines: (&pipeline.BuiltinEngines{}).For, Switches: withDefaults(cfg.Enable),
+	engineCfg := engines.Config{}
+	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
+	provider, err := engines.New(engineCfg)
+	if err != nil {
+		return err
+	}
+	runner := &pipeline.Runner{Store: st, Engines: provider.For, Switches: withDefaults(cfg.Enable),
 		Recordings: recordings, Speech: speech}
 	// Exports come from the server's own handler, so the CLI and the API
 	// print the same thing.

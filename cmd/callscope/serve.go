@@ -17,6 +17,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/analyze"
+	"github.com/callscope/callscope/internal/apertium"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/blob/s3blob"
 	"github.com/callscope/callscope/internal/call"
@@ -116,6 +117,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger: log.With("component", "crm")}})
 	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns")})
 	engineCfg := engines.Config{Stages: cfg.LLMStages}
+	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
+	log.Info("offline translation", "detail", engineCfg.TranslatorDetail)
 	if cfg.LLMBaseURL != "" {
 		engineCfg.LLM = &llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel,
 			Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature}
@@ -300,4 +303,14 @@ func speechStatus(ctx context.Context, eng stt.Engine) cshttp.ModelStatus {
 		st.Reachable, st.Detail = false, callscope.ErrorMessage(err)
 	}
 	return st
+}
+
+// offlineTranslator returns the Apertium translator for the language pairs
+// installed, or nil and why there is none.
+func offlineTranslator(ctx context.Context) (pipeline.Translator, string) {
+	t, err := apertium.New(ctx, "")
+	if err != nil {
+		return nil, err.Error()
+	}
+	return t, "Apertium pairs: " + strings.Join(t.Pairs(), ", ")
 }

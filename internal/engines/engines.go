@@ -31,6 +31,20 @@ type Config struct {
 	LLM *llm.Config
 	// Stages run on the LLM; empty means all of LLMStages.
 	Stages []string
+	// Translator translates offline (Apertium) when the chat model does
+	// not; nil skips the translate stage saying TranslatorDetail.
+	Translator pipeline.Translator
+	// TranslatorDetail describes the offline translator, or why there is
+	// none, for /health/models and the skipped stage.
+	TranslatorDetail string
+}
+
+// noTranslator skips the translate stage with the reason there is no
+// offline translator.
+type noTranslator struct{ reason string }
+
+func (n noTranslator) Translate(context.Context, pipeline.Input, string) (pipeline.Translation, pipeline.Usage, error) {
+	return pipeline.Translation{}, pipeline.Usage{}, &pipeline.SkipError{Reason: n.reason}
 }
 
 // Provider hands each tenant its engines.
@@ -69,6 +83,14 @@ func New(cfg Config) (*Provider, error) {
 // stages on the chat model.
 func (p *Provider) For(t *callscope.Tenant) pipeline.Engines {
 	e := p.builtin.For(t)
+	e.Translator = p.cfg.Translator
+	if e.Translator == nil {
+		reason := p.cfg.TranslatorDetail
+		if reason == "" {
+			reason = "no offline translation engine"
+		}
+		e.Translator = noTranslator{reason: reason + "; configure a model provider or install Apertium pairs"}
+	}
 	if p.client == nil {
 		return e
 	}
@@ -143,7 +165,14 @@ func (p *Provider) Health(ctx context.Context) []Status {
 		}
 		s := Status{Stage: st, Provider: "builtin", Reachable: true, Detail: "offline engine"}
 		if st == pipeline.StageTranslate {
-			s.Detail = "no offline translation engine; the stage is skipped"
+			s.Provider, s.Detail = "apertium", p.cfg.TranslatorDetail
+			if p.cfg.Translator == nil {
+				s.Provider = "builtin"
+				s.Detail = "no offline translation engine; the stage is skipped"
+				if p.cfg.TranslatorDetail != "" {
+					s.Detail = p.cfg.TranslatorDetail + "; the stage is skipped"
+				}
+			}
 		}
 		out = append(out, s)
 	}
