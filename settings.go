@@ -15,9 +15,12 @@ import (
 // (ParseStoredSettings), so a value stored by an older version never stops
 // a tenant from working.
 type Settings struct {
-	// Taxonomy is the built-in classification taxonomy (BuiltinTaxonomies;
-	// default "helpline").
-	Taxonomy string `json:"taxonomy,omitempty"`
+	// Taxonomy is the classification taxonomy: a built-in one by name
+	// (BuiltinTaxonomies; default "helpline") or the tenant's own.
+	Taxonomy *TaxonomySetting `json:"taxonomy,omitempty"`
+	// Learning configures the model learned from reviewers' corrections
+	// of calls' categories.
+	Learning *LearningSetting `json:"learning,omitempty"`
 	// TranslateTo is the translation target language, a two-letter code
 	// (default "en").
 	TranslateTo string `json:"translate_to,omitempty"`
@@ -54,6 +57,7 @@ type Settings struct {
 // Setting keys, as they appear in a tenant's settings document.
 const (
 	SettingTaxonomy               = "taxonomy"
+	SettingLearning               = "learning"
 	SettingTranslateTo            = "translate_to"
 	SettingRedactStoredTranscript = "redact_stored_transcript"
 	SettingShortCodes             = "short_codes"
@@ -75,6 +79,45 @@ const (
 
 // BuiltinTaxonomies lists the taxonomies a tenant can name.
 var BuiltinTaxonomies = []string{TaxonomyHelpline, TaxonomyContactCentre}
+
+// LearningSetting configures the per-tenant model learned from reviewers'
+// corrections of calls' categories: {"min_corrections": 20, "weight": 0.5}.
+type LearningSetting struct {
+	// Off keeps classification to the taxonomy's keywords alone.
+	Off bool `json:"off,omitempty"`
+	// MinCorrections is how many corrections the model needs before it is
+	// used (default DefaultMinCorrections).
+	MinCorrections int `json:"min_corrections,omitempty"`
+	// Weight is the learned model's share of the blended scores, 0 to 1
+	// (default DefaultLearningWeight).
+	Weight float64 `json:"weight,omitempty"`
+}
+
+// Defaults of LearningSetting.
+const (
+	DefaultMinCorrections = 50
+	DefaultLearningWeight = 0.5
+)
+
+// Learn returns whether to use the learned model, after how many
+// corrections, and with what weight.
+func (s *Settings) Learn() (on bool, min int, weight float64) {
+	on, min, weight = true, DefaultMinCorrections, DefaultLearningWeight
+	if l := s.Learning; l != nil {
+		on = !l.Off
+		if l.MinCorrections > 0 {
+			min = l.MinCorrections
+		}
+		if l.Weight > 0 {
+			weight = l.Weight
+		}
+	}
+	return on, min, weight
+}
+
+// TaxonomyName is the name of the tenant's taxonomy: a built-in name, the
+// custom taxonomy's name, or "" for the default.
+func (s *Settings) TaxonomyName() string { return s.Taxonomy.Name() }
 
 // CRMPushSetting is a tenant's CRM post-call push (seed 004):
 // {"url": "https://crm.example.com/hook", "auth_header": "Bearer …",
@@ -154,9 +197,13 @@ func ParseStoredSettings(raw []byte) (s Settings, bad []string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		one, _ := json.Marshal(map[string]json.RawMessage{k: m[k]})
-		if err := json.Unmarshal(one, &s); err != nil {
+		// Into a copy: a key that fails half way leaves nothing behind.
+		next := s
+		if err := json.Unmarshal(one, &next); err != nil {
 			bad = append(bad, k)
+			continue
 		}
+		s = next
 	}
 	return s, bad
 }
@@ -174,8 +221,19 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 	var f []FieldError
 	at := func(k ...string) []string { return append(append([]string{}, loc...), k...) }
 	bad := func(msg, typ string, k ...string) { f = append(f, FieldError{Loc: at(k...), Msg: msg, Type: typ}) }
-	if s.Taxonomy != "" && !contains(BuiltinTaxonomies, s.Taxonomy) {
-		bad("Input should be one of: "+strings.Join(BuiltinTaxonomies, ", "), "enum", SettingTaxonomy)
+	if t := s.Taxonomy; t != nil && t.Custom == nil && t.Builtin != "" && !contains(BuiltinTaxonomies, t.Builtin) {
+		bad("Input should be a taxonomy object or one of: "+strings.Join(BuiltinTaxonomies, ", "), "enum", SettingTaxonomy)
+	}
+	if t := s.Taxonomy; t != nil && t.Custom != nil {
+		f = append(f, t.Custom.Validate(at(SettingTaxonomy)...)...)
+	}
+	if l := s.Learning; l != nil {
+		if l.MinCorrections != 0 && (l.MinCorrections < 2 || l.MinCorrections > 100000) {
+			bad("min_corrections is 2 to 100000 (default 50)", "value_error", SettingLearning, "min_corrections")
+		}
+		if l.Weight < 0 || l.Weight > 1 {
+			bad("weight is 0 to 1 (0 means the default 0.5)", "value_error", SettingLearning, "weight")
+		}
 	}
 	if s.TranslateTo != "" && !languageCode.MatchString(s.TranslateTo) {
 		bad("Input should be a lower-case language code such as en or sw", "value_error", SettingTranslateTo)

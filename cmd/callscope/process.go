@@ -93,7 +93,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stderr, "callscope process: unknown taxonomy %q (helpline or contact_centre)\n", *taxonomy)
 			return errUsage
 		}
-		tenant.Settings.Taxonomy = *taxonomy
+		tenant.Settings.Taxonomy = &callscope.TaxonomySetting{Builtin: *taxonomy}
 	}
 	if err := st.CreateTenant(ctx, tenant); err != nil {
 		return err

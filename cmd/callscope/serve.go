@@ -116,7 +116,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: outbound, PublicURL: cfg.PublicURL,
 		Logger: log.With("component", "crm")}})
 	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns")})
-	engineCfg := engines.Config{Stages: cfg.LLMStages}
+	learner := &pipeline.Learner{Store: s}
+	engineCfg := engines.Config{Stages: cfg.LLMStages, Learner: learner}
 	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
 	log.Info("offline translation", "detail", engineCfg.TranslatorDetail)
 	if cfg.LLMBaseURL != "" {
@@ -177,7 +178,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
-		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(),
+		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Learner: learner,
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Agents: func() *deliver.Agent {
 			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}

@@ -34,6 +34,9 @@ type Config struct {
 	// Translator translates offline (Apertium) when the chat model does
 	// not; nil skips the translate stage saying TranslatorDetail.
 	Translator pipeline.Translator
+	// Learner, when set, blends each tenant's classifier learned from
+	// corrections into the offline classification.
+	Learner *pipeline.Learner
 	// TranslatorDetail describes the offline translator, or why there is
 	// none, for /health/models and the skipped stage.
 	TranslatorDetail string
@@ -54,12 +57,13 @@ type Provider struct {
 	builtin pipeline.BuiltinEngines
 
 	mu  sync.Mutex
-	llm map[string]pipeline.Engines // by taxonomy name
+	llm map[string]pipeline.Engines // by taxonomy setting
 }
 
 // New checks the configuration and returns a provider.
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{cfg: cfg, llm: map[string]pipeline.Engines{}}
+	p.builtin.Learner = cfg.Learner
 	if cfg.LLM == nil {
 		return p, nil
 	}
@@ -94,12 +98,13 @@ func (p *Provider) For(t *callscope.Tenant) pipeline.Engines {
 	if p.client == nil {
 		return e
 	}
-	name := t.Settings.Taxonomy
+	b, _ := json.Marshal(t.Settings.Taxonomy)
+	name := string(b)
 	p.mu.Lock()
 	m, ok := p.llm[name]
 	if !ok {
 		var err error
-		m, err = llm.NewEngines(p.client, llm.EngineOptions{Taxonomy: nlp.DefaultTaxonomy(name)})
+		m, err = llm.NewEngines(p.client, llm.EngineOptions{Taxonomy: nlp.TaxonomyOf(t.Settings.Taxonomy)})
 		if err != nil {
 			p.mu.Unlock()
 			return e // a taxonomy the model cannot take: stay offline

@@ -86,6 +86,10 @@ func (s *Server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Rotate a recording's access token", Handle: s.handleRotateRecordingToken},
 		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Revoke a recording's access token", Handle: s.handleRevokeRecordingToken},
 		{Method: "GET", Pattern: "/recordings/{token}", Auth: authPublic, Summary: "Get a recording by its access token", Handle: s.handleRecordingByToken},
+
+		// Classification: dry runs and reviewers' corrections, in classify.go.
+		{Method: "POST", Pattern: "/api/v1/classify", Auth: authTenant, Summary: "Classify a transcript without storing anything", Handle: s.handleClassify, Body: bodyJSON},
+		{Method: "PUT", Pattern: "/api/v1/calls/{call_id}/classification", Auth: authTenant, Summary: "Set a call's category by a reviewer's decision", Handle: s.handleSetClassification, Body: bodyJSON},
 	}
 }
 

@@ -48,6 +48,8 @@ var sweepBodies = map[string]string{
 	"POST /api/v1/call-results":                  `{"session_id":"sweep-res","stream_id":"s","caller_id":"c","from_number":"+254711000111","to_number":"116","call_duration_seconds":12.5,"disconnected_by":"caller","call_direction":"inbound","transcript":[{"role":"user","content":"hi","timestamp":1.0}],"events":[{"type":"x","timestamp":1.0}],"intents":[{"name":"i","confidence":0.5}],"post_call_analysis":{"summary":"s","score":3},"qc_analysis":{"q":1},"latency":{"a":1},"latency_samples":[{"a":1}],"usage_metrics":{"tokens":5},"llm_cache_summary":{"h":1},"pipeline_config":{"p":"x"},"connected_event":{"e":1},"was_transferred":false,"skip_post_push":true,"campaign_id":"camp","campaign_contact_id":"cc"}`,
 	"POST /api/v1/cdrs":                          `[{"uniqueid":"1761295415.900","linkedid":"1761295415.900","src":"+254711000111","dst":"116","start":"2025-10-24 08:43:35","answer":"2025-10-24 08:43:40","end":"2025-10-24 08:45:00","duration":85,"billsec":80,"disposition":"ANSWERED"}]`,
 	"POST /api/v1/calls/agent-service/test-auth": `{}`,
+	"POST /api/v1/classify":                      `{"transcript":"caller: my son is being bullied at school","taxonomy":{"name":"t","fallback":"a","negations":["sio"],"categories":[{"id":"a","label":"A","risk":"low","keywords":[{"weight":2,"terms":["bull*"]}]}],"escalation":[{"level":"high","terms":["knife"]}]}}`,
+	"PUT /api/v1/calls/{call_id}/classification": `{"category":"neglect","note":"n","reviewer":"r"}`,
 }
 
 // lenient routes read outside systems' payloads, which allow more than one

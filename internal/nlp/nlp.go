@@ -135,6 +135,18 @@ func MustNew(cfg Config) *Engine {
 	return e
 }
 
+// TaxonomyName is the name of the engine's taxonomy.
+func (e *Engine) TaxonomyName() string { return e.tax.t.Name }
+
+// Categories lists the ids of the engine's taxonomy's categories.
+func (e *Engine) Categories() []string {
+	out := make([]string, len(e.tax.t.Categories))
+	for i, c := range e.tax.t.Categories {
+		out[i] = c.ID
+	}
+	return out
+}
+
 // Analyze runs every analyzer on one call, tokenising the transcript once.
 func (e *Engine) Analyze(segs []callscope.Segment, opts Options) Result {
 	d := newDoc(segs, e.agents)

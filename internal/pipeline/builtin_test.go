@@ -34,3 +34,51 @@ func TestBuiltinShortCodes(t *testing.T) {
 		t.Errorf("without short codes: phones %q, want none", got)
 	}
 }
+
+// corrections is a CorrectionStore of fixed corrections.
+type corrections []*callscope.ClassificationCorrection
+
+func (c corrections) CorrectionStamp(context.Context, string) (int, string, error) {
+	return len(c), "last", nil
+}
+
+func (c corrections) Corrections(_ context.Context, _, taxonomy string, limit int) ([]*callscope.ClassificationCorrection, error) {
+	var out []*callscope.ClassificationCorrection
+	for _, k := range c {
+		if k.Taxonomy == taxonomy && len(out) < limit {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// TestBuiltinLearns checks that the classify stage blends the tenant's
+// learned model once it has the tenant's minimum of corrections.
+func TestBuiltinLearns(t *testing.T) {
+	var store corrections
+	for _, text := range []string{"the watchman at the gate follows her home", "a man at the gate follows my girl every evening", "the watchman follows the pupils home"} {
+		store = append(store, &callscope.ClassificationCorrection{Taxonomy: "child_helpline", Category: "sexual_abuse", Text: text})
+	}
+	for _, text := range []string{"she needs money for the uniform this term", "the uniform and books cost too much this term"} {
+		store = append(store, &callscope.ClassificationCorrection{Taxonomy: "child_helpline", Category: "education", Text: text})
+	}
+	b := pipeline.BuiltinEngines{Learner: &pipeline.Learner{Store: store}}
+	in := pipeline.Input{Segments: []callscope.Segment{{SegmentID: 1, Speaker: "caller", Text: "a watchman follows my daughter home from the gate"}}}
+	classify := func(settings map[string]any) (string, bool) {
+		tn := &callscope.Tenant{ID: "t", Settings: callscope.SettingsOf(settings)}
+		c, _, err := b.For(tn).Classifier.Classify(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Category, c.Learned != nil
+	}
+	if cat, learned := classify(map[string]any{}); learned || cat == "sexual_abuse" {
+		t.Errorf("below the default minimum: %s, learned %v", cat, learned)
+	}
+	if cat, learned := classify(map[string]any{"learning": map[string]any{"min_corrections": 5}}); !learned || cat != "sexual_abuse" {
+		t.Errorf("at the minimum: %s, learned %v", cat, learned)
+	}
+	if _, learned := classify(map[string]any{"learning": map[string]any{"min_corrections": 5, "off": true}}); learned {
+		t.Error("learning off still learned")
+	}
+}
