@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 	"strings"
@@ -46,6 +47,9 @@ type Classification struct {
 	Evidence     []Evidence      `json:"evidence"`
 	// Learned is what the tenant's learned model added, when it was used.
 	Learned *LearnedEvidence `json:"learned,omitempty"`
+	// Corrected says who set the category by hand, when and why (the
+	// call service writes it); a new classification of the call keeps it.
+	Corrected json.RawMessage `json:"corrected,omitempty"`
 }
 
 // CategoryScore is a category's share of the keyword evidence.

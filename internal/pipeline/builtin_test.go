@@ -2,10 +2,14 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/pipeline"
+	"github.com/callscope/callscope/internal/sqlstore"
+	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
 
 // TestBuiltinShortCodes checks that a tenant's short codes reach the
@@ -81,4 +85,43 @@ func TestBuiltinLearns(t *testing.T) {
 	if _, learned := classify(map[string]any{"learning": map[string]any{"min_corrections": 5, "off": true}}); learned {
 		t.Error("learning off still learned")
 	}
+}
+
+// TestReprocessKeepsCorrection processes a call whose category a reviewer
+// set: the new classification keeps the reviewer's category and mark.
+func TestReprocessKeepsCorrection(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		tn := sqlstoretest.MustTenant(t, s)
+		c := &callscope.Call{TenantID: tn.ID, Language: "en"}
+		if err := s.CreateCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutSegments(ctx, c.ID, segments); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCallResults(ctx, tn.ID, c.ID, map[string]any{"classification": map[string]any{"category": "fraud", "label": "Fraud",
+			"risk": "high", "corrected": map[string]any{"reviewer": "amina", "previous_category": "billing"}}}); err != nil {
+			t.Fatal(err)
+		}
+		r := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches}
+		if err := r.Run(ctx, tn.ID, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Call(ctx, tn.ID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cls struct {
+			Category, Risk string
+			Evidence       []any
+			Corrected      struct{ Reviewer string }
+		}
+		if err := json.Unmarshal(got.Classification, &cls); err != nil {
+			t.Fatal(err)
+		}
+		if cls.Category != "fraud" || cls.Risk != "high" || cls.Corrected.Reviewer != "amina" || len(cls.Evidence) == 0 {
+			t.Errorf("classification after processing: %s", got.Classification)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 
 	"github.com/callscope/callscope"
@@ -85,4 +86,24 @@ func itoa(n int) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// keepCorrection keeps a reviewer's category over a new classification of
+// the call (stored is its classification so far): a call processed again
+// stays where a person put it, at the higher of the two risks.
+func keepCorrection(c *nlp.Classification, stored json.RawMessage) {
+	var prev struct {
+		Category  string          `json:"category"`
+		Label     string          `json:"label"`
+		Risk      string          `json:"risk"`
+		Corrected json.RawMessage `json:"corrected"`
+	}
+	if len(stored) == 0 || json.Unmarshal(stored, &prev) != nil || len(prev.Corrected) == 0 || string(prev.Corrected) == "null" || prev.Category == "" {
+		return
+	}
+	c.Category, c.Label, c.Corrected = prev.Category, prev.Label, prev.Corrected
+	rank := map[string]int{nlp.RiskLow: 0, nlp.RiskMedium: 1, nlp.RiskHigh: 2}
+	if rank[prev.Risk] > rank[c.Risk] {
+		c.Risk = prev.Risk
+	}
 }

@@ -360,6 +360,7 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		if err != nil {
 			return outcome{}, err
 		}
+		keepCorrection(&c, ru.call.Classification)
 		ru.classification = &c
 		return outcome{results: map[string]any{"classification": c}, usage: u}, nil
 	case StageSummarize:
