@@ -49,6 +49,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	format := fs.String("format", "text", "output `FORMAT`: json or text")
 	outDir := fs.String("out", "", "write one export per input into `DIR` instead of stdout")
 	taxonomy := fs.String("taxonomy", "", "classification taxonomy: helpline or contact_centre (default: the built-in choice)")
+	language := fs.String("language", "", "the calls' `LANGUAGE` (ISO 639-1, e.g. es); default: detected (English or Swahili)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	failed := 0
 	for i, path := range fs.Args() {
 		bar.start(i, path)
-		out, err := processFile(ctx, st, runner, srv, tenant, path, *format, recordings)
+		out, err := processFile(ctx, st, runner, srv, tenant, path, *format, *language, recordings)
 		if err == nil {
 			err = writeOutput(stdout, *outDir, path, *format, out, i)
 		}
@@ -148,7 +149,7 @@ func withDefaults(enable map[string]bool) map[string]bool {
 }
 
 func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runner, srv *cshttp.Server,
-	tenant *callscope.Tenant, path, format string, recordings blob.Store) ([]byte, error) {
+	tenant *callscope.Tenant, path, format, language string, recordings blob.Store) ([]byte, error) {
 	if isAudio(path) {
 		return processAudio(ctx, st, runner, srv, tenant, path, format, recordings)
 	}
@@ -157,7 +158,7 @@ func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runne
 		return nil, err
 	}
 	now := callscope.Timestamp(time.Now())
-	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now,
+	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now, Language: language,
 		ExternalIDs: []callscope.ExternalID{{Kind: callscope.ExtFile, Value: "file-" + callscope.NewID()}}}
 	if n := len(segs); n > 0 {
 		c.DurationSeconds = segs[n-1].EndTime
