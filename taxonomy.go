@@ -154,11 +154,17 @@ type TaxonomySetting struct {
 	// Builtin names a built-in taxonomy when Custom is nil.
 	Builtin string
 	Custom  *Taxonomy
+	// raw is the custom taxonomy as it was written (compacted), so that
+	// it reads back exactly: empty lists stay, key order stays.
+	raw json.RawMessage
 }
 
 // MarshalJSON implements json.Marshaler.
 func (t TaxonomySetting) MarshalJSON() ([]byte, error) {
 	if t.Custom != nil {
+		if t.raw != nil {
+			return t.raw, nil
+		}
 		return json.Marshal(t.Custom)
 	}
 	return json.Marshal(t.Builtin)
@@ -175,7 +181,11 @@ func (t *TaxonomySetting) UnmarshalJSON(b []byte) error {
 		if err := dec.Decode(&tx); err != nil {
 			return err
 		}
-		*t = TaxonomySetting{Custom: &tx}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, b); err != nil {
+			return err
+		}
+		*t = TaxonomySetting{Custom: &tx, raw: buf.Bytes()}
 		return nil
 	}
 	var name string
