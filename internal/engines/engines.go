@@ -103,6 +103,9 @@ func (p *Provider) For(t *callscope.Tenant) pipeline.Engines {
 	p.mu.Lock()
 	m, ok := p.llm[name]
 	if !ok {
+		if len(p.llm) >= 1024 {
+			clear(p.llm) // taxonomies edited many times: start again
+		}
 		var err error
 		m, err = llm.NewEngines(p.client, llm.EngineOptions{Taxonomy: nlp.TaxonomyOf(t.Settings.Taxonomy)})
 		if err != nil {

@@ -125,3 +125,32 @@ func TestReprocessKeepsCorrection(t *testing.T) {
 		}
 	})
 }
+
+// TestBuiltinCustomTaxonomy checks that a tenant's own taxonomy classifies
+// its calls, and that changing it takes effect.
+func TestBuiltinCustomTaxonomy(t *testing.T) {
+	var b pipeline.BuiltinEngines
+	in := pipeline.Input{Segments: []callscope.Segment{{SegmentID: 1, Speaker: "caller", Text: "My router shows a red light and the fibre is down."}}}
+	classify := func(tax any) (string, string) {
+		tn := &callscope.Tenant{ID: "t", Settings: callscope.SettingsOf(map[string]any{"taxonomy": tax})}
+		c, _, err := b.For(tn).Classifier.Classify(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Taxonomy, c.Category
+	}
+	own := map[string]any{"name": "isp", "fallback": "other", "categories": []any{
+		map[string]any{"id": "outage", "label": "Outage", "risk": "medium", "keywords": []any{map[string]any{"weight": 2, "terms": []string{"red light", "fibre is down"}}}},
+		map[string]any{"id": "other", "label": "Other", "risk": "low"},
+	}}
+	if tax, cat := classify(own); tax != "isp" || cat != "outage" {
+		t.Errorf("own taxonomy: %s/%s", tax, cat)
+	}
+	own["categories"].([]any)[0].(map[string]any)["keywords"] = []any{}
+	if tax, cat := classify(own); tax != "isp" || cat != "other" {
+		t.Errorf("changed taxonomy: %s/%s", tax, cat)
+	}
+	if tax, _ := classify("contact_centre"); tax != "contact_centre" {
+		t.Errorf("built-in name: %s", tax)
+	}
+}
