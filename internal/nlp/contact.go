@@ -352,8 +352,9 @@ func (x *extractor) scanShortCodes(s *segScan) {
 			i = end - 1
 			continue
 		}
-		cue := false
-		for k := i - 1; k >= 0 && k >= i-3; k-- {
+		// "call 116 or 999": a code listed right after another number.
+		cue := i >= 2 && (t[i-1].lower == "or" || t[i-1].lower == "and" || t[i-1].lower == "au" || t[i-1].text == ",") && s.used[i-2] && s.phoneEndsAt(i-1)
+		for k := i - 1; k >= 0 && k >= i-3 && !cue; k-- {
 			if shortCodeCues[t[k].lower] {
 				cue = true
 				break
@@ -370,4 +371,15 @@ func (x *extractor) scanShortCodes(s *segScan) {
 		}
 		i = end - 1
 	}
+}
+
+// phoneEndsAt reports whether a phone number found so far ends just before
+// token k.
+func (s *segScan) phoneEndsAt(k int) bool {
+	for _, e := range s.out {
+		if e.Type == EntityPhone && e.bEnd == s.toks[k-1].end {
+			return true
+		}
+	}
+	return false
 }

@@ -97,6 +97,7 @@ func TestShortCodes(t *testing.T) {
 		{"SpokenAfterCue", "agent: dial one one six from any phone", "phone one one six=116"},
 		{"BeforeHelpline", "agent: this is the 116 helpline, how can I help", "phone 116=116"},
 		{"Swahili", "mhudumu: piga 999 sasa hivi", "phone 999=999"},
+		{"ListedAfterAnother", "agent: call 116 or 999 in an emergency", "phone 999=999"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
