@@ -48,7 +48,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs, file := newFlags("process", processSynopsis, stderr)
 	format := fs.String("format", "text", "output `FORMAT`: json or text")
 	outDir := fs.String("out", "", "write one export per input into `DIR` instead of stdout")
-	taxonomy := fs.String("taxonomy", "", "classification taxonomy: helpline or contact_centre (default: the built-in choice)")
+	taxonomy := fs.String("taxonomy", "", "classification `TAXONOMY`: helpline, contact_centre or a JSON file holding a taxonomy as the tenant setting takes it (default: helpline)")
 	language := fs.String("language", "", "the calls' `LANGUAGE` (ISO 639-1, e.g. es); default: detected (English or Swahili)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -90,11 +90,12 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	tenant := &callscope.Tenant{Name: callscope.DefaultTenantName}
 	if *taxonomy != "" {
-		if nlp.DefaultTaxonomy(*taxonomy) == nil {
-			fmt.Fprintf(stderr, "callscope process: unknown taxonomy %q (helpline or contact_centre)\n", *taxonomy)
+		tax, err := taxonomyFlag(*taxonomy)
+		if err != nil {
+			fmt.Fprintf(stderr, "callscope process: --taxonomy: %s\n", err)
 			return errUsage
 		}
-		tenant.Settings.Taxonomy = &callscope.TaxonomySetting{Builtin: *taxonomy}
+		tenant.Settings.Taxonomy = tax
 	}
 	if err := st.CreateTenant(ctx, tenant); err != nil {
 		return err
@@ -522,4 +523,38 @@ risk accuracy, to-do recall and PII recall.`, stderr)
 		return err
 	}
 	return rep.WriteTable(stdout)
+}
+
+// taxonomyFlag reads --taxonomy: a built-in name, or a file holding a
+// taxonomy, checked as the tenant setting is.
+func taxonomyFlag(v string) (*callscope.TaxonomySetting, error) {
+	if nlp.DefaultTaxonomy(v) != nil {
+		return &callscope.TaxonomySetting{Builtin: v}, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither helpline, contact_centre nor a readable file: %v", v, err)
+	}
+	var tax callscope.TaxonomySetting
+	if err := callscope.DecodeStrict(b, &tax, "taxonomy"); err != nil {
+		return nil, fmt.Errorf("%s: %s", v, problems(err))
+	}
+	set := callscope.Settings{Taxonomy: &tax}
+	if f := set.Validate(); len(f) > 0 {
+		return nil, fmt.Errorf("%s: %s", v, problems(callscope.ValidationError(f...)))
+	}
+	return &tax, nil
+}
+
+// problems words a validation error's field problems on one line.
+func problems(err error) string {
+	var e *callscope.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return callscope.ErrorMessage(err)
+	}
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, strings.Join(f.Loc, ".")+": "+f.Msg)
+	}
+	return strings.Join(out, "; ")
 }
