@@ -31,7 +31,7 @@ import (
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
-const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NAME] FILE...
+const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NAME|FILE] [--language CODE] FILE...
 
 Runs the post-call pipeline (the same code as the server) on transcript
 or audio files (wav, gsm, mp3; transcribed offline with pocketsphinx when it
