@@ -17,6 +17,8 @@ const (
 	EventProcessingFailed   = "processing.failed"
 	EventCallDTMF           = "call.dtmf"
 	EventCallRiskRaised     = "call.risk_raised"
+	// EventClassificationCorrected: a person changed the call's category.
+	EventClassificationCorrected = "classification.corrected"
 )
 
 // EventData is the payload of one event type. Every event type has exactly
@@ -150,16 +152,17 @@ func (ProcessingFailedData) EventType() string { return EventProcessingFailed }
 // EventPayloads gives, for every event type, a new value of its one payload
 // type, to decode an event's data into.
 var EventPayloads = map[string]func() EventData{
-	EventCallCreated:        func() EventData { return &CallCreatedData{} },
-	EventCallStarted:        func() EventData { return &CallStartedData{} },
-	EventCallCompleted:      func() EventData { return &CallEndedData{} },
-	EventCallDTMF:           func() EventData { return &CallDTMFData{} },
-	EventCallFailed:         func() EventData { return &CallEndedData{} },
-	EventTranscriptionReady: func() EventData { return &TranscriptionReadyData{} },
-	EventRecordingReady:     func() EventData { return &RecordingReadyData{} },
-	EventAnalysisCompleted:  func() EventData { return &AnalysisCompletedData{} },
-	EventProcessingFailed:   func() EventData { return &ProcessingFailedData{} },
-	EventCallRiskRaised:     func() EventData { return &RiskRaisedData{} },
+	EventCallCreated:             func() EventData { return &CallCreatedData{} },
+	EventCallStarted:             func() EventData { return &CallStartedData{} },
+	EventCallCompleted:           func() EventData { return &CallEndedData{} },
+	EventCallDTMF:                func() EventData { return &CallDTMFData{} },
+	EventCallFailed:              func() EventData { return &CallEndedData{} },
+	EventTranscriptionReady:      func() EventData { return &TranscriptionReadyData{} },
+	EventRecordingReady:          func() EventData { return &RecordingReadyData{} },
+	EventAnalysisCompleted:       func() EventData { return &AnalysisCompletedData{} },
+	EventProcessingFailed:        func() EventData { return &ProcessingFailedData{} },
+	EventCallRiskRaised:          func() EventData { return &RiskRaisedData{} },
+	EventClassificationCorrected: func() EventData { return &ClassificationCorrectedData{} },
 }
 
 // EventTypes lists every event type, in the order receivers see them
@@ -167,6 +170,7 @@ var EventPayloads = map[string]func() EventData{
 var EventTypes = []string{
 	EventCallCreated, EventCallStarted, EventCallCompleted, EventCallFailed, EventTranscriptionReady,
 	EventRecordingReady, EventAnalysisCompleted, EventProcessingFailed, EventCallDTMF, EventCallRiskRaised,
+	EventClassificationCorrected,
 }
 
 // Event is a recorded change of a call, with a stable id that every delivery

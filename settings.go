@@ -15,12 +15,19 @@ import (
 // (ParseStoredSettings), so a value stored by an older version never stops
 // a tenant from working.
 type Settings struct {
-	// Taxonomy is the built-in classification taxonomy (BuiltinTaxonomies;
-	// default "helpline").
-	Taxonomy string `json:"taxonomy,omitempty"`
+	// Taxonomy is the classification taxonomy: a built-in one by name
+	// (BuiltinTaxonomies; default "helpline") or the tenant's own.
+	Taxonomy *TaxonomySetting `json:"taxonomy,omitempty"`
+	// Learning configures the model learned from reviewers' corrections
+	// of calls' categories.
+	Learning *LearningSetting `json:"learning,omitempty"`
 	// TranslateTo is the translation target language, a two-letter code
 	// (default "en").
 	TranslateTo string `json:"translate_to,omitempty"`
+	// ShortCodes are the service numbers (116, 999, 112, …) that entity
+	// extraction reports as phone numbers when a cue says they are numbers
+	// to call ("call 116"); none by default.
+	ShortCodes []string `json:"short_codes,omitempty"`
 	// RedactStoredTranscript also stores the PII-redacted transcript.
 	RedactStoredTranscript bool `json:"redact_stored_transcript,omitempty"`
 	// RecordingChannels names the speaker of each channel of a stereo
@@ -56,8 +63,10 @@ type Settings struct {
 // Setting keys, as they appear in a tenant's settings document.
 const (
 	SettingTaxonomy               = "taxonomy"
+	SettingLearning               = "learning"
 	SettingTranslateTo            = "translate_to"
 	SettingRedactStoredTranscript = "redact_stored_transcript"
+	SettingShortCodes             = "short_codes"
 	SettingRecordingChannels      = "recording_channels"
 	SettingPipeline               = "pipeline"
 	SettingProcessingMode         = "processing_mode"
@@ -77,6 +86,45 @@ const (
 
 // BuiltinTaxonomies lists the taxonomies a tenant can name.
 var BuiltinTaxonomies = []string{TaxonomyHelpline, TaxonomyContactCentre}
+
+// LearningSetting configures the per-tenant model learned from reviewers'
+// corrections of calls' categories: {"min_corrections": 20, "weight": 0.5}.
+type LearningSetting struct {
+	// Off keeps classification to the taxonomy's keywords alone.
+	Off bool `json:"off,omitempty"`
+	// MinCorrections is how many corrections the model needs before it is
+	// used (default DefaultMinCorrections).
+	MinCorrections int `json:"min_corrections,omitempty"`
+	// Weight is the learned model's share of the blended scores, 0 to 1
+	// (default DefaultLearningWeight).
+	Weight float64 `json:"weight,omitempty"`
+}
+
+// Defaults of LearningSetting.
+const (
+	DefaultMinCorrections = 50
+	DefaultLearningWeight = 0.5
+)
+
+// Learn returns whether to use the learned model, after how many
+// corrections, and with what weight.
+func (s *Settings) Learn() (on bool, min int, weight float64) {
+	on, min, weight = true, DefaultMinCorrections, DefaultLearningWeight
+	if l := s.Learning; l != nil {
+		on = !l.Off
+		if l.MinCorrections > 0 {
+			min = l.MinCorrections
+		}
+		if l.Weight > 0 {
+			weight = l.Weight
+		}
+	}
+	return on, min, weight
+}
+
+// TaxonomyName is the name of the tenant's taxonomy: a built-in name, the
+// custom taxonomy's name, or "" for the default.
+func (s *Settings) TaxonomyName() string { return s.Taxonomy.Name() }
 
 // CRMPushSetting is a tenant's CRM post-call push (seed 004):
 // {"url": "https://crm.example.com/hook", "auth_header": "Bearer …",
@@ -169,14 +217,21 @@ func ParseStoredSettings(raw []byte) (s Settings, bad []string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		one, _ := json.Marshal(map[string]json.RawMessage{k: m[k]})
-		if err := json.Unmarshal(one, &s); err != nil {
+		// Into a copy: a key that fails half way leaves nothing behind.
+		next := s
+		if err := json.Unmarshal(one, &next); err != nil {
 			bad = append(bad, k)
+			continue
 		}
+		s = next
 	}
 	return s, bad
 }
 
-var languageCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+var (
+	languageCode = regexp.MustCompile(`^[a-z]{2,3}$`)
+	shortCode    = regexp.MustCompile(`^[0-9]{2,6}$`)
+)
 
 // Validate checks the settings' values, each problem a FieldError under
 // loc. It checks what the domain knows; the address policy of URL settings
@@ -186,11 +241,30 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 	var f []FieldError
 	at := func(k ...string) []string { return append(append([]string{}, loc...), k...) }
 	bad := func(msg, typ string, k ...string) { f = append(f, FieldError{Loc: at(k...), Msg: msg, Type: typ}) }
-	if s.Taxonomy != "" && !contains(BuiltinTaxonomies, s.Taxonomy) {
-		bad("Input should be one of: "+strings.Join(BuiltinTaxonomies, ", "), "enum", SettingTaxonomy)
+	if t := s.Taxonomy; t != nil && t.Custom == nil && t.Builtin != "" && !contains(BuiltinTaxonomies, t.Builtin) {
+		bad("Input should be a taxonomy object or one of: "+strings.Join(BuiltinTaxonomies, ", "), "enum", SettingTaxonomy)
+	}
+	if t := s.Taxonomy; t != nil && t.Custom != nil {
+		f = append(f, t.Custom.Validate(at(SettingTaxonomy)...)...)
+	}
+	if l := s.Learning; l != nil {
+		if l.MinCorrections != 0 && (l.MinCorrections < 2 || l.MinCorrections > 100000) {
+			bad("min_corrections is 2 to 100000 (default 50)", "value_error", SettingLearning, "min_corrections")
+		}
+		if l.Weight < 0 || l.Weight > 1 {
+			bad("weight is 0 to 1 (0 means the default 0.5)", "value_error", SettingLearning, "weight")
+		}
 	}
 	if s.TranslateTo != "" && !languageCode.MatchString(s.TranslateTo) {
 		bad("Input should be a lower-case language code such as en or sw", "value_error", SettingTranslateTo)
+	}
+	if len(s.ShortCodes) > 20 {
+		bad("At most 20 short codes", "too_long", SettingShortCodes)
+	}
+	for i, c := range s.ShortCodes {
+		if !shortCode.MatchString(c) {
+			bad("A short code is 2 to 6 digits", "value_error", SettingShortCodes, fmt.Sprint(i))
+		}
 	}
 	if len(s.RecordingChannels) > 8 {
 		bad("At most 8 channels", "too_long", SettingRecordingChannels)

@@ -12,9 +12,10 @@ cd "$(dirname "$0")/.."
 mode=test
 [ "${1:-}" = "--bench" ] && mode=bench
 
-# Debian packages the tests use: PostgreSQL for the store suite; audio tools
-# and recordings for the audio and speech tests.
-packages=(postgresql sox flite ffmpeg asterisk-core-sounds-en-gsm pocketsphinx pocketsphinx-en-us)
+# Debian packages the tests use: PostgreSQL for the store suite; Apertium
+# and its English-Spanish pair for offline translation; audio tools and
+# recordings for the audio and speech tests.
+packages=(postgresql sox flite ffmpeg asterisk-core-sounds-en-gsm pocketsphinx pocketsphinx-en-us apertium apertium-eng-spa)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -61,7 +61,7 @@ Usage:
   callscope apikey create --tenant ID|NAME [--admin] [--name LABEL]
   callscope apikey list --tenant ID|NAME
   callscope apikey revoke [--tenant ID|NAME] KEY_ID
-  callscope process [--format json|text] [--out DIR] FILE...
+  callscope process [--format json|text] [--out DIR] [--taxonomy NAME|FILE] [--language CODE] FILE...
   callscope eval DIR
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
   callscope secret-key generate

@@ -23,6 +23,7 @@ import (
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/egress"
+	"github.com/callscope/callscope/internal/engines"
 	cshttp "github.com/callscope/callscope/internal/http"
 	"github.com/callscope/callscope/internal/nlp"
 	"github.com/callscope/callscope/internal/pipeline"
@@ -30,7 +31,7 @@ import (
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
-const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NAME] FILE...
+const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NAME|FILE] [--language CODE] FILE...
 
 Runs the post-call pipeline (the same code as the server) on transcript
 or audio files (wav, gsm, mp3; transcribed offline with pocketsphinx when it
@@ -47,7 +48,8 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs, file := newFlags("process", processSynopsis, stderr)
 	format := fs.String("format", "text", "output `FORMAT`: json or text")
 	outDir := fs.String("out", "", "write one export per input into `DIR` instead of stdout")
-	taxonomy := fs.String("taxonomy", "", "classification taxonomy: helpline or contact_centre (default: the built-in choice)")
+	taxonomy := fs.String("taxonomy", "", "classification `TAXONOMY`: helpline, contact_centre or a JSON file holding a taxonomy as the tenant setting takes it (default: helpline)")
+	language := fs.String("language", "", "the calls' `LANGUAGE` (ISO 639-1, e.g. es); default: detected (English or Swahili)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -88,11 +90,12 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	tenant := &callscope.Tenant{Name: callscope.DefaultTenantName}
 	if *taxonomy != "" {
-		if nlp.DefaultTaxonomy(*taxonomy) == nil {
-			fmt.Fprintf(stderr, "callscope process: unknown taxonomy %q (helpline or contact_centre)\n", *taxonomy)
+		tax, err := taxonomyFlag(*taxonomy)
+		if err != nil {
+			fmt.Fprintf(stderr, "callscope process: --taxonomy: %s\n", err)
 			return errUsage
 		}
-		tenant.Settings.Taxonomy = *taxonomy
+		tenant.Settings.Taxonomy = tax
 	}
 	if err := st.CreateTenant(ctx, tenant); err != nil {
 		return err
@@ -102,7 +105,13 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	recordings := blob.Dir{Root: filepath.Join(tmp, "recordings")}
-	runner := &pipeline.Runner{Store: st, Engines: (&pipeline.BuiltinEngines{}).For, Switches: withDefaults(cfg.Enable),
+	engineCfg := engines.Config{}
+	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
+	provider, err := engines.New(engineCfg)
+	if err != nil {
+		return err
+	}
+	runner := &pipeline.Runner{Store: st, Engines: provider.For, Switches: withDefaults(cfg.Enable),
 		Recordings: recordings, Speech: speech}
 	// Exports come from the server's own handler, so the CLI and the API
 	// print the same thing.
@@ -117,7 +126,7 @@ func cmdProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	failed := 0
 	for i, path := range fs.Args() {
 		bar.start(i, path)
-		out, err := processFile(ctx, st, runner, srv, tenant, path, *format, recordings)
+		out, err := processFile(ctx, st, runner, srv, tenant, path, *format, *language, recordings)
 		if err == nil {
 			err = writeOutput(stdout, *outDir, path, *format, out, i)
 		}
@@ -141,7 +150,7 @@ func withDefaults(enable map[string]bool) map[string]bool {
 }
 
 func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runner, srv *cshttp.Server,
-	tenant *callscope.Tenant, path, format string, recordings blob.Store) ([]byte, error) {
+	tenant *callscope.Tenant, path, format, language string, recordings blob.Store) ([]byte, error) {
 	if isAudio(path) {
 		return processAudio(ctx, st, runner, srv, tenant, path, format, recordings)
 	}
@@ -150,7 +159,7 @@ func processFile(ctx context.Context, st *sqlstore.Store, runner *pipeline.Runne
 		return nil, err
 	}
 	now := callscope.Timestamp(time.Now())
-	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now,
+	c := &callscope.Call{TenantID: tenant.ID, Status: callscope.CallCompleted, StartedAt: &now, EndedAt: &now, Language: language,
 		ExternalIDs: []callscope.ExternalID{{Kind: callscope.ExtFile, Value: "file-" + callscope.NewID()}}}
 	if n := len(segs); n > 0 {
 		c.DurationSeconds = segs[n-1].EndTime
@@ -514,4 +523,38 @@ risk accuracy, to-do recall and PII recall.`, stderr)
 		return err
 	}
 	return rep.WriteTable(stdout)
+}
+
+// taxonomyFlag reads --taxonomy: a built-in name, or a file holding a
+// taxonomy, checked as the tenant setting is.
+func taxonomyFlag(v string) (*callscope.TaxonomySetting, error) {
+	if nlp.DefaultTaxonomy(v) != nil {
+		return &callscope.TaxonomySetting{Builtin: v}, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither helpline, contact_centre nor a readable file: %v", v, err)
+	}
+	var tax callscope.TaxonomySetting
+	if err := callscope.DecodeStrict(b, &tax, "taxonomy"); err != nil {
+		return nil, fmt.Errorf("%s: %s", v, problems(err))
+	}
+	set := callscope.Settings{Taxonomy: &tax}
+	if f := set.Validate(); len(f) > 0 {
+		return nil, fmt.Errorf("%s: %s", v, problems(callscope.ValidationError(f...)))
+	}
+	return &tax, nil
+}
+
+// problems words a validation error's field problems on one line.
+func problems(err error) string {
+	var e *callscope.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return callscope.ErrorMessage(err)
+	}
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, strings.Join(f.Loc, ".")+": "+f.Msg)
+	}
+	return strings.Join(out, "; ")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/analyze"
+	"github.com/callscope/callscope/internal/apertium"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/blob/s3blob"
 	"github.com/callscope/callscope/internal/call"
@@ -120,7 +121,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: outbound, PublicURL: cfg.PublicURL,
 		Logger: log.With("component", "crm")}})
 	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns")})
-	engineCfg := engines.Config{Stages: cfg.LLMStages}
+	learner := &pipeline.Learner{Store: s}
+	engineCfg := engines.Config{Stages: cfg.LLMStages, Learner: learner}
+	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
+	log.Info("offline translation", "detail", engineCfg.TranslatorDetail)
 	if cfg.LLMBaseURL != "" {
 		engineCfg.LLM = &llm.Config{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel,
 			Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature}
@@ -192,7 +196,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	streams.sessions.Engines = runner.Engines
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
-		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub,
+		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub, Learner: learner,
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Agents: func() *deliver.Agent {
 			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}
@@ -321,4 +325,14 @@ func speechStatus(ctx context.Context, eng stt.Engine) cshttp.ModelStatus {
 		st.Reachable, st.Detail = false, callscope.ErrorMessage(err)
 	}
 	return st
+}
+
+// offlineTranslator returns the Apertium translator for the language pairs
+// installed, or nil and why there is none.
+func offlineTranslator(ctx context.Context) (pipeline.Translator, string) {
+	t, err := apertium.New(ctx, "")
+	if err != nil {
+		return nil, err.Error()
+	}
+	return t, "Apertium pairs: " + strings.Join(t.Pairs(), ", ")
 }

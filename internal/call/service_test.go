@@ -79,6 +79,8 @@ func TestEveryEventHasOnePayload(t *testing.T) {
 			Changed: true}}, &callscope.RiskRaisedData{From: "low", Risk: "high", Category: "abuse", Evidence: []string{"he hits me"}}))
 		_, err = svc.End(ctx, tn.ID, "live-1", "manual")
 		must(t, err)
+		_, _, err = svc.CorrectClassification(ctx, tn.ID, "live-1", call.Correction{Category: "neglect", Reviewer: "amina"})
+		must(t, err)
 		rec := &callscope.Recording{Format: "wav", ContentType: "audio/wav", Channels: 1, StorageKey: "k", AccessToken: voicebot.NewToken()}
 		must(t, svc.AttachRecording(ctx, live, rec))
 

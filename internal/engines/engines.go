@@ -31,6 +31,23 @@ type Config struct {
 	LLM *llm.Config
 	// Stages run on the LLM; empty means all of LLMStages.
 	Stages []string
+	// Translator translates offline (Apertium) when the chat model does
+	// not; nil skips the translate stage saying TranslatorDetail.
+	Translator pipeline.Translator
+	// Learner, when set, blends each tenant's classifier learned from
+	// corrections into the offline classification.
+	Learner *pipeline.Learner
+	// TranslatorDetail describes the offline translator, or why there is
+	// none, for /health/models and the skipped stage.
+	TranslatorDetail string
+}
+
+// noTranslator skips the translate stage with the reason there is no
+// offline translator.
+type noTranslator struct{ reason string }
+
+func (n noTranslator) Translate(context.Context, pipeline.Input, string) (pipeline.Translation, pipeline.Usage, error) {
+	return pipeline.Translation{}, pipeline.Usage{}, &pipeline.SkipError{Reason: n.reason}
 }
 
 // Provider hands each tenant its engines.
@@ -40,12 +57,13 @@ type Provider struct {
 	builtin pipeline.BuiltinEngines
 
 	mu  sync.Mutex
-	llm map[string]pipeline.Engines // by taxonomy name
+	llm map[string]pipeline.Engines // by taxonomy setting
 }
 
 // New checks the configuration and returns a provider.
 func New(cfg Config) (*Provider, error) {
 	p := &Provider{cfg: cfg, llm: map[string]pipeline.Engines{}}
+	p.builtin.Learner = cfg.Learner
 	if cfg.LLM == nil {
 		return p, nil
 	}
@@ -69,15 +87,27 @@ func New(cfg Config) (*Provider, error) {
 // stages on the chat model.
 func (p *Provider) For(t *callscope.Tenant) pipeline.Engines {
 	e := p.builtin.For(t)
+	e.Translator = p.cfg.Translator
+	if e.Translator == nil {
+		reason := p.cfg.TranslatorDetail
+		if reason == "" {
+			reason = "no offline translation engine"
+		}
+		e.Translator = noTranslator{reason: reason + "; configure a model provider or install Apertium pairs"}
+	}
 	if p.client == nil {
 		return e
 	}
-	name := t.Settings.Taxonomy
+	b, _ := json.Marshal(t.Settings.Taxonomy)
+	name := string(b)
 	p.mu.Lock()
 	m, ok := p.llm[name]
 	if !ok {
+		if len(p.llm) >= 1024 {
+			clear(p.llm) // taxonomies edited many times: start again
+		}
 		var err error
-		m, err = llm.NewEngines(p.client, llm.EngineOptions{Taxonomy: nlp.DefaultTaxonomy(name)})
+		m, err = llm.NewEngines(p.client, llm.EngineOptions{Taxonomy: nlp.TaxonomyOf(t.Settings.Taxonomy)})
 		if err != nil {
 			p.mu.Unlock()
 			return e // a taxonomy the model cannot take: stay offline
@@ -143,7 +173,14 @@ func (p *Provider) Health(ctx context.Context) []Status {
 		}
 		s := Status{Stage: st, Provider: "builtin", Reachable: true, Detail: "offline engine"}
 		if st == pipeline.StageTranslate {
-			s.Detail = "no offline translation engine; the stage is skipped"
+			s.Provider, s.Detail = "apertium", p.cfg.TranslatorDetail
+			if p.cfg.Translator == nil {
+				s.Provider = "builtin"
+				s.Detail = "no offline translation engine; the stage is skipped"
+				if p.cfg.TranslatorDetail != "" {
+					s.Detail = p.cfg.TranslatorDetail + "; the stage is skipped"
+				}
+			}
 		}
 		out = append(out, s)
 	}

@@ -95,6 +95,9 @@ func (s *Server) routes() []route {
 		{Method: "PUT", Pattern: "/api/v1/calls/{call_id}/legal-hold", Auth: authTenant, Summary: "Place a legal hold on a call", Body: bodyJSON, Handle: s.handlePutLegalHold},
 		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/legal-hold", Auth: authTenant, Summary: "Lift a call's legal hold", Handle: s.handleDeleteLegalHold},
 		{Method: "GET", Pattern: "/api/v1/deletions", Auth: authTenant, Query: []string{"limit"}, Summary: "List the erasure audit log", Handle: s.handleDeletions},
+		// Classification: dry runs and reviewers' corrections, in classify.go.
+		{Method: "POST", Pattern: "/api/v1/classify", Auth: authTenant, Summary: "Classify a transcript without storing anything", Handle: s.handleClassify, Body: bodyJSON},
+		{Method: "PUT", Pattern: "/api/v1/calls/{call_id}/classification", Auth: authTenant, Summary: "Set a call's category by a reviewer's decision", Handle: s.handleSetClassification, Body: bodyJSON},
 	}
 }
 

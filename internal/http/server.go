@@ -25,6 +25,7 @@ import (
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/feed"
+	"github.com/callscope/callscope/internal/pipeline"
 )
 
 // Server is callscope's HTTP server. Set the fields, then call Open.
@@ -33,6 +34,9 @@ type Server struct {
 	Store Store
 	// Calls makes every change to a call.
 	Calls *call.Service
+	// Learner blends each tenant's classifier learned from corrections
+	// into dry-run classifications; nil uses the keywords alone.
+	Learner *pipeline.Learner
 	// Analysis starts analyzer re-runs and backfills.
 	Analysis *analyze.Service
 	// Jobs counts the queue's jobs for the health and processing views.

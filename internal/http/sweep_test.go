@@ -49,6 +49,8 @@ var sweepBodies = map[string]string{
 	"POST /api/v1/cdrs":                          `[{"uniqueid":"1761295415.900","linkedid":"1761295415.900","src":"+254711000111","dst":"116","start":"2025-10-24 08:43:35","answer":"2025-10-24 08:43:40","end":"2025-10-24 08:45:00","duration":85,"billsec":80,"disposition":"ANSWERED"}]`,
 	"POST /api/v1/calls/agent-service/test-auth": `{}`,
 	"PUT /api/v1/calls/{call_id}/legal-hold":     `{"reason":"case 1"}`,
+	"POST /api/v1/classify":                      `{"transcript":"caller: my son is being bullied at school","taxonomy":{"name":"t","fallback":"a","negations":["sio"],"categories":[{"id":"a","label":"A","risk":"low","keywords":[{"weight":2,"terms":["bull*"]}]}],"escalation":[{"level":"high","terms":["knife"]}]}}`,
+	"PUT /api/v1/calls/{call_id}/classification": `{"category":"neglect","note":"n","reviewer":"r"}`,
 }
 
 // lenient routes read outside systems' payloads, which allow more than one

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 	"strings"
@@ -21,39 +22,18 @@ const (
 	RiskHigh   = "high"
 )
 
-// Taxonomy is a tenant's set of call categories with weighted keywords.
-//
-// A term is one or more lower-case words. A word ending in "*" matches any
-// word it starts ("beat*" matches "beaten"); a word starting with "*"
-// matches any word containing it ("*piga*" matches "alimpiga"), which suits
-// Swahili verbs.
-type Taxonomy struct {
-	Name       string       `json:"name"`
-	Categories []Category   `json:"categories"`
-	Escalation []Escalation `json:"escalation"`
-	// Fallback is the category reported when no keyword matched.
-	Fallback string `json:"fallback"`
-}
+// Taxonomy is a set of call categories with weighted keywords
+// (callscope.Taxonomy, where its term syntax is described).
+type Taxonomy = callscope.Taxonomy
 
 // Category is one class of call with its keywords and base risk.
-type Category struct {
-	ID       string      `json:"id"`
-	Label    string      `json:"label"`
-	Risk     string      `json:"risk"`
-	Keywords []TermGroup `json:"keywords"`
-}
+type Category = callscope.Category
 
 // TermGroup is a list of terms sharing one weight.
-type TermGroup struct {
-	Weight float64  `json:"weight"`
-	Terms  []string `json:"terms"`
-}
+type TermGroup = callscope.TermGroup
 
 // Escalation lists terms that raise a call's risk to Level.
-type Escalation struct {
-	Level string   `json:"level"`
-	Terms []string `json:"terms"`
-}
+type Escalation = callscope.Escalation
 
 // Classification is the category and risk of one call.
 type Classification struct {
@@ -65,6 +45,11 @@ type Classification struct {
 	Risk         string          `json:"risk"`
 	RiskEvidence []Evidence      `json:"risk_evidence"`
 	Evidence     []Evidence      `json:"evidence"`
+	// Learned is what the tenant's learned model added, when it was used.
+	Learned *LearnedEvidence `json:"learned,omitempty"`
+	// Corrected says who set the category by hand, when and why (the
+	// call service writes it); a new classification of the call keeps it.
+	Corrected json.RawMessage `json:"corrected,omitempty"`
 }
 
 // CategoryScore is a category's share of the keyword evidence.
@@ -90,8 +75,9 @@ type Evidence struct {
 // (TaxonomyHelpline or TaxonomyContactCentre), or nil.
 func DefaultTaxonomy(name string) *Taxonomy {
 	file := map[string]string{
-		TaxonomyHelpline:      "data/taxonomy_child_helpline.json",
-		TaxonomyContactCentre: "data/taxonomy_contact_centre.json",
+		TaxonomyHelpline:           "data/taxonomy_child_helpline.json",
+		callscope.TaxonomyHelpline: "data/taxonomy_child_helpline.json",
+		TaxonomyContactCentre:      "data/taxonomy_contact_centre.json",
 	}[name]
 	if file == "" {
 		return nil
@@ -99,6 +85,18 @@ func DefaultTaxonomy(name string) *Taxonomy {
 	var t Taxonomy
 	mustLoad(file, &t)
 	return &t
+}
+
+// TaxonomyOf returns the taxonomy a tenant's setting names or holds, or
+// nil for the default (the child helpline taxonomy).
+func TaxonomyOf(s *callscope.TaxonomySetting) *Taxonomy {
+	switch {
+	case s == nil:
+		return nil
+	case s.Custom != nil:
+		return s.Custom
+	}
+	return DefaultTaxonomy(s.Builtin)
 }
 
 // termWord is one word of a compiled term.
@@ -177,13 +175,24 @@ func (ix *termIndex) candidates(w string, fn func(*term)) {
 type compiledTaxonomy struct {
 	t     *Taxonomy
 	index termIndex
+	// negators are the taxonomy's own negations, added to the built-in ones.
+	negators map[string]bool
 }
 
 func compileTaxonomy(t *Taxonomy) (*compiledTaxonomy, error) {
 	if t == nil || len(t.Categories) == 0 {
 		return nil, callscope.Errorf(callscope.EINVALID, "taxonomy has no categories")
 	}
+	if f := t.Validate("taxonomy"); len(f) > 0 {
+		return nil, callscope.ValidationError(f...)
+	}
 	ct := &compiledTaxonomy{t: t, index: termIndex{exact: map[string][]*term{}, prefix: map[string][]*term{}}}
+	for _, w := range t.Negations {
+		if ct.negators == nil {
+			ct.negators = map[string]bool{}
+		}
+		ct.negators[strings.ToLower(strings.TrimSpace(w))] = true
+	}
 	seen := map[string]bool{}
 	for ci, c := range t.Categories {
 		if c.ID == "" || seen[c.ID] {
@@ -273,7 +282,7 @@ var clauseBreaks = map[string]bool{
 }
 
 // negatedAt reports whether the match starting at toks[i] is negated.
-func negatedAt(toks []token, from, i int, t *term) bool {
+func negatedAt(toks []token, from, i int, t *term, extra map[string]bool) bool {
 	w := toks[i].lower
 	// Swahili negative verb forms: "hakumpiga", "hajampiga", "sikupigwa",
 	// unless the term itself is negative ("hakuna chakula").
@@ -287,7 +296,7 @@ func negatedAt(toks []token, from, i int, t *term) bool {
 		if clauseBreaks[t] {
 			return false
 		}
-		if negators[t] || strings.HasSuffix(t, "n't") || strings.HasSuffix(t, "n’t") || t == "cannot" {
+		if negators[t] || extra[t] || strings.HasSuffix(t, "n't") || strings.HasSuffix(t, "n’t") || t == "cannot" {
 			return true
 		}
 	}
@@ -305,7 +314,7 @@ type match struct {
 
 // findTerms returns every term match in the document, longest first at
 // each position.
-func (ix *termIndex) findTerms(d *doc) []match {
+func (ix *termIndex) findTerms(d *doc, extra map[string]bool) []match {
 	var out []match
 	for _, sn := range d.sents {
 		toks := d.toks[sn.seg]
@@ -322,7 +331,7 @@ func (ix *termIndex) findTerms(d *doc) []match {
 						return
 					}
 				}
-				out = append(out, match{t: t, seg: sn.seg, from: i, to: i + len(t.words), negated: negatedAt(toks, sn.from, i, t), question: sn.question})
+				out = append(out, match{t: t, seg: sn.seg, from: i, to: i + len(t.words), negated: negatedAt(toks, sn.from, i, t, extra), question: sn.question})
 			})
 		}
 	}
@@ -331,12 +340,19 @@ func (ix *termIndex) findTerms(d *doc) []match {
 
 // classify scores every category from the keyword matches.
 func (ct *compiledTaxonomy) classify(d *doc) Classification {
+	res, _ := ct.classifyScores(d)
+	return res
+}
+
+// classifyScores is classify, also returning every category's keyword
+// score.
+func (ct *compiledTaxonomy) classifyScores(d *doc) (Classification, []float64) {
 	cats := ct.t.Categories
 	scores := make([]float64, len(cats))
 	seen := map[*term]int{}
 	res := Classification{Taxonomy: ct.t.Name, Risk: RiskLow, Evidence: []Evidence{}, RiskEvidence: []Evidence{}, RunnersUp: []CategoryScore{}}
 	risk := 0
-	matches := ct.index.findTerms(d)
+	matches := ct.index.findTerms(d, ct.negators)
 	// At one position keep only the longest term per category, so "sexual
 	// abuse" does not also count "abuse".
 	sort.SliceStable(matches, func(a, b int) bool {
@@ -422,7 +438,7 @@ func (ct *compiledTaxonomy) classify(d *doc) Classification {
 		}
 	}
 	res.Risk = []string{RiskLow, RiskMedium, RiskHigh}[risk]
-	return res
+	return res, scores
 }
 
 // confidence turns a score and the total into 0..1: its share of the

@@ -90,6 +90,8 @@ type extractor struct {
 	suffixes  phraseIndex
 	names     map[string]bool
 	countryCC string
+	// shortCodes are the tenant's service numbers (116, 999, …).
+	shortCodes map[string]bool
 }
 
 // newExtractor compiles a gazetteer and id patterns.
@@ -211,7 +213,9 @@ func (x *extractor) extract(d *doc, base dateBase) []Entity {
 		s := &segScan{d: d, si: si, text: d.segs[si].Text, toks: d.toks[si], used: make([]bool, len(d.toks[si]))}
 		x.scanPatterns(s)
 		x.scanSpokenEmail(s)
+		x.scanNANP(s)
 		x.scanDigits(s)
+		x.scanShortCodes(s)
 		x.scanMoney(s)
 		x.scanTemporal(s, base)
 		x.scanAge(s)
@@ -276,70 +280,6 @@ func (s *segScan) overlapsBytes(a, b int) bool {
 		}
 	}
 	return false
-}
-
-// emailLocalStop are words that are never the local part of a spoken address.
-var emailLocalStop = map[string]bool{
-	"me": true, "us": true, "him": true, "her": true, "them": true, "it": true,
-	"email": true, "mail": true, "address": true, "is": true, "ni": true, "you": true,
-	"look": true, "arrive": true, "be": true, "there": true, "here": true, "home": true,
-	"school": true, "work": true, "and": true, "or": true, "the": true,
-}
-
-// tlds are the last labels a spoken e-mail domain may end with.
-var tlds = map[string]bool{
-	"com": true, "org": true, "net": true, "edu": true, "gov": true, "co": true,
-	"ke": true, "ug": true, "tz": true, "rw": true, "uk": true, "io": true,
-	"info": true, "biz": true, "africa": true, "me": true, "us": true,
-}
-
-// scanSpokenEmail finds "john dot smith at gmail dot com".
-func (x *extractor) scanSpokenEmail(s *segScan) {
-	t := s.toks
-	for a := 1; a+3 < len(t); a++ {
-		if t[a].lower != "at" || s.used[a] {
-			continue
-		}
-		// Domain: word (dot word)+, last label a TLD.
-		k := a + 1
-		if t[k].kind != tWord {
-			continue
-		}
-		parts := []string{t[k].lower}
-		end := k + 1
-		for end+1 < len(t) && isDot(t, end) && t[end+1].kind == tWord {
-			parts = append(parts, t[end+1].lower)
-			end += 2
-		}
-		if len(parts) < 2 || !tlds[parts[len(parts)-1]] {
-			continue
-		}
-		// Local part: word ((dot|underscore|dash) word)*, read backwards.
-		l := a - 1
-		if t[l].kind != tWord && t[l].kind != tNum {
-			continue
-		}
-		if emailLocalStop[t[l].lower] {
-			continue
-		}
-		local := []string{t[l].lower}
-		for l-2 >= 0 && (isDot(t, l-1) || t[l-1].lower == "underscore" || t[l-1].lower == "dash" || t[l-1].text == "_") && (t[l-2].kind == tWord || t[l-2].kind == tNum) && !emailLocalStop[t[l-2].lower] {
-			sep := "."
-			if t[l-1].lower == "underscore" || t[l-1].text == "_" {
-				sep = "_"
-			} else if t[l-1].lower == "dash" {
-				sep = "-"
-			}
-			local = append([]string{t[l-2].lower, sep}, local...)
-			l -= 2
-		}
-		if !s.free(l, end) {
-			continue
-		}
-		value := strings.Join(local, "") + "@" + strings.Join(parts, ".")
-		s.addTok(EntityEmail, l, end, value, 0.85, "spoken")
-		a = end
-	}
 }
 
 // isDot reports whether toks[k] is a spoken "dot" or a written "." glued
@@ -693,6 +633,9 @@ func (x *extractor) scanTemporal(s *segScan, base dateBase) {
 				}
 			}
 			d, ok := parseTemporal(toks, i, c)
+			if !ok {
+				d, ok = yearInContext(toks, i)
+			}
 			if !ok || d.to <= i || !s.free(i, d.to) {
 				continue
 			}

@@ -33,6 +33,9 @@ type Config struct {
 	// CountryCode is the calling code national phone numbers belong to
 	// (default "254", Kenya).
 	CountryCode string `json:"country_code,omitempty"`
+	// ShortCodes are service numbers (116, 999, 112, …) reported as phone
+	// numbers when a cue says they are numbers to call; none by default.
+	ShortCodes []string `json:"short_codes,omitempty"`
 	// AgentSpeakers are the speaker labels of the organisation's side.
 	AgentSpeakers []string `json:"agent_speakers,omitempty"`
 }
@@ -96,6 +99,15 @@ func New(cfg Config) (*Engine, error) {
 		}
 		x.countryCC = cfg.CountryCode
 	}
+	for _, c := range cfg.ShortCodes {
+		if !allDigits(c) || len(c) < 2 || len(c) > 6 {
+			return nil, callscope.Errorf(callscope.EINVALID, "short code %q is not 2 to 6 digits", c)
+		}
+		if x.shortCodes == nil {
+			x.shortCodes = map[string]bool{}
+		}
+		x.shortCodes[c] = true
+	}
 	tx := cfg.Taxonomy
 	if tx == nil {
 		tx = DefaultTaxonomy(TaxonomyHelpline)
@@ -121,6 +133,18 @@ func MustNew(cfg Config) *Engine {
 		panic(err)
 	}
 	return e
+}
+
+// TaxonomyName is the name of the engine's taxonomy.
+func (e *Engine) TaxonomyName() string { return e.tax.t.Name }
+
+// Categories lists the ids of the engine's taxonomy's categories.
+func (e *Engine) Categories() []string {
+	out := make([]string, len(e.tax.t.Categories))
+	for i, c := range e.tax.t.Categories {
+		out[i] = c.ID
+	}
+	return out
 }
 
 // Analyze runs every analyzer on one call, tokenising the transcript once.

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -22,6 +24,9 @@ import (
 type Builtin struct {
 	E    *nlp.Engine
 	memo *analysisMemo
+	// Learn returns the tenant's learned classifier and its weight, or
+	// nil; the classification then blends it with the keywords.
+	Learn func(ctx context.Context) (*nlp.LearnedModel, float64, error)
 }
 
 // analysisMemo keeps the last analysis, keyed by the transcript it is of.
@@ -70,7 +75,16 @@ func (b Builtin) Entities(_ context.Context, in Input) ([]nlp.Entity, Usage, err
 }
 
 // Classify implements Classifier.
-func (b Builtin) Classify(_ context.Context, in Input) (nlp.Classification, Usage, error) {
+func (b Builtin) Classify(ctx context.Context, in Input) (nlp.Classification, Usage, error) {
+	if b.Learn != nil {
+		m, w, err := b.Learn(ctx)
+		if err != nil {
+			return nlp.Classification{}, Usage{}, err
+		}
+		if m != nil {
+			return b.E.ClassifyLearned(in.Segments, b.opts(in), m, w), Usage{}, nil
+		}
+	}
 	if r, ok := b.analysis(in); ok {
 		return r.Classification, Usage{}, nil
 	}
@@ -187,33 +201,54 @@ func (b Builtin) RunAnalyzer(_ context.Context, a *callscope.Analyzer, in Input)
 }
 
 // BuiltinEngines returns the offline engines configured by the tenant's
-// settings ("taxonomy": "helpline" or "contact_centre"), built once per
-// tenant and configuration.
+// settings (the taxonomy, the service short codes), built once per tenant
+// configuration.
 type BuiltinEngines struct {
+	// Learner, when set, blends each tenant's learned classifier into the
+	// classification.
+	Learner *Learner
+
 	mu    sync.Mutex
 	cache map[string]*nlp.Engine
 }
 
+// NLPConfig is the offline engines' configuration from a tenant's
+// settings: its taxonomy and service short codes.
+func NLPConfig(s *callscope.Settings) nlp.Config {
+	return nlp.Config{ShortCodes: s.ShortCodes, Taxonomy: nlp.TaxonomyOf(s.Taxonomy)}
+}
+
+// configKey identifies a tenant's offline engine configuration: the same
+// key, the same engines.
+func configKey(s *callscope.Settings) string {
+	b, _ := json.Marshal([]any{s.Taxonomy, s.ShortCodes})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 // For returns the engines for a tenant.
 func (b *BuiltinEngines) For(t *callscope.Tenant) Engines {
-	name := t.Settings.Taxonomy
+	cfg := NLPConfig(&t.Settings)
+	key := configKey(&t.Settings)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cache == nil {
 		b.cache = map[string]*nlp.Engine{}
 	}
-	e, ok := b.cache[name]
+	e, ok := b.cache[key]
 	if !ok {
-		cfg := nlp.Config{}
-		if tax := nlp.DefaultTaxonomy(name); tax != nil {
-			cfg.Taxonomy = tax
+		if len(b.cache) >= 1024 {
+			clear(b.cache) // taxonomies edited many times: start again
 		}
 		var err error
 		if e, err = nlp.New(cfg); err != nil {
 			e = nlp.Default()
 		}
-		b.cache[name] = e
+		b.cache[key] = e
 	}
 	bi := Builtin{E: e, memo: &analysisMemo{}}
+	if l := b.Learner; l != nil {
+		bi.Learn = func(ctx context.Context) (*nlp.LearnedModel, float64, error) { return l.Model(ctx, t, e) }
+	}
 	return Engines{Entities: bi, Classifier: bi, Summarizer: bi, QA: bi, Todos: bi, Analyzers: bi}
 }

@@ -54,6 +54,13 @@ type Translator interface {
 	Translate(ctx context.Context, in Input, target string) (Translation, Usage, error)
 }
 
+// SkipError is returned by an engine that cannot serve this call (a
+// translator without the language pair): the stage is skipped with Reason
+// rather than failed.
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return "skipped: " + e.Reason }
+
 // EntityExtractor finds named entities (persons, places, phone numbers,
 // dates, money, …) with their positions.
 type EntityExtractor interface {

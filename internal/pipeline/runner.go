@@ -332,6 +332,9 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		}
 		ru.in.Language = lang
 		tr, u, err := eng.Translator.Translate(ctx, ru.in, target)
+		if se := (*SkipError)(nil); errors.As(err, &se) {
+			return skip(se.Reason)
+		}
 		if err != nil {
 			return outcome{}, err
 		}
@@ -357,6 +360,7 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		if err != nil {
 			return outcome{}, err
 		}
+		keepCorrection(&c, ru.call.Classification)
 		ru.classification = &c
 		return outcome{results: map[string]any{"classification": c}, usage: u}, nil
 	case StageSummarize:
