@@ -142,6 +142,10 @@ func fullCall(t *testing.T, svc *call.Service, s *sqlstore.Store, tenant *callsc
 	must(t, err)
 	must(t, s.AppendEvolution(ctx, &callscope.EvolutionSnapshot{CallID: c.ID, TenantID: tenant.ID, Kind: "entity",
 		WindowIndex: 0, WindowEnd: 2, Data: json.RawMessage(`{"names":["x"]}`)}))
+	must(t, svc.RecordProgress(ctx, c, []call.Snapshot{{EvolutionSnapshot: callscope.EvolutionSnapshot{Kind: "classification",
+		WindowIndex: 0, WindowEnd: 2, Data: json.RawMessage(`{"category":"neglect"}`)}}}, nil))
+	_, _, err = svc.CorrectClassification(ctx, tenant.ID, c.ID, call.Correction{Category: "neglect", Reviewer: "r"})
+	must(t, err)
 	events, err := s.Events(ctx, tenant.ID, c.ID)
 	must(t, err)
 	d := &callscope.Delivery{TenantID: tenant.ID, CallID: c.ID, EventID: events[0].ID, Channel: "webhook",
@@ -170,7 +174,8 @@ func TestEraseLeavesNothing(t *testing.T) {
 
 		before := mentions(t, s, c.ID)
 		for _, want := range []string{"analyzer_runs", "call_external_ids", "calls", "campaign_calls",
-			"deliveries", "events", "evolution_snapshots", "processing", "recordings", "river_job", "segments"} {
+			"deliveries", "events", "evolution_snapshots", "processing", "recordings", "river_job", "segments",
+			"live_events", "classification_corrections"} {
 			if !contains(before, want) {
 				t.Fatalf("before erasure, no row of %s mentions the call (tables mentioning it: %v): the check cannot see it", want, before)
 			}

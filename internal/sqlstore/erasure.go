@@ -61,6 +61,7 @@ var callRows = []struct{ name, sql string }{
 	{"processing", `DELETE FROM processing WHERE call_id = $1`},
 	{"analyzer_runs", `DELETE FROM analyzer_runs WHERE call_id = $1`},
 	{"evolution_snapshots", `DELETE FROM evolution_snapshots WHERE call_id = $1`},
+	{"classification_corrections", `DELETE FROM classification_corrections WHERE call_id = $1`},
 	{"campaign_calls", `DELETE FROM campaign_calls WHERE call_id = $1`},
 	{"campaign_contacts", `UPDATE campaign_contacts SET last_call_id = '' WHERE last_call_id = $1`},
 	{"backfills", `UPDATE backfills SET resume_after = '' WHERE resume_after = $1 AND status IN ('completed', 'cancelled', 'failed')`},
