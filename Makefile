@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test bench bench-results fuzz chaos replicas clean
+.PHONY: run build test bench bench-results fuzz chaos replicas figures clean
 
 ## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
 run:
@@ -36,6 +36,10 @@ chaos:
 ## replicas: two servers on one PostgreSQL and S3 under load, one killed; check work is done once and reads agree
 replicas:
 	./scripts/replicas.sh
+
+## figures: results ingestion, GET /active and pipeline throughput on SQLite and on PostgreSQL with one and two replicas
+figures:
+	./scripts/figures.sh
 
 clean:
 	rm -rf bin

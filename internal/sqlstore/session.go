@@ -294,7 +294,10 @@ func (q *queries) ProcessingCallIDs(ctx context.Context, tenantID string, status
 // their versions, oldest first: enough to tell which renderings of them
 // are still current.
 func (q *queries) ActiveCallVersions(ctx context.Context, tenantID string) ([]callscope.CallRef, error) {
-	rs, err := q.ex.query(ctx, `SELECT c.id, c.version FROM calls c WHERE `+activeWhere+` ORDER BY c.id`, tenantID)
+	// Sorted here, not by the query: with ORDER BY id, SQLite walks the
+	// tenant's calls in id order (every call it ever had) rather than
+	// the few live ones through the status index.
+	rs, err := q.ex.query(ctx, `SELECT c.id, c.version FROM calls c WHERE `+activeWhere, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +310,7 @@ func (q *queries) ActiveCallVersions(ctx context.Context, tenantID string) ([]ca
 		}
 		out = append(out, r)
 	}
+	slices.SortFunc(out, func(a, b callscope.CallRef) int { return strings.Compare(a.ID, b.ID) })
 	return out, rs.Err()
 }
 
