@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test bench bench-results fuzz chaos clean
+.PHONY: run build test bench bench-results fuzz chaos verify-packaging clean
 
 ## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
 run:
@@ -32,6 +32,10 @@ fuzz:
 ## chaos: kill the real server with SIGKILL while calls process and webhooks deliver; check nothing is lost
 chaos:
 	./scripts/chaos.sh
+
+## verify-packaging: check the systemd unit and the image's install steps in a clean Debian tree (root, debootstrap)
+verify-packaging:
+	./scripts/verify-packaging.sh
 
 clean:
 	rm -rf bin
