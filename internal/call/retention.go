@@ -171,7 +171,9 @@ func (w *RetentionWorker) Work(ctx context.Context, j *river.Job[job.RetentionAr
 // Timeout implements river.Worker: a first run over a long backlog may
 // take longer than a call's processing; what it removed stays removed if
 // it is cut short, and the next run carries on.
-func (w *RetentionWorker) Timeout(*river.Job[job.RetentionArgs]) time.Duration { return 30 * time.Minute }
+func (w *RetentionWorker) Timeout(*river.Job[job.RetentionArgs]) time.Duration {
+	return 30 * time.Minute
+}
 
 func (w *RetentionWorker) logger() *slog.Logger {
 	if w.Logger == nil {
