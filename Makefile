@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test bench bench-results fuzz chaos replicas figures clean
+.PHONY: run build test bench bench-results fuzz chaos replicas figures verify-packaging clean
 
 ## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
 run:
@@ -40,6 +40,10 @@ replicas:
 ## figures: results ingestion, GET /active and pipeline throughput on SQLite and on PostgreSQL with one and two replicas
 figures:
 	./scripts/figures.sh
+
+## verify-packaging: check the systemd unit and the image's install steps in a clean Debian tree (root, debootstrap)
+verify-packaging:
+	./scripts/verify-packaging.sh
 
 clean:
 	rm -rf bin
