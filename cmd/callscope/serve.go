@@ -137,6 +137,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	recordings = blob.Counted(recordings, reg)
 	policy := egress.Policy{AllowPrivate: cfg.AllowPrivateURLs, Allow: cfg.AllowedNetworks}
 	sources, err := fetch.FromConfig(cfg, policy)
 	if err != nil {
@@ -154,6 +155,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			_, err := q.RecordEvent(ctx, tx, c, data)
 			return err
 		}}
+	runner.OnStage = cshttp.NewStageMetrics(reg).Observe
 	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
 	calls := &call.Service{Store: s, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
 		Stages: pipeline.Stages, Recordings: recordings}
@@ -194,6 +196,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		streams.sessions.Speech = speechEngine
 	}
 	streams.sessions.Engines = runner.Engines
+	cshttp.Gauge(reg, "callscope_live_sessions", "Live call streams this process holds.",
+		func() float64 { return float64(streams.sessions.Live()) })
+	cshttp.Gauge(reg, "callscope_event_stream_subscribers", "Server-Sent Events subscribers of this process.",
+		func() float64 { return float64(hub.Subscribers()) })
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
 		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub, Learner: learner,

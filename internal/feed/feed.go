@@ -114,6 +114,14 @@ func IDAt(t time.Time) string {
 	return fmt.Sprintf("evt_%08x-%04x", uint64(ms)>>16, uint64(ms)&0xffff)
 }
 
+// Subscribers counts the subscriptions the hub holds.
+func (h *Hub) Subscribers() int {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
 // Wake makes the hub look for new items now; call it when this process
 // committed some. It never blocks.
 func (h *Hub) Wake() {

@@ -63,3 +63,30 @@ func NewJobMetrics(reg *prometheus.Registry) *JobMetrics {
 func (j *JobMetrics) Observe(kind, outcome string, run time.Duration) {
 	j.runs.WithLabelValues(kind, outcome).Observe(run.Seconds())
 }
+
+// StageMetrics times the post-call pipeline's stages; register it on the
+// same registry and pass Observe to the runner's OnStage.
+type StageMetrics struct {
+	runs *prometheus.HistogramVec
+}
+
+// NewStageMetrics registers the stage metrics on reg.
+func NewStageMetrics(reg *prometheus.Registry) *StageMetrics {
+	m := &StageMetrics{runs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "callscope_stage_duration_seconds",
+		Help:    "Run time of post-call pipeline stages, by stage and status (completed, skipped, failed, retrying).",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+	}, []string{"stage", "status"})}
+	reg.MustRegister(m.runs)
+	return m
+}
+
+// Observe records one stage run.
+func (m *StageMetrics) Observe(stage, status string, took time.Duration) {
+	m.runs.WithLabelValues(stage, status).Observe(took.Seconds())
+}
+
+// Gauge registers a gauge read from fn at scrape time.
+func Gauge(reg *prometheus.Registry, name, help string, fn func() float64) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/callscope/callscope"
@@ -70,9 +71,19 @@ func (q *Queue) Collector() prometheus.Collector { return &queueCollector{store:
 
 type queueCollector struct{ store *sqlstore.Store }
 
-var queueDesc = prometheus.NewDesc("callscope_queue_jobs", "Jobs in the durable queue, by state.", []string{"state"}, nil)
+var (
+	queueDesc   = prometheus.NewDesc("callscope_queue_jobs", "Jobs in the durable queue, by state.", []string{"state"}, nil)
+	waitingDesc = prometheus.NewDesc("callscope_queue_waiting_jobs",
+		"Jobs due and waiting for a worker (available or retryable), by kind.", []string{"kind"}, nil)
+	ageDesc = prometheus.NewDesc("callscope_queue_oldest_waiting_seconds",
+		"How long the oldest job due and waiting for a worker has waited, by kind (0 when none waits).", []string{"kind"}, nil)
+)
 
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDesc
+	ch <- waitingDesc
+	ch <- ageDesc
+}
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -85,4 +96,31 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range []string{"available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled", "pending"} {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(counts[st]), st)
 	}
+	now := time.Now()
+	waiting, oldest, err := c.store.CountOldestBy(ctx, `SELECT kind, count(*), MIN(scheduled_at) FROM river_job
+		WHERE state IN ('available', 'retryable') AND scheduled_at <= $1 GROUP BY kind`, now.UTC())
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(waitingDesc, err)
+		return
+	}
+	for _, kind := range kindsOf(waiting) {
+		ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(waiting[kind]), kind)
+		age := 0.0
+		if t, ok := oldest[kind]; ok {
+			age = max(0, now.Sub(t).Seconds())
+		}
+		ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age, kind)
+	}
+}
+
+// kindsOf is every job kind callscope runs, and any other found waiting.
+func kindsOf(waiting map[string]int) []string {
+	kinds := []string{"call.process", "events.dispatch", "webhook.deliver", "agent.notify", "email.send", "crm.push",
+		"campaign.reconcile", "analyzers.run", "analyzers.backfill", "retention.apply"}
+	for k := range waiting {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
 }

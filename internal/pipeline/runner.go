@@ -82,6 +82,16 @@ type Runner struct {
 	Recordings blob.Store
 	Audio      AudioSource
 	Speech     SpeechTranscriber
+
+	// OnStage, if set, is told of every stage run that ends: its name,
+	// status (completed, skipped, failed, retrying) and run time.
+	OnStage func(stage, status string, took time.Duration)
+}
+
+func (r *Runner) observe(stage, status string, begin time.Time) {
+	if r.OnStage != nil {
+		r.OnStage(stage, status, time.Since(begin))
+	}
 }
 
 // ErrPermanent wraps a stage error that retrying will not fix.
@@ -490,6 +500,7 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 	} else if out.note != "" {
 		rec.Reason = out.note
 	}
+	ru.r.observe(stage, rec.Status, begin)
 	if out.skipped != "" && len(out.results) == 0 && len(out.runs) == 0 && out.segments == nil && stage != Stages[len(Stages)-1] {
 		ru.skipped = append(ru.skipped, rec)
 		return nil
@@ -535,6 +546,11 @@ func (ru *run) fail(ctx context.Context, stage string, begin time.Time, err erro
 		p.Errors = p.Errors[len(p.Errors)-50:]
 	}
 	serr := &StageError{Stage: stage, Err: err, Retryable: retry, RetryAfter: after}
+	if retry {
+		ru.r.observe(stage, "retrying", begin)
+	} else {
+		ru.r.observe(stage, StatusFailed, begin)
+	}
 	if !retry {
 		now := ru.r.now()
 		p.Status, p.FinishedAt = callscope.ProcessingFailed, &now

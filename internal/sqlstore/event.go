@@ -271,3 +271,50 @@ func notIn(first int, ids []string) (string, []any) {
 	}
 	return " AND id NOT IN (" + placeholders(first, len(ids)) + ")", args
 }
+
+// CountOldestBy runs a query whose rows are (key, count, oldest time) and
+// returns the counts and oldest times by key. Times SQLite returns as text
+// are parsed; a time that cannot be read is left out.
+func (q *queries) CountOldestBy(ctx context.Context, query string, args ...any) (map[string]int, map[string]time.Time, error) {
+	rs, err := q.ex.query(ctx, query, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	counts, oldest := map[string]int{}, map[string]time.Time{}
+	for rs.Next() {
+		var key string
+		var n int
+		var at any
+		if err := rs.Scan(&key, &n, &at); err != nil {
+			return nil, nil, err
+		}
+		counts[key] = n
+		if t, ok := anyTime(at); ok {
+			oldest[key] = t
+		}
+	}
+	return counts, oldest, rs.Err()
+}
+
+// anyTime reads a time scanned without a column type.
+func anyTime(v any) (time.Time, bool) {
+	var s string
+	switch x := v.(type) {
+	case time.Time:
+		return x, true
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	default:
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999Z07:00",
+		"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
