@@ -2,9 +2,9 @@ package main
 
 import (
 	"io"
+	"net/http"
 	"os"
 	"regexp"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
