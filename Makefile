@@ -3,11 +3,15 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run build test bench bench-results fuzz chaos replicas figures verify-packaging clean
+.PHONY: run install build test bench bench-results fuzz chaos replicas figures verify-packaging clean
 
 ## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/callscope serve
+
+## install: install callscope into $(go env GOPATH)/bin
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/callscope
 
 ## build: build bin/callscope
 build:
