@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
 
@@ -215,10 +218,33 @@ func withStore(ctx context.Context, file string, stderr io.Writer, fn func(*sqls
 	if err != nil {
 		return err
 	}
+	if err := existingDatabase(cfg); err != nil {
+		return err
+	}
 	s, err := openStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	return fn(s)
+}
+
+// existingDatabase refuses to go on when the SQLite database the
+// configuration names does not exist: a command run away from the server's
+// data directory says where it looked rather than creating an empty one.
+// Only serve and migrate create a database.
+func existingDatabase(cfg *config.Config) error {
+	if isPostgres(cfg) {
+		return nil
+	}
+	path, err := sqlstore.SQLitePath(sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err != nil {
+		abs, _ := filepath.Abs(path)
+		return fmt.Errorf("no database at %s: run this where the server keeps its data, or set CALLSCOPE_DATA_DIR "+
+			"(or CALLSCOPE_DATABASE_URL) as the server has it; `callscope migrate` creates an empty one", abs)
+	}
+	return nil
 }

@@ -69,7 +69,20 @@ func TestInvalidConfigNamesVariable(t *testing.T) {
 }
 
 func TestTenantAndKeyCommands(t *testing.T) {
-	env := []string{"CALLSCOPE_DATA_DIR=" + t.TempDir()}
+	dir := t.TempDir()
+	env := []string{"CALLSCOPE_DATA_DIR=" + dir}
+	// Away from a data directory, a command says where it looked and
+	// creates nothing.
+	_, errOut, code := cli(t, env, "tenant", "list")
+	if code == 0 || !strings.Contains(errOut, filepath.Join(dir, "callscope.db")) || !strings.Contains(errOut, "CALLSCOPE_DATA_DIR") {
+		t.Fatalf("tenant list without a database: exit %d, %q", code, errOut)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("tenant list without a database created %v", entries)
+	}
+	if _, errOut, code := cli(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
 	out, errOut, code := cli(t, env, "tenant", "create", "--name", "acme", "--results-secret", "0123456789abcdef0123")
 	if code != 0 {
 		t.Fatalf("tenant create: %d %s", code, errOut)

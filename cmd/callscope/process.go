@@ -35,7 +35,7 @@ const processSynopsis = `process [--format json|text] [--out DIR] [--taxonomy NA
 
 Runs the post-call pipeline (the same code as the server) on transcript
 or audio files (wav, gsm, mp3; transcribed offline with pocketsphinx when it
-is installed) and prints each call's export (seed 001 format) to stdout, or writes
+is installed) and prints each call's export (the Call Sessions API's export) to stdout, or writes
 one file per input into --out DIR. A transcript file is JSON (an array of
 segments {speaker, start_time, end_time, text}, or an object with
 "segments" or "transcript") or text, one turn per line:
