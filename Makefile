@@ -5,9 +5,9 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: run install build test bench bench-results fuzz chaos replicas figures verify-packaging clean
 
-## run: start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123)
-run:
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/callscope serve
+## run: build and start callscope on the embedded defaults (SQLite under ./data, 127.0.0.1:8123); Ctrl-C stops it cleanly
+run: build
+	./bin/callscope serve
 
 ## install: install callscope into $(go env GOPATH)/bin
 install:
