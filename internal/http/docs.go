@@ -91,7 +91,8 @@ type response struct {
 }
 
 type mediaType struct {
-	Schema json.RawMessage `json:"schema"`
+	Schema  json.RawMessage `json:"schema"`
+	Example json.RawMessage `json:"example"`
 }
 
 // docGroup is one tag's operations on the docs page.
@@ -109,6 +110,8 @@ type docEntry struct {
 	Parameters  []docParam
 	RequestType string // media type of the body, "" without one
 	Request     typeLabel
+	// Example is an example request body, indented; "" without one.
+	Example string
 	Responses   []docResponse
 }
 
@@ -284,6 +287,13 @@ func (doc *openAPI) entry(method, path string, op operation) (docEntry, error) {
 	}
 	if op.RequestBody != nil {
 		e.RequestType, e.Request = firstContent(op.RequestBody.Content)
+		if ex := op.RequestBody.Content[e.RequestType].Example; len(ex) > 0 {
+			var b bytes.Buffer
+			if err := json.Indent(&b, ex, "", "  "); err != nil {
+				return e, fmt.Errorf("%s %s: request example: %w", e.Method, path, err)
+			}
+			e.Example = b.String()
+		}
 	}
 	for code, r := range op.Responses {
 		if r.Ref != "" {

@@ -564,3 +564,4 @@ func TestOpenAPIEventTypes(t *testing.T) {
 		}
 	}
 }
+
