@@ -111,8 +111,8 @@ type docEntry struct {
 	RequestType string // media type of the body, "" without one
 	Request     typeLabel
 	// Example is an example request body, indented; "" without one.
-	Example string
-	Responses   []docResponse
+	Example   string
+	Responses []docResponse
 }
 
 type docParam struct {

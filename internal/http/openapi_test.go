@@ -564,4 +564,3 @@ func TestOpenAPIEventTypes(t *testing.T) {
 		}
 	}
 }
-
