@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a small speech-recognition test corpus of call-centre sentences
-# spoken by Debian's flite voices, in the conditions of build-asterisk-corpus.sh:
+# spoken by Debian's flite voices, in three conditions:
 #   wb16   16 kHz mono WAV (flite's own output)
 #   nb8    8 kHz 16-bit mono WAV (telephone band)
 #   gsm8   raw GSM 06.10, as Asterisk records calls

@@ -17,7 +17,7 @@ const benchSynopsis = `bench asr [--engine pocketsphinx|openai|whisper.cpp] [--u
 
 Measures speech recognition on a corpus with reference transcripts: each
 file of MANIFEST (lines file<TAB>condition<TAB>seconds<TAB>reference, as
-build-asterisk-corpus.sh writes them; WAV, raw .gsm and the other formats
+scripts/flite-corpus.sh writes them; WAV, raw .gsm and the other formats
 callscope decodes) goes through the same transcription path as a call's
 recording. Prints the word error rate and real-time factor per condition,
 the same for pocketsphinx_batch over each condition's whole files (the
