@@ -128,7 +128,16 @@ func benchLive(b *testing.B, streams int, engine string) {
 	dir := b.TempDir()
 	cfg := &config.Config{DataDir: dir, AudioSocketAddr: "127.0.0.1:0"}
 	calls := &call.Service{Store: s, Queue: q, Stages: pipeline.Stages}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logTo io.Writer = io.Discard
+	if f := os.Getenv("CALLSCOPE_BENCH_LOG"); f != "" {
+		lf, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer lf.Close()
+		logTo = lf
+	}
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	lv := newLiveStreams(cfg, calls, blob.Dir{Root: filepath.Join(dir, "recordings")}, log)
 	file, seconds := utteranceWAV(b, 8)
 	perCall := 8

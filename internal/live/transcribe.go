@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,20 +94,25 @@ func (s *session) hear(track int, pcm []int16, at time.Duration) {
 		}
 		pcm = pcm[skip:]
 	}
-	x := make([]float32, len(pcm))
+	n := len(t.buf)
+	t.buf = slices.Grow(t.buf, len(pcm))[:n+len(pcm)]
+	x := t.buf[n:]
 	for i, v := range pcm {
 		x[i] = float32(v) / 32768
 	}
-	t.buf = append(t.buf, x...)
 	s.closed(track, t.vad.Push(x))
-	// Drop what no utterance can need any more, a second at a time.
+	// Drop what no utterance can need any more, a second at a time; the
+	// array is copied down only once most of it is dropped.
 	keep := t.vad.Pos() - int64(keepBefore)*int64(s.rate)/int64(time.Second)
 	if a, ok := t.vad.Active(); ok {
 		keep = a
 	}
 	if drop := keep - t.start; drop > int64(s.rate) {
-		t.buf = append(t.buf[:0], t.buf[drop:]...)
+		t.buf = t.buf[drop:]
 		t.start += drop
+		if len(t.buf) < cap(t.buf)/4 {
+			t.buf = append(make([]float32, 0, 2*len(t.buf)+s.rate), t.buf...)
+		}
 	}
 }
 
@@ -162,15 +168,8 @@ func (s *session) transcribe(u utterance) {
 	defer s.speaking.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), finishTimeout)
 	defer cancel()
+	// At the stream's rate: an engine that needs another resamples.
 	a := u.audio
-	if a.SampleRate != stt.SampleRate {
-		x, err := audio.Resample(a.Samples, a.SampleRate, stt.SampleRate)
-		if err != nil {
-			s.log.Warn("live transcription: resampling failed", "err", err)
-			return
-		}
-		a = stt.Audio{Samples: x, SampleRate: stt.SampleRate}
-	}
 	res, err := s.recognizer(u.track).Transcribe(ctx, a)
 	if err != nil {
 		s.log.Warn("live transcription failed", "start", u.start.String(), "err", err)

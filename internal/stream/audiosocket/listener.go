@@ -170,7 +170,6 @@ func (cl *call) run(ctx context.Context) stream.EndReason {
 		}
 		switch {
 		case f.Kind.IsAudio():
-			_ = cl.c.SetReadDeadline(time.Now().Add(idle))
 			if cl.sess == nil {
 				if why := cl.open(ctx, f.Kind); why != "" {
 					return why
@@ -186,6 +185,10 @@ func (cl *call) run(ctx context.Context) stream.EndReason {
 			}
 			cl.samples += int64(len(cl.pcm))
 			cl.frames++
+			// The peer's silence is timed from here: the time this
+			// side took (opening the call, storing the audio) is not
+			// the peer's.
+			_ = cl.c.SetReadDeadline(time.Now().Add(idle))
 		case f.Kind == KindDTMF:
 			d := string(f.Payload)
 			if cl.sess == nil {
