@@ -1,0 +1,284 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/callscope/callscope"
+)
+
+const outboundColumns = `call_id, tenant_id, duration_minutes, recording_enabled, transcription_enabled,
+	callback_url, time_zone, provider, dialer, provider_session_id, placed_at, attempts, cost, waiting`
+
+func outboundArgs(o *callscope.OutboundCall) []any {
+	prov := o.Provider
+	if prov == nil {
+		prov = map[string]json.RawMessage{}
+	}
+	return []any{o.CallID, o.TenantID, o.DurationMinutes, o.RecordingEnabled, o.TranscriptionEnabled,
+		o.CallbackURL, o.TimeZone, jsonArg(prov), o.Dialer, o.ProviderSessionID, o.PlacedAt, o.Attempts, o.Cost, o.Waiting}
+}
+
+func scanOutbound(r row, extra ...any) (*callscope.OutboundCall, error) {
+	var o callscope.OutboundCall
+	var prov []byte
+	dest := append([]any{&o.CallID, &o.TenantID, &o.DurationMinutes, &o.RecordingEnabled, &o.TranscriptionEnabled,
+		&o.CallbackURL, &o.TimeZone, &prov, &o.Dialer, &o.ProviderSessionID, &o.PlacedAt, &o.Attempts, &o.Cost, &o.Waiting}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	if len(prov) > 0 {
+		if err := json.Unmarshal(prov, &o.Provider); err != nil {
+			return nil, err
+		}
+	}
+	if o.PlacedAt != nil {
+		t := o.PlacedAt.UTC()
+		o.PlacedAt = &t
+	}
+	return &o, nil
+}
+
+// CreateOutboundCall stores what an outbound call carries beyond its call
+// record; the call must exist. Returns ECONFLICT if the call has it already.
+func (q *queries) CreateOutboundCall(ctx context.Context, o *callscope.OutboundCall) error {
+	return q.exec(ctx, `INSERT INTO outbound_calls (`+outboundColumns+`) VALUES (`+placeholders(1, 14)+`)`, outboundArgs(o)...)
+}
+
+// UpdateOutboundCall writes back an outbound call's placing state. Returns
+// ENOTFOUND if the call has none.
+func (q *queries) UpdateOutboundCall(ctx context.Context, o *callscope.OutboundCall) error {
+	n, err := q.ex.execRows(ctx, `UPDATE outbound_calls SET dialer = $2, provider_session_id = $3, placed_at = $4,
+		attempts = $5, cost = $6, waiting = $7 WHERE call_id = $1`,
+		o.CallID, o.Dialer, o.ProviderSessionID, o.PlacedAt, o.Attempts, o.Cost, o.Waiting)
+	if err == nil && n == 0 {
+		return callscope.Errorf(callscope.ENOTFOUND, "outbound call not found")
+	}
+	return err
+}
+
+// OutboundCall returns the outbound call ref names (its id or any external
+// id) with its call record. Returns ENOTFOUND if the tenant has no such
+// outbound call.
+func (q *queries) OutboundCall(ctx context.Context, tenantID, ref string) (*callscope.OutboundCall, error) {
+	c, err := q.Call(ctx, tenantID, ref)
+	if err != nil {
+		return nil, err
+	}
+	o, err := scanOutbound(q.ex.queryRow(ctx, `SELECT `+outboundColumns+` FROM outbound_calls WHERE call_id = $1 AND tenant_id = $2`, c.ID, tenantID))
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "Call not found")
+	} else if err != nil {
+		return nil, err
+	}
+	o.Call = c
+	return o, nil
+}
+
+// outboundOrder maps an OutboundQuery's sort to its column.
+var outboundOrder = map[string]string{
+	"":                          "c.scheduled_at",
+	callscope.SortScheduledTime: "c.scheduled_at",
+	callscope.SortCreatedAt:     "c.created_at",
+	callscope.SortStartTime:     "c.started_at",
+	callscope.SortDuration:      "c.duration_seconds",
+}
+
+// OutboundCalls lists one user's outbound calls, with their call records,
+// and counts all that the query selects (ignoring its limit and offset).
+// Returns EINVALID for an unknown sort.
+func (q *queries) OutboundCalls(ctx context.Context, oq callscope.OutboundQuery) ([]*callscope.OutboundCall, int, error) {
+	col, ok := outboundOrder[oq.Sort]
+	if !ok {
+		return nil, 0, callscope.Errorf(callscope.EINVALID, "unknown sort %q", oq.Sort)
+	}
+	where := `o.tenant_id = $1 AND c.tenant_id = $1 AND c.user_id = $2`
+	args := []any{oq.TenantID, oq.UserID}
+	if len(oq.Statuses) > 0 {
+		ph := make([]string, len(oq.Statuses))
+		for i, s := range oq.Statuses {
+			args = append(args, string(s))
+			ph[i] = "$" + itoa(len(args))
+		}
+		where += ` AND c.status IN (` + strings.Join(ph, ", ") + `)`
+	}
+	from := ` FROM outbound_calls o JOIN calls c ON c.id = o.call_id WHERE ` + where
+	var total int
+	if err := q.ex.queryRow(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	dir := " DESC"
+	if oq.Ascending {
+		dir = " ASC"
+	}
+	limit := oq.Limit
+	if limit <= 0 || limit > callscope.MaxPageSize {
+		limit = callscope.MaxPageSize
+	}
+	args = append(args, limit, max(oq.Offset, 0))
+	cols := prefixColumns("o.", outboundColumns) + `, ` + prefixColumns("c.", callSelect)
+	rs, err := q.ex.query(ctx, `SELECT `+cols+from+` ORDER BY `+col+dir+`, c.id`+dir+
+		` LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args)), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rs.Close()
+	var out []*callscope.OutboundCall
+	var calls []*callscope.Call
+	for rs.Next() {
+		var o *callscope.OutboundCall
+		c, err := scanCall(scanFunc(func(dest ...any) error {
+			var err error
+			o, err = scanOutbound(rs, dest...)
+			return err
+		}))
+		if err != nil {
+			return nil, 0, err
+		}
+		o.Call = c
+		out = append(out, o)
+		calls = append(calls, c)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, 0, err
+	}
+	if err := q.loadExternalIDs(ctx, calls); err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// scanFunc is a row whose Scan is a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+func prefixColumns(prefix, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = prefix + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+
+// LockOutboundLines makes the transaction the only one changing the
+// tenant's lines until it ends (a no-op on SQLite, whose writes are
+// serial).
+func (q *queries) LockOutboundLines(ctx context.Context, tenantID string) error {
+	if q.d != Postgres {
+		return nil
+	}
+	return q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('outbound_lines:' || $1, 0))`, tenantID)
+}
+
+// OutboundLinesInUse counts the tenant's lines held at now: those not
+// released and not expired.
+func (q *queries) OutboundLinesInUse(ctx context.Context, tenantID string, now time.Time) (int, error) {
+	var n int
+	err := q.ex.queryRow(ctx, `SELECT count(*) FROM outbound_lines WHERE tenant_id = $1 AND expires_at > $2`, tenantID, now).Scan(&n)
+	return n, err
+}
+
+// TakeOutboundLine records that a call holds one of its tenant's lines
+// until it is released or expires; taking it again moves the expiry.
+func (q *queries) TakeOutboundLine(ctx context.Context, tenantID, callID string, expires time.Time) error {
+	if err := q.exec(ctx, `DELETE FROM outbound_lines WHERE call_id = $1`, callID); err != nil {
+		return err
+	}
+	return q.exec(ctx, `INSERT INTO outbound_lines (call_id, tenant_id, expires_at) VALUES ($1, $2, $3)`, callID, tenantID, expires)
+}
+
+// ReleaseOutboundLine frees the line a call holds, if any.
+func (q *queries) ReleaseOutboundLine(ctx context.Context, callID string) error {
+	return q.exec(ctx, `DELETE FROM outbound_lines WHERE call_id = $1`, callID)
+}
+
+// IdempotentAnswer is the first answer given to an Idempotency-Key.
+type IdempotentAnswer struct {
+	RequestHash string
+	Response    json.RawMessage
+}
+
+// PutIdempotencyKey records the answer to a request carrying an
+// Idempotency-Key. Returns ECONFLICT if the key was used before: the
+// uniqueness of the key, not a lock, makes racing requests answer once.
+func (q *queries) PutIdempotencyKey(ctx context.Context, tenantID, scope, op, key, requestHash string, response json.RawMessage) error {
+	return q.exec(ctx, `INSERT INTO idempotency_keys (tenant_id, scope, operation, key, request_hash, response, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tenantID, scope, op, key, requestHash, string(response), q.now())
+}
+
+// IdempotencyKey returns the first answer given to a key. Returns ENOTFOUND
+// if the key was not used.
+func (q *queries) IdempotencyKey(ctx context.Context, tenantID, scope, op, key string) (*IdempotentAnswer, error) {
+	var a IdempotentAnswer
+	var resp string
+	err := q.ex.queryRow(ctx, `SELECT request_hash, response FROM idempotency_keys
+		WHERE tenant_id = $1 AND scope = $2 AND operation = $3 AND key = $4`, tenantID, scope, op, key).Scan(&a.RequestHash, &resp)
+	if err != nil {
+		return nil, err
+	}
+	a.Response = json.RawMessage(resp)
+	return &a, nil
+}
+
+// CallbackSecret is a tenant's callback credentials.
+type CallbackSecret struct {
+	TenantID string
+	// Token is sent verbatim in a header of every callback.
+	Token string
+	// SigningSecret (whsec_…) signs callbacks per Standard Webhooks; during
+	// a rotation PreviousSigningSecret also signs them until
+	// PreviousExpiresAt.
+	SigningSecret         string
+	PreviousSigningSecret string
+	PreviousExpiresAt     *time.Time
+	CreatedAt             time.Time
+}
+
+// PutCallbackSecret stores a tenant's callback credentials, sealed,
+// replacing those it had.
+func (q *queries) PutCallbackSecret(ctx context.Context, cs *CallbackSecret) error {
+	tok, err := q.seal("callback token", cs.Token)
+	if err != nil {
+		return err
+	}
+	sig, err := q.seal("callback signing secret", cs.SigningSecret)
+	if err != nil {
+		return err
+	}
+	prev, err := q.seal("callback previous signing secret", cs.PreviousSigningSecret)
+	if err != nil {
+		return err
+	}
+	cs.CreatedAt = q.now()
+	if err := q.exec(ctx, `DELETE FROM callback_secrets WHERE tenant_id = $1`, cs.TenantID); err != nil {
+		return err
+	}
+	return q.exec(ctx, `INSERT INTO callback_secrets (tenant_id, token, signing_secret, previous_signing_secret,
+		previous_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		cs.TenantID, tok, sig, prev, cs.PreviousExpiresAt, cs.CreatedAt)
+}
+
+// CallbackSecret returns a tenant's callback credentials, opened. Returns
+// ENOTFOUND if the tenant has none.
+func (q *queries) CallbackSecret(ctx context.Context, tenantID string) (*CallbackSecret, error) {
+	cs := CallbackSecret{TenantID: tenantID}
+	err := q.ex.queryRow(ctx, `SELECT token, signing_secret, previous_signing_secret, previous_expires_at, created_at
+		FROM callback_secrets WHERE tenant_id = $1`, tenantID).Scan(&cs.Token, &cs.SigningSecret, &cs.PreviousSigningSecret,
+		&cs.PreviousExpiresAt, &cs.CreatedAt)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return nil, callscope.Errorf(callscope.ENOTFOUND, "no callback secret")
+	} else if err != nil {
+		return nil, err
+	}
+	for _, p := range []*string{&cs.Token, &cs.SigningSecret, &cs.PreviousSigningSecret} {
+		if *p, err = q.open("callback secret", *p); err != nil {
+			return nil, err
+		}
+	}
+	cs.CreatedAt = cs.CreatedAt.UTC()
+	return &cs, nil
+}
