@@ -163,7 +163,6 @@ func prefixColumns(prefix, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-
 // LockOutboundLines makes the transaction the only one changing the
 // tenant's lines until it ends (a no-op on SQLite, whose writes are
 // serial).
