@@ -45,6 +45,9 @@ type Settings struct {
 	EmailReport *EmailReportSetting `json:"email_report,omitempty"`
 	// AgentService notifies an agent service of calls; unset notifies none.
 	AgentService *AgentServiceSetting `json:"agent_service,omitempty"`
+	// Autocaller tunes how outbound calls are placed; unset places them
+	// at any hour, on up to DefaultMaxConcurrentCalls lines.
+	Autocaller *AutocallerSetting `json:"autocaller,omitempty"`
 }
 
 // Setting keys, as they appear in a tenant's settings document.
@@ -60,6 +63,7 @@ const (
 	SettingCRMPush                = "crm_push"
 	SettingEmailReport            = "email_report"
 	SettingAgentService           = "agent_service"
+	SettingAutocaller             = "autocaller"
 )
 
 // Built-in classification taxonomies.
@@ -227,6 +231,9 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 		if a.Notify != "" && a.Notify != "completion" && a.Notify != "stage" {
 			bad("Input should be completion or stage", "enum", SettingAgentService, "notify")
 		}
+	}
+	if a := s.Autocaller; a != nil {
+		f = append(f, a.validate(at(SettingAutocaller))...)
 	}
 	return f
 }
