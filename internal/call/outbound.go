@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -24,6 +25,37 @@ import (
 type PlaceCallArgs struct {
 	TenantID string `json:"tenant_id"`
 	CallID   string `json:"call_id"`
+	// At, when set, is the time the call is due: the job is queued
+	// PlaceLead earlier and waits for it, so that the queue's scheduling
+	// granularity does not delay the call.
+	At *time.Time `json:"at,omitempty"`
+}
+
+// PlaceLead is how much earlier than its time a placing job is queued: the
+// interval at which the queue makes scheduled jobs available.
+const PlaceLead = 5 * time.Second
+
+// placeJob enqueues, in tx, the job that places a call due at at.
+func (s *Service) placeJob(tx *sqlstore.Tx, tenantID, callID string, at time.Time) {
+	args := PlaceCallArgs{TenantID: tenantID, CallID: callID}
+	var opts *river.InsertOpts
+	if at.After(s.now()) {
+		args.At = &at
+		opts = &river.InsertOpts{ScheduledAt: s.realTime(at.Add(-PlaceLead))}
+	}
+	s.Queue.Enqueue(tx, args, opts)
+}
+
+// Until is how long the placing job of args waits before placing: until
+// the call's time on the service's clock, when that is near.
+func (s *Service) Until(args PlaceCallArgs) time.Duration {
+	if args.At == nil {
+		return 0
+	}
+	if d := args.At.Sub(s.now()); d > 0 && d <= PlaceLead+time.Second {
+		return d
+	}
+	return 0
 }
 
 // Kind implements river.JobArgs. It is stable: stored jobs refer to it.
@@ -42,7 +74,7 @@ func (HangupCallArgs) Kind() string { return "outbound.hangup" }
 // OutboundConfig tunes how outbound calls are placed.
 type OutboundConfig struct {
 	// LineRetry is how soon a call waiting for a free line is tried again
-	// (default 2 s).
+	// if no line is released before (default 30 s).
 	LineRetry time.Duration
 	// MaxRing is how long a placed call may go unanswered before it is hung
 	// up as not answered (default 60 s).
@@ -52,7 +84,7 @@ type OutboundConfig struct {
 	LineGrace time.Duration
 }
 
-func (c OutboundConfig) lineRetry() time.Duration { return orDefault(c.LineRetry, 2*time.Second) }
+func (c OutboundConfig) lineRetry() time.Duration { return orDefault(c.LineRetry, 30*time.Second) }
 func (c OutboundConfig) maxRing() time.Duration   { return orDefault(c.MaxRing, time.Minute) }
 func (c OutboundConfig) lineGrace() time.Duration { return orDefault(c.LineGrace, 2*time.Minute) }
 
@@ -170,7 +202,7 @@ func (s *Service) Schedule(ctx context.Context, c *callscope.Call, o *callscope.
 			Direction: c.Direction, Status: c.Status}); err != nil {
 			return nil, err
 		}
-		s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: c.TenantID, CallID: c.ID}, &river.InsertOpts{ScheduledAt: s.realTime(*c.ScheduledAt)})
+		s.placeJob(tx, c.TenantID, c.ID, *c.ScheduledAt)
 		return &ScheduleAnswer{CallID: c.PublicID(), Status: callscope.AutoStatus(c.Status), ScheduledTime: *c.ScheduledAt}, nil
 	})
 }
@@ -192,6 +224,12 @@ func (s *Service) lockedOutbound(ctx context.Context, tx *sqlstore.Tx, tenantID,
 	o.Call = c
 	return o, nil
 }
+
+// Waiting notes of a due call not placed yet.
+const (
+	waitingWindow = "outside the calling window"
+	waitingLine   = "waiting for a free line"
+)
 
 // Placement is what placing a call decided.
 type Placement struct {
@@ -222,7 +260,13 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 			return nil
 		}
 		retry := func(at time.Time, why string) error {
-			s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: tenantID, CallID: c.ID}, &river.InsertOpts{ScheduledAt: s.realTime(at)})
+			if why == "" || strings.HasPrefix(why, waitingWindow) {
+				s.placeJob(tx, tenantID, c.ID, at)
+			} else {
+				// Waiting for a line: the next release wakes a waiting
+				// call; this retry is the backstop.
+				s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: tenantID, CallID: c.ID}, &river.InsertOpts{ScheduledAt: s.realTime(at)})
+			}
 			if o.Waiting == why {
 				return nil
 			}
@@ -243,7 +287,7 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 				if open.IsZero() {
 					return s.failOutbound(ctx, tx, o, "the tenant's calling window never opens")
 				}
-				return retry(open, fmt.Sprintf("outside the calling window: waiting until %s (%s)", open.In(loc).Format(time.RFC3339), loc))
+				return retry(open, fmt.Sprintf(waitingWindow+": waiting until %s (%s)", open.In(loc).Format(time.RFC3339), loc))
 			}
 		}
 		ok, inUse, err := s.takeLine(ctx, tx, o, set.Lines(), now)
@@ -251,7 +295,7 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 			return err
 		}
 		if !ok {
-			return retry(now.Add(s.Outbound.lineRetry()), fmt.Sprintf("waiting for a free line: %d of %d in use", inUse, set.Lines()))
+			return retry(now.Add(s.Outbound.lineRetry()), fmt.Sprintf(waitingLine+": %d of %d in use", inUse, set.Lines()))
 		}
 		p.Dial = true
 		return s.initiate(ctx, tx, o, now)
@@ -351,7 +395,18 @@ func (s *Service) failOutbound(ctx context.Context, tx *sqlstore.Tx, o *callscop
 func (s *Service) outboundStatusChanged(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call) error {
 	switch {
 	case c.Status.Final():
-		return tx.ReleaseOutboundLine(ctx, c.ID)
+		freed, err := tx.ReleaseOutboundLine(ctx, c.ID)
+		if err != nil || !freed {
+			return err
+		}
+		// The line goes to the call that has waited longest for one.
+		next, err := tx.NextWaitingOutbound(ctx, c.TenantID, waitingLine)
+		if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: c.TenantID, CallID: next}, nil)
 	case c.Status == callscope.CallInProgress && c.AnsweredAt != nil:
 		o, err := tx.OutboundCall(ctx, c.TenantID, c.ID)
 		if callscope.ErrorCode(err) == callscope.ENOTFOUND {

@@ -3,6 +3,7 @@ package dial
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -123,6 +124,13 @@ type placeWorker struct {
 // Work places the call when it may go now; the call service decides, under
 // the call's lock, so a job run twice dials once.
 func (w *placeWorker) Work(ctx context.Context, j *river.Job[call.PlaceCallArgs]) error {
+	if d := w.e.Calls.Until(j.Args); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	p, err := w.e.Calls.Place(ctx, j.Args.TenantID, j.Args.CallID)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil // deleted with its tenant

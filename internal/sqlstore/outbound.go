@@ -190,9 +190,22 @@ func (q *queries) TakeOutboundLine(ctx context.Context, tenantID, callID string,
 	return q.exec(ctx, `INSERT INTO outbound_lines (call_id, tenant_id, expires_at) VALUES ($1, $2, $3)`, callID, tenantID, expires)
 }
 
-// ReleaseOutboundLine frees the line a call holds, if any.
-func (q *queries) ReleaseOutboundLine(ctx context.Context, callID string) error {
-	return q.exec(ctx, `DELETE FROM outbound_lines WHERE call_id = $1`, callID)
+// ReleaseOutboundLine frees the line a call holds, if any, and reports
+// whether it held one.
+func (q *queries) ReleaseOutboundLine(ctx context.Context, callID string) (bool, error) {
+	n, err := q.ex.execRows(ctx, `DELETE FROM outbound_lines WHERE call_id = $1`, callID)
+	return n > 0, err
+}
+
+// NextWaitingOutbound returns the id of the tenant's scheduled call that
+// has waited longest with a waiting note starting with prefix. Returns
+// ENOTFOUND if none waits.
+func (q *queries) NextWaitingOutbound(ctx context.Context, tenantID, prefix string) (string, error) {
+	var id string
+	err := q.ex.queryRow(ctx, `SELECT o.call_id FROM outbound_calls o JOIN calls c ON c.id = o.call_id
+		WHERE o.tenant_id = $1 AND o.waiting LIKE $2 AND c.status = 'scheduled'
+		ORDER BY c.scheduled_at, c.id LIMIT 1`, tenantID, prefix+"%").Scan(&id)
+	return id, err
 }
 
 // IdempotentAnswer is the first answer given to an Idempotency-Key.

@@ -112,7 +112,11 @@ func testOutbound(t *testing.T, s *sqlstore.Store) {
 		if n != 1 {
 			t.Fatalf("lines in use after expiry = %d, want 1", n)
 		}
-		must(t, s.ReleaseOutboundLine(ctx, made[1].CallID))
+		freed, err := s.ReleaseOutboundLine(ctx, made[1].CallID)
+		must(t, err)
+		if !freed {
+			t.Fatal("release of a held line freed nothing")
+		}
 		n, err = s.OutboundLinesInUse(ctx, tn.ID, now)
 		must(t, err)
 		if n != 1 {

@@ -52,3 +52,4 @@ CREATE TABLE callback_secrets (
     previous_expires_at     TIMESTAMP,
     created_at              TIMESTAMP NOT NULL
 );
+CREATE INDEX outbound_calls_waiting ON outbound_calls (tenant_id, waiting) WHERE waiting <> '';
