@@ -2,6 +2,7 @@ package dial
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -37,7 +38,15 @@ func (e *Engine) AddWorkers(w *river.Workers) {
 
 // Schedule stores a new outbound call and the job that places it (see
 // call.Service.Schedule).
+// The dialer checks the provider parameters first when it can.
 func (e *Engine) Schedule(ctx context.Context, c *callscope.Call, o *callscope.OutboundCall, idem call.Idempotency) (*call.ScheduleAnswer, bool, error) {
+	if v, ok := e.Dialer.(interface {
+		ValidateProvider(map[string]json.RawMessage) error
+	}); ok {
+		if err := v.ValidateProvider(o.Provider); err != nil {
+			return nil, false, err
+		}
+	}
 	return e.Calls.Schedule(ctx, c, o, idem)
 }
 

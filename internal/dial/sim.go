@@ -184,6 +184,16 @@ func (s *Simulator) Dial(ctx context.Context, req Request) (string, error) {
 	return id, nil
 }
 
+// ValidateProvider checks the "simulate" provider parameter, naming the
+// field at fault.
+func (s *Simulator) ValidateProvider(p map[string]json.RawMessage) error {
+	if raw, ok := p["simulate"]; ok {
+		_, err := ParseSimulate(raw)
+		return err
+	}
+	return nil
+}
+
 // Hangup implements Dialer: the call ends as soon as it can. Returns
 // ENOTFOUND for a call that is over or unknown.
 func (s *Simulator) Hangup(_ context.Context, sessionID string) error {

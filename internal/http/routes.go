@@ -4,6 +4,7 @@ package http
 // document (openapi.json) must describe exactly these; a test holds it to
 // that.
 func (s *Server) routes() []route {
+	ac := s.autocallerPrefix()
 	return []route{
 		// Operations.
 		{Method: "GET", Pattern: "/health", Auth: authPublic, Summary: "Liveness", Handle: s.handleHealth},
@@ -86,6 +87,18 @@ func (s *Server) routes() []route {
 		{Method: "POST", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Rotate a recording's access token", Handle: s.handleRotateRecordingToken},
 		{Method: "DELETE", Pattern: "/api/v1/calls/{call_id}/recordings/{recording_id}/token", Auth: authTenant, Summary: "Revoke a recording's access token", Handle: s.handleRevokeRecordingToken},
 		{Method: "GET", Pattern: "/recordings/{token}", Auth: authPublic, Summary: "Get a recording by its access token", Handle: s.handleRecordingByToken},
+
+		// Auto-Caller outbound calls (seed 002), in autocaller.go, under a
+		// configurable prefix.
+		{Method: "POST", Pattern: ac + "/calls/schedule", Auth: authTenant, Summary: "Schedule a call", Body: bodyJSON, Handle: s.handleAutoSchedule},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/start", Auth: authTenant, Summary: "Start a scheduled call now", Body: bodyJSON, Handle: s.handleAutoStart},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/end", Auth: authTenant, Summary: "End a call in progress", Body: bodyJSON, Handle: s.handleAutoEnd},
+		{Method: "GET", Pattern: ac + "/calls/{call_id}/status", Auth: authTenant, Query: []string{"userId"}, Summary: "Get a call's status", Handle: s.handleAutoStatus},
+		{Method: "GET", Pattern: ac + "/calls/{call_id}", Auth: authTenant, Query: []string{"userId"}, Summary: "Get a call's details and results", Handle: s.handleAutoDetails},
+		{Method: "GET", Pattern: ac + "/calls", Auth: authTenant, Query: []string{"userId", "status", "limit", "offset", "sortBy", "order"}, Summary: "List a user's calls", Handle: s.handleAutoList},
+		{Method: "DELETE", Pattern: ac + "/calls/{call_id}", Auth: authTenant, Query: []string{"userId"}, Summary: "Cancel a scheduled call", Handle: s.handleAutoCancel},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/cancel", Auth: authTenant, Summary: "Cancel a scheduled call (POST)", Body: bodyJSON, Handle: s.handleAutoCancel},
+		{Method: "POST", Pattern: ac + "/callback-secret", Auth: authTenant, Summary: "Rotate the callback secret", Handle: s.handleAutoRotateSecret},
 	}
 }
 

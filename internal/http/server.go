@@ -73,6 +73,15 @@ type Server struct {
 	// Now is the clock.
 	Now func() time.Time
 
+	// Outbound places outbound calls for the Auto-Caller API
+	// (autocaller.go); nil answers 503 there.
+	Outbound Outbound
+	// Callbacks rotates the tenants' callback credentials.
+	Callbacks CallbackSecrets
+	// AutocallerPrefix is where the Auto-Caller API is served (default
+	// DefaultAutocallerPrefix).
+	AutocallerPrefix string
+
 	// Live closes live call streams when their call is ended (live.go).
 	Live LiveCalls
 	// TwilioStream, if set, serves Twilio Media Streams at /twilio/stream.

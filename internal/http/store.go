@@ -32,6 +32,8 @@ type Store interface {
 	DeliveryAttempts(ctx context.Context, deliveryIDs []string) (map[string][]*callscope.DeliveryAttempt, error)
 	Describe() string
 	Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error)
+	OutboundCall(ctx context.Context, tenantID, ref string) (*callscope.OutboundCall, error)
+	OutboundCalls(ctx context.Context, q callscope.OutboundQuery) ([]*callscope.OutboundCall, int, error)
 	Ping(ctx context.Context) error
 	Processing(ctx context.Context, callID string) (*callscope.Processing, error)
 	ProcessingCallIDs(ctx context.Context, tenantID string, status callscope.ProcessingStatus, limit int) ([]string, error)

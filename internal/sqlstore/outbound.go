@@ -294,3 +294,14 @@ func (q *queries) CallbackSecret(ctx context.Context, tenantID string) (*Callbac
 	cs.CreatedAt = cs.CreatedAt.UTC()
 	return &cs, nil
 }
+
+// CallbackURL returns the callback URL of an outbound call, "" when the
+// call has none or is not an outbound call.
+func (q *queries) CallbackURL(ctx context.Context, callID string) (string, error) {
+	var u string
+	err := q.ex.queryRow(ctx, `SELECT callback_url FROM outbound_calls WHERE call_id = $1`, callID).Scan(&u)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return "", nil
+	}
+	return u, err
+}
