@@ -215,7 +215,7 @@ func TestAutocallerFlow(t *testing.T) {
 			body := map[string]any{"userId": "u1", "title": "Renewal call", "contactName": "Ada Lovelace", "contactPhone": "+14155550101",
 				"scheduledTime": due.Format(time.RFC3339), "purpose": "the subscription renewal",
 				"aiScriptTemplate": "Hello {{contactName}}, I am calling about {{purpose}}. Shall we renew it today?",
-				"callbackUrl": rv.srv.URL + "/hook", "simulate": map[string]any{"outcome": "answer", "ringSeconds": 1, "talkSeconds": 20}}
+				"callbackUrl":      rv.srv.URL + "/hook", "simulate": map[string]any{"outcome": "answer", "ringSeconds": 1, "talkSeconds": 20}}
 			r := e.do("POST", "/autocaller/calls/schedule", e.key, body)
 			wantStatus(t, r, 201)
 			created := r.json(t)
