@@ -48,11 +48,17 @@ var sweepBodies = map[string]string{
 	"POST /api/v1/call-results":                  `{"session_id":"sweep-res","stream_id":"s","caller_id":"c","from_number":"+254711000111","to_number":"116","call_duration_seconds":12.5,"disconnected_by":"caller","call_direction":"inbound","transcript":[{"role":"user","content":"hi","timestamp":1.0}],"events":[{"type":"x","timestamp":1.0}],"intents":[{"name":"i","confidence":0.5}],"post_call_analysis":{"summary":"s","score":3},"qc_analysis":{"q":1},"latency":{"a":1},"latency_samples":[{"a":1}],"usage_metrics":{"tokens":5},"llm_cache_summary":{"h":1},"pipeline_config":{"p":"x"},"connected_event":{"e":1},"was_transferred":false,"skip_post_push":true,"campaign_id":"camp","campaign_contact_id":"cc"}`,
 	"POST /api/v1/cdrs":                          `[{"uniqueid":"1761295415.900","linkedid":"1761295415.900","src":"+254711000111","dst":"116","start":"2025-10-24 08:43:35","answer":"2025-10-24 08:43:40","end":"2025-10-24 08:45:00","duration":85,"billsec":80,"disposition":"ANSWERED"}]`,
 	"POST /api/v1/calls/agent-service/test-auth": `{}`,
+	"POST /autocaller/calls/schedule":            `{"userId":"u1","title":"t","contactName":"Ann","contactPhone":"+14155550101","scheduledTime":"2030-01-01T00:00:00Z","durationMinutes":15,"purpose":"p","aiScriptTemplate":"Hi {{contactName}}","recordingEnabled":true,"transcriptionEnabled":true,"timeZone":"Europe/Paris","simulate":{"outcome":"busy","ringSeconds":1,"talkSeconds":2}}`,
+	"POST /autocaller/calls/{call_id}/start":     `{"userId":"u1"}`,
+	"POST /autocaller/calls/{call_id}/end":       `{"userId":"u1"}`,
+	"POST /autocaller/calls/{call_id}/cancel":    `{"userId":"u1"}`,
 }
 
 // lenient routes read outside systems' payloads, which allow more than one
 // type in a field; a wrong type there may be accepted.
-var lenientRoutes = map[string]bool{"POST /api/v1/call-results": true, "POST /api/v1/cdrs": true}
+// The Auto-Caller schedule keeps fields it does not read as provider
+// parameters, as its contract allows.
+var lenientRoutes = map[string]bool{"POST /api/v1/call-results": true, "POST /api/v1/cdrs": true, "POST /autocaller/calls/schedule": true}
 
 // optionalBody routes take no body as an empty one.
 var optionalBody = map[string]bool{"POST /api/analyzers/{id}/backfill": true}
