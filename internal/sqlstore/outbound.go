@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -304,4 +305,47 @@ func (q *queries) CallbackURL(ctx context.Context, callID string) (string, error
 		return "", nil
 	}
 	return u, err
+}
+
+// resealCallbackSecrets seals the callback secrets with the keyring's
+// first key (after a key rotation); see ResealSecrets.
+func (q *queries) resealCallbackSecrets(ctx context.Context) (int, error) {
+	type stale struct{ tenant, token, secret, previous string }
+	rs, err := q.ex.query(ctx, `SELECT tenant_id, token, signing_secret, previous_signing_secret FROM callback_secrets`)
+	if err != nil {
+		return 0, err
+	}
+	var todo []stale
+	for rs.Next() {
+		var x stale
+		if err := rs.Scan(&x.tenant, &x.token, &x.secret, &x.previous); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		if q.keys.NeedsReseal(x.token) || q.keys.NeedsReseal(x.secret) || q.keys.NeedsReseal(x.previous) {
+			todo = append(todo, x)
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, x := range todo {
+		var out [3]string
+		for i, v := range []string{x.token, x.secret, x.previous} {
+			if out[i], err = q.keys.Reseal(v); err != nil {
+				return n, fmt.Errorf("callback secret of tenant %s: %w", x.tenant, err)
+			}
+		}
+		// Only if unchanged meanwhile: a rotation by another replica wins.
+		m, err := q.ex.execRows(ctx, `UPDATE callback_secrets SET token = $2, signing_secret = $3, previous_signing_secret = $4
+			WHERE tenant_id = $1 AND token = $5 AND signing_secret = $6 AND previous_signing_secret = $7`,
+			x.tenant, out[0], out[1], out[2], x.token, x.secret, x.previous)
+		if err != nil {
+			return n, err
+		}
+		n += int(m)
+	}
+	return n, nil
 }
