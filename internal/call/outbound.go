@@ -79,14 +79,15 @@ type OutboundConfig struct {
 	// MaxRing is how long a placed call may go unanswered before it is hung
 	// up as not answered (default 60 s).
 	MaxRing time.Duration
-	// LineGrace is added to a call's ringing and talking time to bound how
-	// long it holds its line if it is never reported ended (default 2 min).
-	LineGrace time.Duration
+	// LineLease is how long a placed call holds its line without news
+	// from its dialer (KeepLine); a call whose dialer stopped reporting (its
+	// process died) frees its line then, and is ended as lost (default 30 s).
+	LineLease time.Duration
 }
 
 func (c OutboundConfig) lineRetry() time.Duration { return orDefault(c.LineRetry, 30*time.Second) }
 func (c OutboundConfig) maxRing() time.Duration   { return orDefault(c.MaxRing, time.Minute) }
-func (c OutboundConfig) lineGrace() time.Duration { return orDefault(c.LineGrace, 2*time.Minute) }
+func (c OutboundConfig) lineLease() time.Duration { return orDefault(c.LineLease, 30*time.Second) }
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
@@ -273,7 +274,7 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 			o.Waiting = why
 			return tx.UpdateOutboundCall(ctx, o)
 		}
-		if c.ScheduledAt != nil && now.Before(c.ScheduledAt.Add(-time.Second)) {
+		if c.ScheduledAt != nil && now.Before(*c.ScheduledAt) {
 			return retry(*c.ScheduledAt, "")
 		}
 		t, err := tx.Tenant(ctx, tenantID)
@@ -360,12 +361,11 @@ func (s *Service) takeLine(ctx context.Context, tx *sqlstore.Tx, o *callscope.Ou
 	if err != nil || inUse >= lines {
 		return false, inUse, err
 	}
-	hold := s.Outbound.maxRing() + time.Duration(o.DurationMinutes)*time.Minute + s.Outbound.lineGrace()
-	return true, inUse, tx.TakeOutboundLine(ctx, o.TenantID, o.CallID, now.Add(hold))
+	return true, inUse, tx.TakeOutboundLine(ctx, o.TenantID, o.CallID, now.Add(s.Outbound.lineLease()))
 }
 
 // initiate moves a call holding a line to initiating and records the job
-// that hangs it up if it rings too long.
+// that watches it (HangupDue).
 func (s *Service) initiate(ctx context.Context, tx *sqlstore.Tx, o *callscope.OutboundCall, now time.Time) error {
 	c := o.Call
 	c.StartedAt = &now
@@ -378,8 +378,20 @@ func (s *Service) initiate(ctx context.Context, tx *sqlstore.Tx, o *callscope.Ou
 		return err
 	}
 	s.Queue.Enqueue(tx, HangupCallArgs{TenantID: o.TenantID, CallID: o.CallID},
-		&river.InsertOpts{ScheduledAt: s.realTime(now.Add(s.Outbound.maxRing()))})
+		&river.InsertOpts{ScheduledAt: s.realTime(now.Add(min(s.Outbound.maxRing(), s.Outbound.lineLease()) + time.Second))})
 	return nil
+}
+
+// KeepLine renews the line of a live call: its dialer is still on it.
+// A call that is over or unknown changes nothing.
+func (s *Service) KeepLine(ctx context.Context, tenantID, callID string) error {
+	return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		c, err := s.lockedCall(ctx, tx, tenantID, callID)
+		if err != nil || !c.Status.Live() {
+			return err
+		}
+		return tx.TakeOutboundLine(ctx, tenantID, c.ID, s.now().Add(s.Outbound.lineLease()))
+	})
 }
 
 // failOutbound ends a call that cannot be placed as failed.
@@ -448,14 +460,15 @@ func (s *Service) SetCost(ctx context.Context, tenantID, callID string, cost flo
 	})
 }
 
-// HangupDue says whether a placed call is past its limits now: unanswered
-// for longer than MaxRing (hang up as no answer) or answered for its
-// durationMinutes (hang up as completed). A call within its limits gets a
-// new check for when it reaches them; a call over already needs nothing.
-// It returns the call and the status to end it with, "" for none.
-func (s *Service) HangupDue(ctx context.Context, tenantID, callID string) (*callscope.OutboundCall, callscope.CallStatus, error) {
+// HangupDue watches a placed call: it says whether the call is to be ended
+// now — lost (its dialer stopped renewing its line: the process placing it
+// died), unanswered for longer than MaxRing (no answer), or answered for its
+// durationMinutes (completed) — and otherwise records the next check. It
+// returns the call, the status to end it with ("" for none) and why.
+func (s *Service) HangupDue(ctx context.Context, tenantID, callID string) (*callscope.OutboundCall, callscope.CallStatus, string, error) {
 	var o *callscope.OutboundCall
 	var end callscope.CallStatus
+	var why string
 	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		var err error
 		if o, err = s.lockedOutbound(ctx, tx, tenantID, "", callID); err != nil {
@@ -465,21 +478,33 @@ func (s *Service) HangupDue(ctx context.Context, tenantID, callID string) (*call
 		if !c.Status.Live() {
 			return nil
 		}
-		due, status := time.Time{}, callscope.CallNoAnswer
+		expires, held, err := tx.OutboundLineExpiry(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if !held || !now.Before(expires) {
+			end, why = callscope.CallFailed, "the dialer stopped reporting on the call"
+			return nil
+		}
+		due, status, reason := time.Time{}, callscope.CallNoAnswer, "not answered in time"
 		switch {
 		case c.AnsweredAt != nil:
-			due, status = c.AnsweredAt.Add(time.Duration(o.DurationMinutes)*time.Minute), callscope.CallCompleted
+			due, status, reason = c.AnsweredAt.Add(time.Duration(o.DurationMinutes)*time.Minute), callscope.CallCompleted, "duration limit reached"
 		case o.PlacedAt != nil:
 			due = o.PlacedAt.Add(s.Outbound.maxRing())
 		}
-		if now.Before(due.Add(-time.Second)) {
-			s.Queue.Enqueue(tx, HangupCallArgs{TenantID: tenantID, CallID: callID}, &river.InsertOpts{ScheduledAt: s.realTime(due)})
+		if !now.Before(due) {
+			end, why = status, reason
 			return nil
 		}
-		end = status
+		next := expires.Add(time.Second)
+		if due.Before(next) {
+			next = due
+		}
+		s.Queue.Enqueue(tx, HangupCallArgs{TenantID: tenantID, CallID: callID}, &river.InsertOpts{ScheduledAt: s.realTime(next)})
 		return nil
 	})
-	return o, end, err
+	return o, end, why, err
 }
 
 // Cancel cancels a call its owner scheduled, while it is still scheduled.

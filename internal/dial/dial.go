@@ -69,7 +69,13 @@ type Events interface {
 	Transcript(ctx context.Context, tenantID, callID string, segs []callscope.Segment) error
 	// Cost reports what the call cost.
 	Cost(ctx context.Context, tenantID, callID string, cost float64) error
+	// Alive reports that the dialer is still on a live call (at least every
+	// KeepAlive), so that its line stays held.
+	Alive(ctx context.Context, tenantID, callID string) error
 }
+
+// KeepAlive is how often a dialer reports a live call alive.
+const KeepAlive = 10 * time.Second
 
 // Reporter applies dialer reports through the call service, storing
 // recordings in the recording store.
@@ -110,6 +116,11 @@ func (r *Reporter) Recording(ctx context.Context, tenantID, callID string, wav [
 // Transcript implements Events (transcription.ready).
 func (r *Reporter) Transcript(ctx context.Context, tenantID, callID string, segs []callscope.Segment) error {
 	return r.Calls.PutTranscript(ctx, tenantID, callID, segs)
+}
+
+// Alive implements Events.
+func (r *Reporter) Alive(ctx context.Context, tenantID, callID string) error {
+	return r.Calls.KeepLine(ctx, tenantID, callID)
 }
 
 // Cost implements Events.

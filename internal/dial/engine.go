@@ -99,7 +99,11 @@ func (e *Engine) hangup(ctx context.Context, o *callscope.OutboundCall, status c
 	if callscope.ErrorCode(err) != callscope.ENOTFOUND {
 		e.log().Warn("hangup failed; ending the call", "call_id", o.CallID, "err", err)
 	}
-	_, _, err = e.Calls.SetStatus(ctx, o.TenantID, o.CallID, call.StatusChange{Status: status, Reason: reason, DisconnectedBy: "system"})
+	ch := call.StatusChange{Status: status, Reason: reason, DisconnectedBy: "system"}
+	if callscope.AutoStatus(status) == callscope.AutoFailed {
+		ch.ErrorInfo = reason
+	}
+	_, _, err = e.Calls.SetStatus(ctx, o.TenantID, o.CallID, ch)
 	return err
 }
 
@@ -157,17 +161,13 @@ type hangupWorker struct {
 	e *Engine
 }
 
-// Work hangs up a call past its ringing or talking limit.
+// Work hangs up a call past its limits, or ends one its dialer lost.
 func (w *hangupWorker) Work(ctx context.Context, j *river.Job[call.HangupCallArgs]) error {
-	o, end, err := w.e.Calls.HangupDue(ctx, j.Args.TenantID, j.Args.CallID)
+	o, end, why, err := w.e.Calls.HangupDue(ctx, j.Args.TenantID, j.Args.CallID)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil
 	} else if err != nil || end == "" {
 		return err
 	}
-	reason := "duration limit reached"
-	if end == callscope.CallNoAnswer {
-		reason = "not answered in time"
-	}
-	return w.e.hangup(ctx, o, end, reason)
+	return w.e.hangup(ctx, o, end, why)
 }

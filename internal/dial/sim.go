@@ -214,21 +214,28 @@ func (s *Simulator) Hangup(_ context.Context, sessionID string) error {
 // Wait waits for the calls in progress to finish playing.
 func (s *Simulator) Wait() { s.wg.Wait() }
 
-// wait waits d on the simulator's clock; false when hung up first.
-func (s *Simulator) wait(d time.Duration, hang <-chan struct{}) bool {
-	if d <= 0 {
+// wait waits d on the simulator's clock, reporting the call alive every
+// KeepAlive; false when hung up first.
+func (s *Simulator) wait(ctx context.Context, req Request, d time.Duration, hang <-chan struct{}) bool {
+	end := s.clock().Now().Add(d)
+	for {
+		rem := end.Sub(s.clock().Now())
+		if rem <= 0 {
+			select {
+			case <-hang:
+				return false
+			default:
+				return true
+			}
+		}
 		select {
+		case <-s.clock().After(min(rem, KeepAlive)):
+			if err := s.Events.Alive(ctx, req.TenantID, req.CallID); err != nil {
+				s.log().Warn("simulated call: keeping its line", "call_id", req.CallID, "err", err)
+			}
 		case <-hang:
 			return false
-		default:
-			return true
 		}
-	}
-	select {
-	case <-s.clock().After(d):
-		return true
-	case <-hang:
-		return false
 	}
 }
 
@@ -239,13 +246,13 @@ func (s *Simulator) status(ctx context.Context, req Request, st callscope.CallSt
 
 // play plays one call out.
 func (s *Simulator) play(ctx context.Context, req Request, p plan, hang <-chan struct{}) error {
-	if !s.wait(200*time.Millisecond, hang) {
+	if !s.wait(ctx, req, 200*time.Millisecond, hang) {
 		return s.status(ctx, req, callscope.CallCancelled, "hung up before ringing", "user")
 	}
 	if err := s.status(ctx, req, callscope.CallRinging, "", ""); err != nil {
 		return err
 	}
-	if !s.wait(p.ring, hang) {
+	if !s.wait(ctx, req, p.ring, hang) {
 		return s.status(ctx, req, callscope.CallNoAnswer, "hung up while ringing", "user")
 	}
 	switch p.outcome {
@@ -267,7 +274,7 @@ func (s *Simulator) play(ctx context.Context, req Request, p plan, hang <-chan s
 		talk = seconds(segs[len(segs)-1].EndTime + 0.5)
 	}
 	by := "contact"
-	if !s.wait(min(talk, max(req.MaxDuration, time.Second)), hang) {
+	if !s.wait(ctx, req, min(talk, max(req.MaxDuration, time.Second)), hang) {
 		by = "user"
 	}
 	spoken := s.clock().Now().Sub(answered).Seconds()

@@ -191,6 +191,17 @@ func (q *queries) TakeOutboundLine(ctx context.Context, tenantID, callID string,
 	return q.exec(ctx, `INSERT INTO outbound_lines (call_id, tenant_id, expires_at) VALUES ($1, $2, $3)`, callID, tenantID, expires)
 }
 
+// OutboundLineExpiry returns when a call's line expires, and false when
+// the call holds none.
+func (q *queries) OutboundLineExpiry(ctx context.Context, callID string) (time.Time, bool, error) {
+	var t time.Time
+	err := q.ex.queryRow(ctx, `SELECT expires_at FROM outbound_lines WHERE call_id = $1`, callID).Scan(&t)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return time.Time{}, false, nil
+	}
+	return t.UTC(), err == nil, err
+}
+
 // ReleaseOutboundLine frees the line a call holds, if any, and reports
 // whether it held one.
 func (q *queries) ReleaseOutboundLine(ctx context.Context, callID string) (bool, error) {
