@@ -213,6 +213,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		q.Stop(ctx)
 		return err
 	}
+	if outboundCalls != nil {
+		if err := placer.Open(ctx); err != nil {
+			return err
+		}
+		defer placer.Close()
+	}
 	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version,
 		"queue_client_id", q.ClientID())
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/sqlstore"
@@ -380,6 +381,28 @@ func (s *Service) initiate(ctx context.Context, tx *sqlstore.Tx, o *callscope.Ou
 	s.Queue.Enqueue(tx, HangupCallArgs{TenantID: o.TenantID, CallID: o.CallID},
 		&river.InsertOpts{ScheduledAt: s.realTime(now.Add(min(s.Outbound.maxRing(), s.Outbound.lineLease()) + time.Second))})
 	return nil
+}
+
+// PlaceOverdue queues, once, a placing job for each scheduled call that
+// is more than grace past its time and not waiting: a backstop for the
+// queue's own scheduling (its scheduler pauses while a new process takes
+// over from a dead one). It returns how many calls it found.
+func (s *Service) PlaceOverdue(ctx context.Context, grace time.Duration, limit int) (int, error) {
+	var n int
+	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		due, err := tx.OverdueOutbound(ctx, s.now().Add(-grace), limit)
+		if err != nil {
+			return err
+		}
+		n = len(due)
+		for _, d := range due {
+			s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: d[0], CallID: d[1]}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true,
+				ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+					rivertype.JobStateRetryable, rivertype.JobStateScheduled}}})
+		}
+		return nil
+	})
+	return n, err
 }
 
 // KeepLine renews the line of a live call: its dialer is still on it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,6 +22,9 @@ type Engine struct {
 	// DialerName is recorded on the calls it places ("simulator").
 	DialerName string
 	Logger     *slog.Logger
+
+	mu   sync.Mutex
+	stop func()
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -28,6 +32,48 @@ func (e *Engine) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return e.Logger
+}
+
+// Open runs, until Close, the backstop that queues the placing of calls
+// overdue by more than two seconds (see call.Service.PlaceOverdue), every
+// second.
+func (e *Engine) Open(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stop != nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	e.stop = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if n, err := e.Calls.PlaceOverdue(ctx, 2*time.Second, 500); err != nil && ctx.Err() == nil {
+					e.log().Warn("queueing overdue calls", "err", err)
+				} else if n > 0 {
+					e.log().Info("queued overdue calls", "calls", n)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Close stops the backstop; closing twice is not an error.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stop != nil {
+		e.stop()
+		e.stop = func() {}
+	}
 }
 
 // AddWorkers registers the workers of the placing and hangup jobs.

@@ -334,3 +334,30 @@ func TestCallingWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestPlaceOverdue: a call whose placing job has not run by its time is
+// queued again by the backstop, once however often it looks, and placed.
+func TestPlaceOverdue(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		h := newHarness(t, s, false)
+		at := time.Now().Add(time.Hour)
+		ans := h.schedule(t, "+14155550101", at, nil)
+		h.calls.Now = func() time.Time { return at.Add(10 * time.Second) }
+		for range 3 {
+			n, err := h.calls.PlaceOverdue(ctx, 2*time.Second, 100)
+			must(t, err)
+			if n != 1 {
+				t.Fatalf("found %d overdue calls, want 1", n)
+			}
+		}
+		h.waitFor(t, ans.CallID, func(o *callscope.OutboundCall) bool { return o.Call.Status == callscope.CallInitiating })
+		if n := h.dialer.dials.Load(); n != 1 {
+			t.Fatalf("dialled %d times, want 1", n)
+		}
+		n, err := h.calls.PlaceOverdue(ctx, 2*time.Second, 100)
+		must(t, err)
+		if n != 0 {
+			t.Fatalf("a placed call is still overdue")
+		}
+	})
+}

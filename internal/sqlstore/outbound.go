@@ -360,3 +360,25 @@ func (q *queries) resealCallbackSecrets(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// OverdueOutbound lists up to limit scheduled outbound calls, of any
+// tenant, due at or before cutoff and not waiting (for a line or the
+// calling window), oldest first, as (tenant id, call id) pairs.
+func (q *queries) OverdueOutbound(ctx context.Context, cutoff time.Time, limit int) ([][2]string, error) {
+	rs, err := q.ex.query(ctx, `SELECT c.tenant_id, c.id FROM calls c JOIN outbound_calls o ON o.call_id = c.id
+		WHERE c.status = 'scheduled' AND c.scheduled_at <= $1 AND o.waiting = ''
+		ORDER BY c.scheduled_at, c.id LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out [][2]string
+	for rs.Next() {
+		var p [2]string
+		if err := rs.Scan(&p[0], &p[1]); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rs.Err()
+}

@@ -53,3 +53,4 @@ CREATE TABLE callback_secrets (
     created_at              TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX outbound_calls_waiting ON outbound_calls (tenant_id, waiting) WHERE waiting <> '';
+CREATE INDEX calls_scheduled_due ON calls (scheduled_at) WHERE status = 'scheduled';
