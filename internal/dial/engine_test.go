@@ -87,7 +87,7 @@ type harness struct {
 	tenant *callscope.Tenant
 }
 
-func newHarness(t *testing.T, s *sqlstore.Store, simulate bool) *harness {
+func newHarness(t testing.TB, s *sqlstore.Store, simulate bool) *harness {
 	t.Helper()
 	must(t, job.Migrate(ctx, s))
 	h := &harness{store: s, tenant: sqlstoretest.MustTenant(t, s)}
@@ -121,7 +121,7 @@ func newHarness(t *testing.T, s *sqlstore.Store, simulate bool) *harness {
 	return h
 }
 
-func (h *harness) schedule(t *testing.T, to string, at time.Time, provider map[string]json.RawMessage) *call.ScheduleAnswer {
+func (h *harness) schedule(t testing.TB, to string, at time.Time, provider map[string]json.RawMessage) *call.ScheduleAnswer {
 	t.Helper()
 	c := &callscope.Call{TenantID: h.tenant.ID, UserID: "user-1", To: to, ContactName: "Ada Lovelace", Title: "Renewal",
 		Purpose: "your subscription renewal", Script: "Hello {{contactName}}, I am calling about {{purpose}}. Shall we renew it today?",
@@ -132,7 +132,7 @@ func (h *harness) schedule(t *testing.T, to string, at time.Time, provider map[s
 	return ans
 }
 
-func (h *harness) waitFor(t *testing.T, ref string, ok func(o *callscope.OutboundCall) bool) *callscope.OutboundCall {
+func (h *harness) waitFor(t testing.TB, ref string, ok func(o *callscope.OutboundCall) bool) *callscope.OutboundCall {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
