@@ -12,6 +12,7 @@
 //	callscope bench asr MANIFEST        measure transcription (WER, real-time factor)
 //	callscope secret-key generate       print a new key for CALLSCOPE_SECRET_KEY
 //	callscope stream --protocol P FILE… play recordings into a live-audio listener
+//	callscope call schedule|list|…      outbound calls through a running server
 //	callscope version                   print the version
 package main
 
@@ -62,6 +63,7 @@ Usage:
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
   callscope secret-key generate
   callscope stream --protocol audiosocket|openchs|twilio --addr HOST:PORT [--speed X] [--calls N] FILE...
+  callscope call schedule|list|status|cancel --user ID …   (outbound calls via a running server)
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
+	case "call":
+		return cmdCall(ctx, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "tenant":
