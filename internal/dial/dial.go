@@ -65,7 +65,10 @@ type Events interface {
 	Status(ctx context.Context, tenantID, callID string, ch call.StatusChange) error
 	// Recording hands over the call's recording, WAV.
 	Recording(ctx context.Context, tenantID, callID string, wav []byte, seconds float64) error
-	// Transcript hands over the call's transcript.
+	// Segments hands over transcript lines as they are spoken, while the
+	// call is in progress.
+	Segments(ctx context.Context, tenantID, callID string, segs []callscope.Segment) error
+	// Transcript hands over the call's whole transcript.
 	Transcript(ctx context.Context, tenantID, callID string, segs []callscope.Segment) error
 	// Cost reports what the call cost.
 	Cost(ctx context.Context, tenantID, callID string, cost float64) error
@@ -111,6 +114,12 @@ func (r *Reporter) Recording(ctx context.Context, tenantID, callID string, wav [
 		return err
 	}
 	return nil
+}
+
+// Segments implements Events.
+func (r *Reporter) Segments(ctx context.Context, tenantID, callID string, segs []callscope.Segment) error {
+	_, err := r.Calls.AppendSegments(ctx, tenantID, callID, segs)
+	return err
 }
 
 // Transcript implements Events (transcription.ready).

@@ -273,8 +273,25 @@ func (s *Simulator) play(ctx context.Context, req Request, p plan, hang <-chan s
 	if talk <= 0 && len(segs) > 0 {
 		talk = seconds(segs[len(segs)-1].EndTime + 0.5)
 	}
-	by := "contact"
-	if !s.wait(ctx, req, min(talk, max(req.MaxDuration, time.Second)), hang) {
+	// The lines join the transcript as they are said.
+	talkEnd := answered.Add(min(talk, max(req.MaxDuration, time.Second)))
+	by, hungUp := "contact", false
+	for _, sg := range segs {
+		at := answered.Add(seconds(sg.EndTime))
+		if at.After(talkEnd) {
+			break
+		}
+		if !s.wait(ctx, req, at.Sub(s.clock().Now()), hang) {
+			hungUp = true
+			break
+		}
+		if req.TranscriptionEnabled {
+			if err := s.Events.Segments(ctx, req.TenantID, req.CallID, []callscope.Segment{sg}); err != nil {
+				s.log().Warn("simulated call: live transcript", "call_id", req.CallID, "err", err)
+			}
+		}
+	}
+	if hungUp || !s.wait(ctx, req, talkEnd.Sub(s.clock().Now()), hang) {
 		by = "user"
 	}
 	spoken := s.clock().Now().Sub(answered).Seconds()

@@ -242,8 +242,16 @@ func TestAutocallerFlow(t *testing.T) {
 			if !strings.HasPrefix(fmt.Sprint(sd["providerSessionId"]), "sim_") || st["startTime"] == nil {
 				t.Fatalf("in progress: %v", st)
 			}
+			// Halfway through, the status shows what was said so far.
 			clock.waitWaiter(t)
-			clock.Advance(20 * time.Second)
+			clock.Advance(8 * time.Second)
+			clock.waitWaiter(t)
+			st = e.autoStatus(t, id)
+			snips, _ := st["sessionDetails"].(map[string]any)["transcriptSnippets"].([]any)
+			if st["status"] != "in-progress" || len(snips) == 0 {
+				t.Fatalf("in progress after 8 s: %v", st)
+			}
+			clock.Advance(12 * time.Second)
 			st = e.waitAutoStatus(t, id, "completed")
 			if st["durationSeconds"] != float64(20) || st["endTime"] == nil {
 				t.Fatalf("completed: %v", st)
