@@ -31,15 +31,17 @@ type Outbound interface {
 	Cancel(ctx context.Context, tenantID, userID, ref string, idem call.Idempotency) (*call.CancelAnswer, bool, error)
 }
 
-// CallbackSecrets keeps the tenants' callback credentials.
-// *deliver.Callbacks implements it.
-type CallbackSecrets interface {
+// CallbackService keeps the tenants' callback credentials and replays
+// callbacks. *deliver.Callbacks implements it.
+type CallbackService interface {
 	// RotateCallbackSecret gives the tenant new callback credentials and
 	// returns them; they are shown once.
 	RotateCallbackSecret(ctx context.Context, tenantID string) (token, signingSecret string, err error)
 	// HasCallbackSecret reports whether the tenant has callback
 	// credentials.
 	HasCallbackSecret(ctx context.Context, tenantID string) (bool, error)
+	// ReplayCallback sends a finished callback delivery again.
+	ReplayCallback(ctx context.Context, tenantID, deliveryID string) (*callscope.WebhookDelivery, error)
 }
 
 func (s *Server) autocallerPrefix() string {
@@ -426,22 +428,6 @@ func (s *Server) handleAutoList(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"calls": calls, "totalCount": total, "limit": oq.Limit, "offset": oq.Offset})
 	return nil
 }
-
-func (s *Server) handleAutoRotateSecret(w http.ResponseWriter, r *http.Request) error {
-	if s.Callbacks == nil {
-		return callscope.Errorf(callscope.EUNAVAILABLE, "Callbacks are not configured on this server")
-	}
-	tok, sig, err := s.Callbacks.RotateCallbackSecret(r.Context(), tenantID(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"callbackToken": tok, "tokenHeader": CallbackTokenHeader, "signingSecret": sig})
-	return nil
-}
-
-// CallbackTokenHeader carries a tenant's callback token on every callback
-// (deliver.CallbackTokenHeader).
-const CallbackTokenHeader = "X-Callback-Token"
 
 // sessionDetails are the provider's details of a call, with the latest
 // transcript lines while it is live.

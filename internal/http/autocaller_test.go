@@ -35,7 +35,7 @@ func addAutocallerWorkers(w *river.Workers) *dial.Engine {
 // autocallerFor completes the engine with the call service and a simulator
 // whose calls take no time (tests that watch a call go give it another
 // clock).
-func autocallerFor(e *dial.Engine, calls *call.Service, recs blob.Store, cb *deliver.Callbacks) (cshttp.Outbound, cshttp.CallbackSecrets) {
+func autocallerFor(e *dial.Engine, calls *call.Service, recs blob.Store, cb *deliver.Callbacks) (cshttp.Outbound, cshttp.CallbackService) {
 	e.Calls = calls
 	e.Dialer = &dial.Simulator{Events: &dial.Reporter{Calls: calls, Recordings: recs}, Clock: &manualClock{now: time.Now(), instant: true}}
 	return e, cb
@@ -308,6 +308,50 @@ func TestAutocallerFlow(t *testing.T) {
 				t.Fatalf("callbacks out of causal order: %v", order)
 			}
 			rv.waitFor(t, "call.status")
+			// The delivery log shows each callback with its attempts (the
+			// first was answered 500, then retried); one can be sent again.
+			r = e.do("GET", "/autocaller/calls/"+id+"/callbacks?userId=u1", e.key, nil)
+			wantStatus(t, r, 200)
+			var log struct {
+				Deliveries []struct {
+					ID           string `json:"id"`
+					MessageID    string `json:"message_id"`
+					Status       string `json:"status"`
+					AttemptCount int    `json:"attempt_count"`
+				} `json:"deliveries"`
+			}
+			must(t, json.Unmarshal(r.Body, &log))
+			retried := 0
+			for _, d := range log.Deliveries {
+				if d.AttemptCount > 1 {
+					retried++
+				}
+			}
+			if len(log.Deliveries) < 4 || retried != 1 {
+				t.Fatalf("callback log: %s", r.Body)
+			}
+			wantStatus(t, e.do("GET", "/autocaller/calls/"+id+"/callbacks?userId=u2", e.key, nil), 404)
+			last := log.Deliveries[len(log.Deliveries)-1]
+			for last.Status == "pending" {
+				time.Sleep(50 * time.Millisecond)
+				r = e.do("GET", "/autocaller/calls/"+id+"/callbacks?userId=u1", e.key, nil)
+				must(t, json.Unmarshal(r.Body, &log))
+				last = log.Deliveries[len(log.Deliveries)-1]
+			}
+			before := len(rv.events())
+			r = e.do("POST", "/autocaller/calls/"+id+"/callbacks/"+last.ID+"/replay", e.key, map[string]any{"userId": "u1"})
+			wantStatus(t, r, 202)
+			wantStatus(t, e.do("POST", "/autocaller/calls/"+id+"/callbacks/nope/replay", e.key, map[string]any{"userId": "u1"}), 404)
+			deadline = time.Now().Add(20 * time.Second)
+			for len(rv.events()) == before {
+				if time.Now().After(deadline) {
+					t.Fatal("the replayed callback never arrived")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if got := rv.events()[before]; got.header.Get("webhook-id") != last.MessageID {
+				t.Fatalf("replay webhook-id %q, want %q", got.header.Get("webhook-id"), last.MessageID)
+			}
 		})
 	}
 }

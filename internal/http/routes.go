@@ -98,6 +98,8 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: ac + "/calls", Auth: authTenant, Query: []string{"userId", "status", "limit", "offset", "sortBy", "order"}, Summary: "List a user's calls", Handle: s.handleAutoList},
 		{Method: "DELETE", Pattern: ac + "/calls/{call_id}", Auth: authTenant, Query: []string{"userId"}, Summary: "Cancel a scheduled call", Handle: s.handleAutoCancel},
 		{Method: "POST", Pattern: ac + "/calls/{call_id}/cancel", Auth: authTenant, Summary: "Cancel a scheduled call (POST)", Body: bodyJSON, Handle: s.handleAutoCancel},
+		{Method: "GET", Pattern: ac + "/calls/{call_id}/callbacks", Auth: authTenant, Query: []string{"userId"}, Summary: "List a call's callback deliveries", Handle: s.handleAutoCallbacks},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/callbacks/{delivery_id}/replay", Auth: authTenant, Summary: "Send a callback again", Body: bodyJSON, Handle: s.handleAutoReplayCallback},
 		{Method: "POST", Pattern: ac + "/callback-secret", Auth: authTenant, Summary: "Rotate the callback secret", Handle: s.handleAutoRotateSecret},
 	}
 }

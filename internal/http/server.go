@@ -77,7 +77,7 @@ type Server struct {
 	// (autocaller.go); nil answers 503 there.
 	Outbound Outbound
 	// Callbacks rotates the tenants' callback credentials.
-	Callbacks CallbackSecrets
+	Callbacks CallbackService
 	// AutocallerPrefix is where the Auto-Caller API is served (default
 	// DefaultAutocallerPrefix).
 	AutocallerPrefix string

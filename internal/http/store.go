@@ -29,6 +29,7 @@ type Store interface {
 	CreateWebhookEndpoint(ctx context.Context, w *callscope.WebhookEndpoint) error
 	DeleteAnalyzer(ctx context.Context, tenantID, id string) error
 	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error
+	Deliveries(ctx context.Context, tenantID, callID string) ([]*callscope.Delivery, error)
 	DeliveryAttempts(ctx context.Context, deliveryIDs []string) (map[string][]*callscope.DeliveryAttempt, error)
 	Describe() string
 	Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error)
