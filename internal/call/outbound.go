@@ -230,7 +230,7 @@ func (s *Service) lockedOutbound(ctx context.Context, tx *sqlstore.Tx, tenantID,
 // Waiting notes of a due call not placed yet.
 const (
 	waitingWindow = "outside the calling window"
-	waitingLine   = "waiting for a free line"
+	waitingLine   = "waiting for a free line: all lines are in use"
 )
 
 // Placement is what placing a call decided.
@@ -292,12 +292,12 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 				return retry(open, fmt.Sprintf(waitingWindow+": waiting until %s (%s)", open.In(loc).Format(time.RFC3339), loc))
 			}
 		}
-		ok, inUse, err := s.takeLine(ctx, tx, o, set.Lines(), now)
+		ok, _, err := s.takeLine(ctx, tx, o, set.Lines(), now)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return retry(now.Add(s.Outbound.lineRetry()), fmt.Sprintf(waitingLine+": %d of %d in use", inUse, set.Lines()))
+			return retry(now.Add(s.Outbound.lineRetry()), waitingLine)
 		}
 		p.Dial = true
 		return s.initiate(ctx, tx, o, now)
@@ -419,6 +419,12 @@ func (s *Service) KeepLine(ctx context.Context, tenantID, callID string) error {
 
 // failOutbound ends a call that cannot be placed as failed.
 func (s *Service) failOutbound(ctx context.Context, tx *sqlstore.Tx, o *callscope.OutboundCall, why string) error {
+	if o.Waiting != "" {
+		o.Waiting = ""
+		if err := tx.UpdateOutboundCall(ctx, o); err != nil {
+			return err
+		}
+	}
 	_, err := s.applyStatus(ctx, tx, o.Call, StatusChange{Status: callscope.CallFailed, Reason: "not_placed", ErrorInfo: why}, false)
 	return err
 }
@@ -442,6 +448,7 @@ func (s *Service) outboundStatusChanged(ctx context.Context, tx *sqlstore.Tx, c 
 			return err
 		}
 		s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: c.TenantID, CallID: next}, nil)
+		return nil
 	case c.Status == callscope.CallInProgress && c.AnsweredAt != nil:
 		o, err := tx.OutboundCall(ctx, c.TenantID, c.ID)
 		if callscope.ErrorCode(err) == callscope.ENOTFOUND {

@@ -288,7 +288,7 @@ func TestLineLimit(t *testing.T) {
 			switch {
 			case o.Call.Status == callscope.CallInitiating:
 				placed = append(placed, ref)
-			case o.Call.Status == callscope.CallScheduled && strings.Contains(o.Waiting, "2 of 2 in use"):
+			case o.Call.Status == callscope.CallScheduled && o.Waiting == "waiting for a free line: all lines are in use":
 				waiting++
 			default:
 				t.Fatalf("call %s: status %s, waiting %q", ref, o.Call.Status, o.Waiting)

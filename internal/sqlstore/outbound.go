@@ -209,14 +209,13 @@ func (q *queries) ReleaseOutboundLine(ctx context.Context, callID string) (bool,
 	return n > 0, err
 }
 
-// NextWaitingOutbound returns the id of the tenant's scheduled call that
-// has waited longest with a waiting note starting with prefix. Returns
-// ENOTFOUND if none waits.
-func (q *queries) NextWaitingOutbound(ctx context.Context, tenantID, prefix string) (string, error) {
+// NextWaitingOutbound returns the id of the tenant's call that has waited
+// longest (by id, which orders by creation) with the waiting note waiting.
+// Only scheduled calls have a waiting note. Returns ENOTFOUND if none waits.
+func (q *queries) NextWaitingOutbound(ctx context.Context, tenantID, waiting string) (string, error) {
 	var id string
-	err := q.ex.queryRow(ctx, `SELECT o.call_id FROM outbound_calls o JOIN calls c ON c.id = o.call_id
-		WHERE o.tenant_id = $1 AND o.waiting LIKE $2 AND c.status = 'scheduled'
-		ORDER BY c.scheduled_at, c.id LIMIT 1`, tenantID, prefix+"%").Scan(&id)
+	err := q.ex.queryRow(ctx, `SELECT call_id FROM outbound_calls WHERE tenant_id = $1 AND waiting = $2
+		ORDER BY call_id LIMIT 1`, tenantID, waiting).Scan(&id)
 	return id, err
 }
 

@@ -52,5 +52,5 @@ CREATE TABLE callback_secrets (
     previous_expires_at     TIMESTAMP,
     created_at              TIMESTAMP NOT NULL
 );
-CREATE INDEX outbound_calls_waiting ON outbound_calls (tenant_id, waiting) WHERE waiting <> '';
+CREATE INDEX outbound_calls_waiting ON outbound_calls (tenant_id, waiting, call_id) WHERE waiting <> '';
 CREATE INDEX calls_scheduled_due ON calls (scheduled_at) WHERE status = 'scheduled';
