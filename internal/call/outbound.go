@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -74,9 +73,6 @@ func (HangupCallArgs) Kind() string { return "outbound.hangup" }
 
 // OutboundConfig tunes how outbound calls are placed.
 type OutboundConfig struct {
-	// LineRetry is how soon a call waiting for a free line is tried again
-	// if no line is released before (default 30 s).
-	LineRetry time.Duration
 	// MaxRing is how long a placed call may go unanswered before it is hung
 	// up as not answered (default 60 s).
 	MaxRing time.Duration
@@ -86,7 +82,6 @@ type OutboundConfig struct {
 	LineLease time.Duration
 }
 
-func (c OutboundConfig) lineRetry() time.Duration { return orDefault(c.LineRetry, 30*time.Second) }
 func (c OutboundConfig) maxRing() time.Duration   { return orDefault(c.MaxRing, time.Minute) }
 func (c OutboundConfig) lineLease() time.Duration { return orDefault(c.LineLease, 30*time.Second) }
 
@@ -262,12 +257,11 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 			return nil
 		}
 		retry := func(at time.Time, why string) error {
-			if why == "" || strings.HasPrefix(why, waitingWindow) {
+			// A call waiting for a line gets no job: a freed line wakes
+			// the call that waited longest, and PlaceOverdue wakes
+			// waiting calls when lines are free.
+			if why != waitingLine {
 				s.placeJob(tx, tenantID, c.ID, at)
-			} else {
-				// Waiting for a line: the next release wakes a waiting
-				// call; this retry is the backstop.
-				s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: tenantID, CallID: c.ID}, &river.InsertOpts{ScheduledAt: s.realTime(at)})
 			}
 			if o.Waiting == why {
 				return nil
@@ -297,7 +291,7 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 			return err
 		}
 		if !ok {
-			return retry(now.Add(s.Outbound.lineRetry()), waitingLine)
+			return retry(now, waitingLine)
 		}
 		p.Dial = true
 		return s.initiate(ctx, tx, o, now)
@@ -384,21 +378,51 @@ func (s *Service) initiate(ctx context.Context, tx *sqlstore.Tx, o *callscope.Ou
 }
 
 // PlaceOverdue queues, once, a placing job for each scheduled call that
-// is more than grace past its time and not waiting: a backstop for the
+// is more than grace past its time and not waiting — a backstop for the
 // queue's own scheduling (its scheduler pauses while a new process takes
-// over from a dead one). It returns how many calls it found.
+// over from a dead one) — and for as many calls waiting for a line as
+// their tenant has lines free (lines free up unannounced when a lost
+// call's lease runs out). It returns how many calls it queued.
 func (s *Service) PlaceOverdue(ctx context.Context, grace time.Duration, limit int) (int, error) {
 	var n int
+	once := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
 	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		due, err := tx.OverdueOutbound(ctx, s.now().Add(-grace), limit)
+		now := s.now()
+		due, err := tx.OverdueOutbound(ctx, now.Add(-grace), limit)
 		if err != nil {
 			return err
 		}
 		n = len(due)
 		for _, d := range due {
-			s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: d[0], CallID: d[1]}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true,
-				ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-					rivertype.JobStateRetryable, rivertype.JobStateScheduled}}})
+			s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: d[0], CallID: d[1]}, once)
+		}
+		tenants, err := tx.WaitingTenants(ctx, waitingLine)
+		if err != nil {
+			return err
+		}
+		for _, id := range tenants {
+			t, err := tx.Tenant(ctx, id)
+			if err != nil {
+				return err
+			}
+			inUse, err := tx.OutboundLinesInUse(ctx, id, now)
+			if err != nil {
+				return err
+			}
+			free := min(t.Settings.Autocaller.Lines()-inUse, limit)
+			if free <= 0 {
+				continue
+			}
+			ids, err := tx.WaitingOutbound(ctx, id, waitingLine, free)
+			if err != nil {
+				return err
+			}
+			n += len(ids)
+			for _, c := range ids {
+				s.Queue.Enqueue(tx, PlaceCallArgs{TenantID: id, CallID: c}, once)
+			}
 		}
 		return nil
 	})

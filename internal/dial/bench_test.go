@@ -38,7 +38,6 @@ func benchPlace(b *testing.B, d sqlstore.Dialect, n int) {
 	b.StopTimer()
 	s := sqlstoretest.Open(b, d)
 	h := newHarness(b, s, true)
-	h.calls.Outbound.LineRetry = 0 // as served: waiting calls are woken by freed lines
 	set := callscope.SettingsOf(map[string]any{"autocaller": map[string]any{"max_concurrent_calls": 100}})
 	if _, err := s.UpdateTenant(ctx, h.tenant.ID, callscope.TenantUpdate{Settings: &set}); err != nil {
 		b.Fatal(err)

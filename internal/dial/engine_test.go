@@ -91,8 +91,7 @@ func newHarness(t testing.TB, s *sqlstore.Store, simulate bool) *harness {
 	t.Helper()
 	must(t, job.Migrate(ctx, s))
 	h := &harness{store: s, tenant: sqlstoretest.MustTenant(t, s)}
-	h.calls = &call.Service{Store: s, ProcessingEnabled: true, Stages: pipeline.Stages,
-		Outbound: call.OutboundConfig{LineRetry: 50 * time.Millisecond}}
+	h.calls = &call.Service{Store: s, ProcessingEnabled: true, Stages: pipeline.Stages}
 	h.dialer = &countingDialer{}
 	if simulate {
 		h.sim = &dial.Simulator{Events: &dial.Reporter{Calls: h.calls, Recordings: blob.Dir{Root: t.TempDir()}},

@@ -209,12 +209,42 @@ func (q *queries) ReleaseOutboundLine(ctx context.Context, callID string) (bool,
 	return n > 0, err
 }
 
+// WaitingTenants lists the tenants with calls whose waiting note is
+// waiting.
+func (q *queries) WaitingTenants(ctx context.Context, waiting string) ([]string, error) {
+	return q.strings(ctx, `SELECT DISTINCT tenant_id FROM outbound_calls WHERE waiting = $1 AND waiting <> ''`, waiting)
+}
+
+// WaitingOutbound lists the ids of up to limit of the tenant's calls with
+// the waiting note waiting, longest waiting first.
+func (q *queries) WaitingOutbound(ctx context.Context, tenantID, waiting string, limit int) ([]string, error) {
+	return q.strings(ctx, `SELECT call_id FROM outbound_calls WHERE tenant_id = $1 AND waiting = $2 AND waiting <> ''
+		ORDER BY call_id LIMIT $3`, tenantID, waiting, limit)
+}
+
+func (q *queries) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rs, err := q.ex.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var v string
+		if err := rs.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}
+
 // NextWaitingOutbound returns the id of the tenant's call that has waited
 // longest (by id, which orders by creation) with the waiting note waiting.
 // Only scheduled calls have a waiting note. Returns ENOTFOUND if none waits.
 func (q *queries) NextWaitingOutbound(ctx context.Context, tenantID, waiting string) (string, error) {
 	var id string
-	err := q.ex.queryRow(ctx, `SELECT call_id FROM outbound_calls WHERE tenant_id = $1 AND waiting = $2
+	err := q.ex.queryRow(ctx, `SELECT call_id FROM outbound_calls WHERE tenant_id = $1 AND waiting = $2 AND waiting <> ''
 		ORDER BY call_id LIMIT 1`, tenantID, waiting).Scan(&id)
 	return id, err
 }
