@@ -58,6 +58,9 @@ type Settings struct {
 	// Retention erases old recordings, transcripts and delivery logs;
 	// unset keeps everything.
 	Retention *RetentionSetting `json:"retention,omitempty"`
+	// Autocaller tunes how outbound calls are placed; unset places them
+	// at any hour, on up to DefaultMaxConcurrentCalls lines.
+	Autocaller *AutocallerSetting `json:"autocaller,omitempty"`
 }
 
 // Setting keys, as they appear in a tenant's settings document.
@@ -76,6 +79,7 @@ const (
 	SettingEmailReport            = "email_report"
 	SettingAgentService           = "agent_service"
 	SettingTwilio                 = "twilio"
+	SettingAutocaller             = "autocaller"
 )
 
 // Built-in classification taxonomies.
@@ -332,6 +336,9 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 	}
 	if s.Retention != nil {
 		s.Retention.validate(bad)
+	}
+	if a := s.Autocaller; a != nil {
+		f = append(f, a.validate(at(SettingAutocaller))...)
 	}
 	return f
 }

@@ -16,6 +16,7 @@
 //	callscope deletions                 print the erasure audit log
 //	callscope backup FILE               copy the SQLite database while it serves
 //	callscope restore FILE              put a backup in place of the SQLite database
+//	callscope call schedule|list|…      outbound calls through a running server
 //	callscope version                   print the version
 package main
 
@@ -70,6 +71,7 @@ Usage:
   callscope deletions [--tenant ID|NAME] [--limit N]
   callscope backup FILE
   callscope restore [--force] FILE
+  callscope call schedule|list|status|cancel --user ID …   (outbound calls via a running server)
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
+	case "call":
+		return cmdCall(ctx, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "tenant":

@@ -24,6 +24,7 @@ import (
 	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
+	"github.com/callscope/callscope/internal/dial"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/engines"
 	"github.com/callscope/callscope/internal/feed"
@@ -114,7 +115,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	hooks := &deliver.Webhooks{Store: s, Policy: outbound, Schedule: cfg.WebhookSchedule}
-	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{emails, agents, hooks}})
+	// Outbound calls (Auto-Caller API): callbacks and the placing engine.
+	callbacks := &deliver.Callbacks{Store: s, Webhooks: hooks, PublicURL: cfg.PublicURL}
+	river.AddWorker(workers, callbacks.Worker())
+	placer := &dial.Engine{DialerName: cfg.Dialer, Logger: log.With("component", "dialer")}
+	if cfg.Dialer != "none" {
+		placer.AddWorkers(workers)
+	}
+	// End of outbound calls.
+	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{emails, agents, hooks, callbacks}})
 	river.AddWorker(workers, hooks.Worker())
 	river.AddWorker(workers, &deliver.EmailWorker{Email: emails})
 	river.AddWorker(workers, &deliver.AgentWorker{Agent: agents})
@@ -175,8 +184,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	emails.Queue, agents.Queue = q, q
 	calls.Queue = q
-	hooks.Queue = q
-	q.DispatchTo(emails, agents, hooks)
+	hooks.Queue, callbacks.Queue = q, q
+	q.DispatchTo(emails, agents, hooks, callbacks)
 	reg.MustRegister(q.Collector())
 	if err := q.Start(ctx); err != nil {
 		return err
@@ -191,6 +200,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { hub.Run(hubCtx); close(hubDone) }()
 	defer func() { stopHub(); <-hubDone }()
 
+	outboundCalls := outboundEngine(cfg, placer, calls, recordings, log)
 	streams := newLiveStreams(cfg, calls, recordings, log)
 	if speechEngine != nil {
 		streams.sessions.Speech = speechEngine
@@ -203,6 +213,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
 		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub, Learner: learner,
+		Outbound: outboundCalls, Callbacks: callbacks, AutocallerPrefix: cfg.AutocallerPrefix,
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Agents: func() *deliver.Agent {
 			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}
@@ -229,6 +240,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = srv.Close(ctx)
 		q.Stop(ctx)
 		return err
+	}
+	if outboundCalls != nil {
+		if err := placer.Open(ctx); err != nil {
+			return err
+		}
+		defer placer.Close()
 	}
 	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version,
 		"queue_client_id", q.ClientID())
@@ -258,6 +275,22 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // bootstrap creates the default tenant and an admin key on first start with
 // an empty database, and prints the key once.
+// outboundEngine completes the placing engine with the call service and
+// its dialer; nil (the Auto-Caller API answers 503) with CALLSCOPE_DIALER=none.
+func outboundEngine(cfg *config.Config, e *dial.Engine, calls *call.Service, recordings blob.Store, log *slog.Logger) cshttp.Outbound {
+	if cfg.Dialer == "none" {
+		return nil
+	}
+	sim := &dial.Simulator{Events: &dial.Reporter{Calls: calls, Recordings: recordings}, Logger: log.With("component", "simulator")}
+	if f, ok := dial.FliteInstalled(); ok {
+		sim.Speech = f
+	} else {
+		log.Info("flite is not installed: simulated calls are recorded as a tone")
+	}
+	e.Calls, e.Dialer = calls, sim
+	return e
+}
+
 func bootstrap(ctx context.Context, s *sqlstore.Store, stdout io.Writer, log *slog.Logger) error {
 	ts, err := s.Tenants(ctx)
 	if err != nil || len(ts) > 0 {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/blob"
@@ -260,4 +261,37 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestEraseOutboundCall erases an Auto-Caller call scheduled with an
+// Idempotency-Key: its placing state and the stored answer go too.
+func TestEraseOutboundCall(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		svc := newService(t, s)
+		tenant := sqlstoretest.MustTenant(t, s)
+		at := time.Now().Add(time.Hour)
+		c := &callscope.Call{TenantID: tenant.ID, UserID: "user-1", To: "+254700000002", ScheduledAt: &at}
+		ans, _, err := svc.Schedule(ctx, c, &callscope.OutboundCall{DurationMinutes: 15}, call.Idempotency{Key: "k-1", RequestHash: "h"})
+		must(t, err)
+		before := mentions(t, s, ans.CallID)
+		for _, want := range []string{"idempotency_keys", "call_external_ids"} {
+			if !contains(before, want) {
+				t.Fatalf("before erasure, no row of %s mentions the call's callId (tables: %v)", want, before)
+			}
+		}
+		if !contains(mentions(t, s, c.ID), "outbound_calls") {
+			t.Fatal("before erasure, outbound_calls does not mention the call")
+		}
+		_, _, err = svc.Cancel(ctx, tenant.ID, "user-1", ans.CallID, call.Idempotency{Key: "k-2", RequestHash: "h2"})
+		must(t, err)
+		_, err = svc.Erase(ctx, tenant.ID, ans.CallID, "api_key:k1", "test")
+		must(t, err)
+		if left := mentions(t, s, ans.CallID); len(left) != 0 {
+			t.Errorf("after erasure, rows of %v mention the callId", left)
+		}
+		if left := mentions(t, s, c.ID); len(left) != 1 || left[0] != "deletions" {
+			t.Errorf("after erasure, rows of %v mention the call", left)
+		}
+	})
 }

@@ -32,6 +32,8 @@ type Service struct {
 	// Stages are the pipeline's stages, recorded as remaining when
 	// processing is requested.
 	Stages []string
+	// Outbound tunes how outbound calls are placed (outbound.go).
+	Outbound OutboundConfig
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -161,6 +163,11 @@ func (s *Service) end(ctx context.Context, tenantID, ref, reason string, process
 		if err := tx.UpdateCall(ctx, c); err != nil {
 			return err
 		}
+		if c.Direction == callscope.Outbound {
+			if err := s.outboundStatusChanged(ctx, tx, c); err != nil {
+				return err
+			}
+		}
 		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.CallEndedData{CallRefData: callscope.RefOf(c),
 			Status: c.Status, Reason: reason, EndedAt: c.EndedAt, DurationSeconds: c.DurationSeconds}); err != nil {
 			return err
@@ -202,54 +209,70 @@ func (s *Service) SetStatus(ctx context.Context, tenantID, ref string, ch Status
 			return err
 		}
 		out = c
-		var next callscope.CallStatus
-		if next, changed = callscope.NextStatus(c.Status, ch.Status, ch.Report); !changed {
-			return nil
-		}
-		at := s.now()
-		if !ch.At.IsZero() {
-			at = callscope.Timestamp(ch.At)
-		}
-		c.Status = next
-		var ev callscope.EventData
-		switch {
-		case next == callscope.CallInProgress:
-			if c.StartedAt == nil {
-				c.StartedAt = &at
-			}
-			c.AnsweredAt = &at
-			ev = callscope.CallStartedData{CallRefData: callscope.RefOf(c), Status: next, StartedAt: c.StartedAt}
-		case next.Final():
-			if c.EndedAt == nil {
-				c.EndedAt = &at
-			}
-			c.CompletedAt = &at
-			if c.AnsweredAt != nil {
-				c.DurationSeconds = round3(max(0, c.EndedAt.Sub(*c.AnsweredAt).Seconds()))
-			}
-			if ch.DisconnectedBy != "" {
-				c.DisconnectedBy = ch.DisconnectedBy
-			}
-			if ch.ErrorInfo != "" {
-				c.ErrorInfo = ch.ErrorInfo
-			}
-			ev = callscope.CallEndedData{CallRefData: callscope.RefOf(c), Status: next, Reason: ch.Reason,
-				DisconnectedBy: c.DisconnectedBy, EndedAt: c.EndedAt, DurationSeconds: c.DurationSeconds}
-		}
-		if err := tx.UpdateCall(ctx, c); err != nil {
-			return err
-		}
-		if ev != nil {
-			if _, err := s.Queue.RecordEvent(ctx, tx, c, ev); err != nil {
-				return err
-			}
-		}
-		if next.Final() && s.ProcessingEnabled {
-			_, err = s.requestProcessing(ctx, tx, c, false)
-		}
+		changed, err = s.applyStatus(ctx, tx, c, ch, true)
 		return err
 	})
 	return out, changed, err
+}
+
+// applyStatus is SetStatus on a call read under its lock in tx: the one
+// place a status report is applied. A call that ends releases the outbound
+// line it held; process false keeps it from being queued for processing
+// (a cancelled call has nothing to process).
+func (s *Service) applyStatus(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, ch StatusChange, process bool) (bool, error) {
+	next, changed := callscope.NextStatus(c.Status, ch.Status, ch.Report)
+	if !changed {
+		return false, nil
+	}
+	at := s.now()
+	if !ch.At.IsZero() {
+		at = callscope.Timestamp(ch.At)
+	}
+	c.Status = next
+	var ev callscope.EventData
+	switch {
+	case next == callscope.CallInProgress:
+		if c.StartedAt == nil {
+			c.StartedAt = &at
+		}
+		c.AnsweredAt = &at
+		ev = callscope.CallStartedData{CallRefData: callscope.RefOf(c), Status: next, StartedAt: c.StartedAt}
+	case next.Final():
+		if c.EndedAt == nil {
+			c.EndedAt = &at
+		}
+		c.CompletedAt = &at
+		if c.AnsweredAt != nil {
+			c.DurationSeconds = round3(max(0, c.EndedAt.Sub(*c.AnsweredAt).Seconds()))
+		}
+		if ch.DisconnectedBy != "" {
+			c.DisconnectedBy = ch.DisconnectedBy
+		}
+		if ch.ErrorInfo != "" {
+			c.ErrorInfo = ch.ErrorInfo
+		}
+		ev = callscope.CallEndedData{CallRefData: callscope.RefOf(c), Status: next, Reason: ch.Reason,
+			DisconnectedBy: c.DisconnectedBy, EndedAt: c.EndedAt, DurationSeconds: c.DurationSeconds}
+	}
+	if err := tx.UpdateCall(ctx, c); err != nil {
+		return false, err
+	}
+	if ev != nil {
+		if _, err := s.Queue.RecordEvent(ctx, tx, c, ev); err != nil {
+			return false, err
+		}
+	}
+	if c.Direction == callscope.Outbound {
+		if err := s.outboundStatusChanged(ctx, tx, c); err != nil {
+			return false, err
+		}
+	}
+	if next.Final() && s.ProcessingEnabled && process {
+		if _, err := s.requestProcessing(ctx, tx, c, false); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // lockedCall reads the call ref names under its row's lock, so that a

@@ -41,6 +41,8 @@ func newService(t *testing.T, s *sqlstore.Store) *call.Service {
 		func(a job.CampaignReconcileArgs) (string, string) { return a.TenantID, "" }))
 	river.AddWorker(workers, job.NewPendingWorker(s, nil, "CRM pushes are not worked in this test",
 		func(a deliver.CRMPushArgs) (string, string) { return a.TenantID, a.CallID }))
+	river.AddWorker(workers, job.NewPendingWorker(s, nil, "outbound calls are not placed in this test",
+		func(a call.PlaceCallArgs) (string, string) { return a.TenantID, a.CallID }))
 	q, err := job.New(s, workers, job.Config{PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

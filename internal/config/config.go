@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,10 @@ type Config struct {
 	PublicURL    string // CALLSCOPE_PUBLIC_URL: base of links to calls and recordings
 	AgentCAFile  string // CALLSCOPE_AGENT_CA_FILE: extra CA certificates trusted for the agent service
 
+	// Outbound calls (Auto-Caller API).
+	AutocallerPrefix string // CALLSCOPE_AUTOCALLER_PREFIX: path prefix of the Auto-Caller API
+	Dialer           string // CALLSCOPE_DIALER: simulator or none
+
 	// Live call audio: the listeners serve the default tenant.
 	AudioSocketAddr       string         // CALLSCOPE_AUDIOSOCKET_ADDR: Asterisk AudioSocket listener; "" = off
 	OpenCHSAddr           string         // CALLSCOPE_OPENCHS_ADDR: OpenCHS raw TCP listener; "" = off
@@ -192,6 +197,8 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SMTP_FROM", Help: "sender address of e-mail reports (a tenant's email_report.from wins)"},
 	{Name: "CALLSCOPE_SMTP_TLS", Default: "starttls", Help: "none, starttls (required) or tls (implicit, usually port 465)"},
 	{Name: "CALLSCOPE_PUBLIC_URL", Help: "public base URL of this server, e.g. https://calls.example.com, for links to calls and stable recording URLs"},
+	{Name: "CALLSCOPE_AUTOCALLER_PREFIX", Default: "/autocaller", Help: "path prefix of the Auto-Caller API (outbound calls, seed 002)"},
+	{Name: "CALLSCOPE_DIALER", Default: "simulator", Help: "dialer that places outbound calls: simulator (plays calls out, no phone line) or none"},
 	{Name: "CALLSCOPE_AGENT_CA_FILE", Help: "PEM file of extra CA certificates trusted for the agent notification service"},
 	{Name: "CALLSCOPE_AUDIOSOCKET_ADDR", Help: "host:port of the Asterisk AudioSocket listener for live calls (e.g. 127.0.0.1:9092); empty: off"},
 	{Name: "CALLSCOPE_OPENCHS_ADDR", Help: "host:port of the OpenCHS raw TCP audio listener for live calls (e.g. 127.0.0.1:8300); empty: off"},
@@ -471,6 +478,9 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	if err := loadRecordingSources(&r, c); err != nil {
 		return nil, err
 	}
+	if err := loadOutbound(&r, c); err != nil {
+		return nil, err
+	}
 	if err := loadDeliveries(&r, c); err != nil {
 		return nil, err
 	}
@@ -669,6 +679,32 @@ func (r reader) oneOf(name string, allowed ...string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: invalid value %q (want one of %s)", orDefault(from, name), v, strings.Join(allowed, ", "))
+}
+
+var prefixPath = regexp.MustCompile(`^(/[A-Za-z0-9_.-]+)+$`)
+
+// loadOutbound reads the outbound calling variables.
+func loadOutbound(r *reader, c *Config) error {
+	p, _, err := r.get("CALLSCOPE_AUTOCALLER_PREFIX")
+	if err != nil {
+		return err
+	}
+	c.AutocallerPrefix = strings.TrimRight(strings.TrimSpace(p), "/")
+	if strings.TrimSpace(p) == "" {
+		c.AutocallerPrefix = "/autocaller"
+	}
+	if !prefixPath.MatchString(c.AutocallerPrefix) || strings.Contains(c.AutocallerPrefix, "/.") {
+		return fmt.Errorf("CALLSCOPE_AUTOCALLER_PREFIX: %q is not a path such as /autocaller", p)
+	}
+	for _, taken := range []string{"/api", "/health", "/recordings", "/metrics", "/docs", "/openapi.json", "/twilio"} {
+		if c.AutocallerPrefix == taken || strings.HasPrefix(c.AutocallerPrefix, taken+"/") {
+			return fmt.Errorf("CALLSCOPE_AUTOCALLER_PREFIX: %q would clash with the routes under %s", p, taken)
+		}
+	}
+	if c.Dialer, err = r.oneOf("CALLSCOPE_DIALER", "simulator", "none"); err != nil {
+		return err
+	}
+	return nil
 }
 
 // loadDeliveries reads and checks the SMTP, public URL and agent service

@@ -211,33 +211,51 @@ func (ww *webhookWorker) Work(ctx context.Context, j *river.Job[DeliverWebhookAr
 
 	started := w.now()
 	a := w.send(ctx, ep, d)
+	gone := func(tx *sqlstore.Tx) error {
+		cur, err := tx.WebhookEndpoint(ctx, ep.TenantID, ep.ID)
+		if err == nil {
+			cur.Enabled = false
+			cur.DisabledReason = fmt.Sprintf("answered 410 Gone to delivery %s at %s", d.ID, started.UTC().Format(time.RFC3339))
+			err = tx.UpdateWebhookEndpoint(ctx, cur)
+		}
+		if err != nil && callscope.ErrorCode(err) != callscope.ENOTFOUND {
+			return err
+		}
+		return nil
+	}
+	return w.finish(ctx, d, args.Attempt, args.Step, a, started, gone, func(attempt, step int) river.JobArgs {
+		return DeliverWebhookArgs{DeliveryID: d.ID, Attempt: attempt, Step: step}
+	})
+}
+
+// finish records one attempt of a delivery and its outcome: delivered,
+// given up, or (in the same transaction) the job of its next attempt, made
+// by again. gone runs, in the transaction, when the receiver answered 410.
+func (w *Webhooks) finish(ctx context.Context, d *callscope.WebhookDelivery, attemptNo, step int, a *attempt, started time.Time,
+	gone func(tx *sqlstore.Tx) error, again func(attempt, step int) river.JobArgs) error {
 	return w.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.AddDeliveryAttempt(ctx, &callscope.DeliveryAttempt{DeliveryID: d.ID, Attempt: args.Attempt, AttemptedAt: started,
+		if err := tx.AddDeliveryAttempt(ctx, &callscope.DeliveryAttempt{DeliveryID: d.ID, Attempt: attemptNo, AttemptedAt: started,
 			StatusCode: a.status, LatencyMS: a.latency.Milliseconds(), Response: a.excerpt, Error: errText(a.err)}); err != nil {
 			return err
 		}
-		d.Attempts = args.Attempt
+		d.Attempts = attemptNo
 		switch {
 		case a.err == nil && a.status >= 200 && a.status < 300:
 			now := w.now()
 			d.Status, d.LastError, d.DeliveredAt = callscope.DeliverySucceeded, "", &now
 		case a.err == nil && a.status == http.StatusGone:
 			d.Status, d.LastError = callscope.DeliveryFailed, "answered 410 Gone: the endpoint was disabled"
-			cur, err := tx.WebhookEndpoint(ctx, ep.TenantID, ep.ID)
-			if err == nil {
-				cur.Enabled = false
-				cur.DisabledReason = fmt.Sprintf("answered 410 Gone to delivery %s at %s", d.ID, started.UTC().Format(time.RFC3339))
-				err = tx.UpdateWebhookEndpoint(ctx, cur)
-			}
-			if err != nil && callscope.ErrorCode(err) != callscope.ENOTFOUND {
-				return err
+			if gone != nil {
+				if err := gone(tx); err != nil {
+					return err
+				}
 			}
 		case errors.Is(a.err, egress.ErrBlocked):
 			d.Status, d.LastError = callscope.DeliveryFailed, a.message()
 		default:
 			d.LastError = a.message()
 			sched := w.schedule()
-			next := args.Step + 1
+			next := step + 1
 			if next >= len(sched) {
 				d.Status = callscope.DeliveryFailed
 				d.LastError = fmt.Sprintf("gave up after %d attempts: %s", next, d.LastError)
@@ -247,8 +265,7 @@ func (ww *webhookWorker) Work(ctx context.Context, j *river.Job[DeliverWebhookAr
 			if a.retryAfter > wait {
 				wait = a.retryAfter
 			}
-			w.Queue.Enqueue(tx, DeliverWebhookArgs{DeliveryID: d.ID, Attempt: args.Attempt + 1, Step: next},
-				&river.InsertOpts{ScheduledAt: w.now().Add(wait)})
+			w.Queue.Enqueue(tx, again(attemptNo+1, next), &river.InsertOpts{ScheduledAt: w.now().Add(wait)})
 		}
 		return tx.UpdateDelivery(ctx, &d.Delivery)
 	})
@@ -273,21 +290,31 @@ func (w *Webhooks) jitter(d time.Duration) time.Duration {
 
 // send POSTs the delivery's payload to the endpoint, signed.
 func (w *Webhooks) send(ctx context.Context, ep *callscope.WebhookEndpoint, d *callscope.WebhookDelivery) *attempt {
-	a := &attempt{}
 	now := w.now()
 	secrets := []string{ep.Secret}
 	if ep.PreviousSecret != "" && ep.PreviousSecretExpiresAt != nil && now.Before(*ep.PreviousSecretExpiresAt) {
 		secrets = append(secrets, ep.PreviousSecret)
 	}
+	return w.post(ctx, ep.URL, secrets, d, nil)
+}
+
+// post POSTs a delivery's payload to url, signed per Standard Webhooks with
+// every secret, with the extra headers.
+func (w *Webhooks) post(ctx context.Context, url string, secrets []string, d *callscope.WebhookDelivery, extra http.Header) *attempt {
+	a := &attempt{}
+	now := w.now()
 	sig, err := SignatureHeader(secrets, d.MessageID, now, d.Payload)
 	if err != nil {
 		a.err = err
 		return a
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(d.Payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Payload))
 	if err != nil {
 		a.err = err
 		return a
+	}
+	for k, v := range extra {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "callscope-webhooks")

@@ -99,7 +99,7 @@ func FuzzJSONRoutes(f *testing.F) {
 	r = e.do("POST", "/api/v1/webhooks", e.key, map[string]any{"url": "http://127.0.0.1:9/hook", "enabled": false})
 	wantStatus(f, r, 201)
 	webhook := fmt.Sprint(r.json(f)["id"])
-	subst := strings.NewReplacer("{call_id}", "fuzz-1", "{tenant_id}", other, "{id}", analyzer, "{webhook_id}", webhook)
+	subst := strings.NewReplacer("{call_id}", "fuzz-1", "{tenant_id}", other, "{id}", analyzer, "{webhook_id}", webhook, "{delivery_id}", "1")
 	type target struct {
 		method, path, key string
 		hdr               []string

@@ -4,6 +4,7 @@ package http
 // document (openapi.json) must describe exactly these; a test holds it to
 // that.
 func (s *Server) routes() []route {
+	ac := s.autocallerPrefix()
 	return []route{
 		// Operations.
 		{Method: "GET", Pattern: "/health", Auth: authPublic, Summary: "Liveness", Handle: s.handleHealth},
@@ -98,6 +99,19 @@ func (s *Server) routes() []route {
 		// Classification: dry runs and reviewers' corrections, in classify.go.
 		{Method: "POST", Pattern: "/api/v1/classify", Auth: authTenant, Summary: "Classify a transcript without storing anything", Handle: s.handleClassify, Body: bodyJSON},
 		{Method: "PUT", Pattern: "/api/v1/calls/{call_id}/classification", Auth: authTenant, Summary: "Set a call's category by a reviewer's decision", Handle: s.handleSetClassification, Body: bodyJSON},
+		// Auto-Caller outbound calls (seed 002), in autocaller.go, under a
+		// configurable prefix.
+		{Method: "POST", Pattern: ac + "/calls/schedule", Auth: authTenant, Summary: "Schedule a call", Body: bodyJSON, Handle: s.handleAutoSchedule},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/start", Auth: authTenant, Summary: "Start a scheduled call now", Body: bodyJSON, Handle: s.handleAutoStart},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/end", Auth: authTenant, Summary: "End a call in progress", Body: bodyJSON, Handle: s.handleAutoEnd},
+		{Method: "GET", Pattern: ac + "/calls/{call_id}/status", Auth: authTenant, Query: []string{"userId"}, Summary: "Get a call's status", Handle: s.handleAutoStatus},
+		{Method: "GET", Pattern: ac + "/calls/{call_id}", Auth: authTenant, Query: []string{"userId"}, Summary: "Get a call's details and results", Handle: s.handleAutoDetails},
+		{Method: "GET", Pattern: ac + "/calls", Auth: authTenant, Query: []string{"userId", "status", "limit", "offset", "sortBy", "order"}, Summary: "List a user's calls", Handle: s.handleAutoList},
+		{Method: "DELETE", Pattern: ac + "/calls/{call_id}", Auth: authTenant, Query: []string{"userId"}, Summary: "Cancel a scheduled call", Handle: s.handleAutoCancel},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/cancel", Auth: authTenant, Summary: "Cancel a scheduled call (POST)", Body: bodyJSON, Handle: s.handleAutoCancel},
+		{Method: "GET", Pattern: ac + "/calls/{call_id}/callbacks", Auth: authTenant, Query: []string{"userId"}, Summary: "List a call's callback deliveries", Handle: s.handleAutoCallbacks},
+		{Method: "POST", Pattern: ac + "/calls/{call_id}/callbacks/{delivery_id}/replay", Auth: authTenant, Summary: "Send a callback again", Body: bodyJSON, Handle: s.handleAutoReplayCallback},
+		{Method: "POST", Pattern: ac + "/callback-secret", Auth: authTenant, Summary: "Rotate the callback secret", Handle: s.handleAutoRotateSecret},
 	}
 }
 

@@ -78,6 +78,15 @@ type Server struct {
 	// Now is the clock.
 	Now func() time.Time
 
+	// Outbound places outbound calls for the Auto-Caller API
+	// (autocaller.go); nil answers 503 there.
+	Outbound Outbound
+	// Callbacks rotates the tenants' callback credentials.
+	Callbacks CallbackService
+	// AutocallerPrefix is where the Auto-Caller API is served (default
+	// DefaultAutocallerPrefix).
+	AutocallerPrefix string
+
 	// Live closes live call streams when their call is ended (live.go).
 	Live LiveCalls
 	// Feed, if set, serves the live event streams (events.go).

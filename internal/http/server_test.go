@@ -72,8 +72,11 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	// Webhooks go to loopback receivers here, on a shortened schedule.
 	hooks := &deliver.Webhooks{Store: s, Policy: egress.Policy{AllowPrivate: true},
 		Schedule: []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond}}
-	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{hooks}})
+	callbacks := &deliver.Callbacks{Store: s, Webhooks: hooks}
+	river.AddWorker(workers, &job.DispatchEventWorker{Store: s, Channels: []job.Channel{hooks, callbacks}})
 	river.AddWorker(workers, hooks.Worker())
+	river.AddWorker(workers, callbacks.Worker())
+	placer := addAutocallerWorkers(workers)
 	river.AddWorker(workers, &campaign.Worker{Store: s})
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s}})
 	runner := &pipeline.Runner{Store: s, Engines: (&pipeline.BuiltinEngines{}).For, Switches: config.Switches,
@@ -99,8 +102,8 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	if err != nil {
 		t.Fatal(err)
 	}
-	hooks.Queue = q
-	q.DispatchTo(hooks)
+	hooks.Queue, callbacks.Queue = q, q
+	q.DispatchTo(hooks, callbacks)
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +124,8 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		Recordings: recordings},
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Recordings: recordings}
+	// Outbound calls are placed by the simulator (autocaller_test.go).
+	e.server.Outbound, e.server.Callbacks = autocallerFor(placer, e.server.Calls, e.server.Recordings, callbacks)
 	e.server.Agents = func() *deliver.Agent { return &deliver.Agent{Store: s, Egress: e.server.Egress} }
 	hub := &feed.Hub{Source: s, Poll: 20 * time.Millisecond}
 	q.OnFeed(hub.Wake)

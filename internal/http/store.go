@@ -30,10 +30,13 @@ type Store interface {
 	DeleteAnalyzer(ctx context.Context, tenantID, id string) error
 	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error
 	Deletions(ctx context.Context, tenantID string, limit int) ([]*callscope.Deletion, error)
+	Deliveries(ctx context.Context, tenantID, callID string) ([]*callscope.Delivery, error)
 	DeliveryAttempts(ctx context.Context, deliveryIDs []string) (map[string][]*callscope.DeliveryAttempt, error)
 	Describe() string
 	Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error)
 	LegalHold(ctx context.Context, callID string) (*callscope.LegalHold, error)
+	OutboundCall(ctx context.Context, tenantID, ref string) (*callscope.OutboundCall, error)
+	OutboundCalls(ctx context.Context, q callscope.OutboundQuery) ([]*callscope.OutboundCall, int, error)
 	Ping(ctx context.Context) error
 	Processing(ctx context.Context, callID string) (*callscope.Processing, error)
 	ProcessingCallIDs(ctx context.Context, tenantID string, status callscope.ProcessingStatus, limit int) ([]string, error)

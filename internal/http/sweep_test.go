@@ -33,29 +33,36 @@ func TestBadInputSweep(t *testing.T) {
 // sweepBodies are valid bodies of the JSON routes, the start of every
 // mutation. {tenant_id}-style words are replaced with fixture ids.
 var sweepBodies = map[string]string{
-	"POST /api/v1/tenants":                       `{"name":"sweep tenant","results_secret":"sweep-secret-0123456789abcdef","settings":{}}`,
-	"PATCH /api/v1/tenants/{tenant_id}":          `{"name":"sweep renamed","settings":{}}`,
-	"POST /api/v1/tenants/{tenant_id}/api-keys":  `{"name":"sweep key","admin":false}`,
-	"POST /api/v1/calls":                         `{"call_id":"sweep-new","external_ids":[{"kind":"crm","value":"c-1"}],"direction":"inbound","from":"+254711000111","to":"116","status":"active","processing_mode":"postcall_only","start_time":"2025-01-01T00:00:00Z","user_id":"u1","contact_name":"Ann","title":"t","purpose":"p","campaign_id":"camp","metadata":{"queue":"helpline","n":1,"list":[1,"a",{"b":true}]}}`,
-	"POST /api/v1/calls/{call_id}/segments":      `{"segments":[{"segment_id":100,"speaker":"agent","start_time":1.5,"end_time":2.5,"text":"hello","confidence":0.9}]}`,
-	"POST /api/v1/process":                       `{"call_id":"{call_id}","force":true}`,
-	"POST /api/v1/process/reprocess":             `{"call_id":"{call_id}","force":true}`,
-	"POST /api/analyzers":                        `{"name":"sweep analyzer","kind":"llm","prompt":"Summarise","output_schema":{"type":"object","properties":{"x":{"type":"number","maximum":10}}},"active":false}`,
-	"PATCH /api/analyzers/{id}":                  `{"name":"sweep analyzer 2","prompt":"Summarise again","output_schema":{"type":"object"},"active":false}`,
-	"POST /api/analyzers/{id}/backfill":          `{"from":"2025-01-01T00:00:00Z","to":"2030-01-01T00:00:00Z","status":["completed"],"limit":10}`,
-	"POST /api/v1/webhooks":                      `{"url":"http://127.0.0.1:9/hook","event_types":["call.completed"],"enabled":false,"description":"d"}`,
-	"PATCH /api/v1/webhooks/{webhook_id}":        `{"url":"http://127.0.0.1:9/hook2","event_types":["call.completed"],"enabled":false,"description":"d2"}`,
-	"POST /api/v1/call-results":                  `{"session_id":"sweep-res","stream_id":"s","caller_id":"c","from_number":"+254711000111","to_number":"116","call_duration_seconds":12.5,"disconnected_by":"caller","call_direction":"inbound","transcript":[{"role":"user","content":"hi","timestamp":1.0}],"events":[{"type":"x","timestamp":1.0}],"intents":[{"name":"i","confidence":0.5}],"post_call_analysis":{"summary":"s","score":3},"qc_analysis":{"q":1},"latency":{"a":1},"latency_samples":[{"a":1}],"usage_metrics":{"tokens":5},"llm_cache_summary":{"h":1},"pipeline_config":{"p":"x"},"connected_event":{"e":1},"was_transferred":false,"skip_post_push":true,"campaign_id":"camp","campaign_contact_id":"cc"}`,
-	"POST /api/v1/cdrs":                          `[{"uniqueid":"1761295415.900","linkedid":"1761295415.900","src":"+254711000111","dst":"116","start":"2025-10-24 08:43:35","answer":"2025-10-24 08:43:40","end":"2025-10-24 08:45:00","duration":85,"billsec":80,"disposition":"ANSWERED"}]`,
-	"POST /api/v1/calls/agent-service/test-auth": `{}`,
-	"PUT /api/v1/calls/{call_id}/legal-hold":     `{"reason":"case 1"}`,
-	"POST /api/v1/classify":                      `{"transcript":"caller: my son is being bullied at school","taxonomy":{"name":"t","fallback":"a","negations":["sio"],"categories":[{"id":"a","label":"A","risk":"low","keywords":[{"weight":2,"terms":["bull*"]}]}],"escalation":[{"level":"high","terms":["knife"]}]}}`,
-	"PUT /api/v1/calls/{call_id}/classification": `{"category":"neglect","note":"n","reviewer":"r"}`,
+	"POST /api/v1/tenants":                                            `{"name":"sweep tenant","results_secret":"sweep-secret-0123456789abcdef","settings":{}}`,
+	"PATCH /api/v1/tenants/{tenant_id}":                               `{"name":"sweep renamed","settings":{}}`,
+	"POST /api/v1/tenants/{tenant_id}/api-keys":                       `{"name":"sweep key","admin":false}`,
+	"POST /api/v1/calls":                                              `{"call_id":"sweep-new","external_ids":[{"kind":"crm","value":"c-1"}],"direction":"inbound","from":"+254711000111","to":"116","status":"active","processing_mode":"postcall_only","start_time":"2025-01-01T00:00:00Z","user_id":"u1","contact_name":"Ann","title":"t","purpose":"p","campaign_id":"camp","metadata":{"queue":"helpline","n":1,"list":[1,"a",{"b":true}]}}`,
+	"POST /api/v1/calls/{call_id}/segments":                           `{"segments":[{"segment_id":100,"speaker":"agent","start_time":1.5,"end_time":2.5,"text":"hello","confidence":0.9}]}`,
+	"POST /api/v1/process":                                            `{"call_id":"{call_id}","force":true}`,
+	"POST /api/v1/process/reprocess":                                  `{"call_id":"{call_id}","force":true}`,
+	"POST /api/analyzers":                                             `{"name":"sweep analyzer","kind":"llm","prompt":"Summarise","output_schema":{"type":"object","properties":{"x":{"type":"number","maximum":10}}},"active":false}`,
+	"PATCH /api/analyzers/{id}":                                       `{"name":"sweep analyzer 2","prompt":"Summarise again","output_schema":{"type":"object"},"active":false}`,
+	"POST /api/analyzers/{id}/backfill":                               `{"from":"2025-01-01T00:00:00Z","to":"2030-01-01T00:00:00Z","status":["completed"],"limit":10}`,
+	"POST /api/v1/webhooks":                                           `{"url":"http://127.0.0.1:9/hook","event_types":["call.completed"],"enabled":false,"description":"d"}`,
+	"PATCH /api/v1/webhooks/{webhook_id}":                             `{"url":"http://127.0.0.1:9/hook2","event_types":["call.completed"],"enabled":false,"description":"d2"}`,
+	"POST /api/v1/call-results":                                       `{"session_id":"sweep-res","stream_id":"s","caller_id":"c","from_number":"+254711000111","to_number":"116","call_duration_seconds":12.5,"disconnected_by":"caller","call_direction":"inbound","transcript":[{"role":"user","content":"hi","timestamp":1.0}],"events":[{"type":"x","timestamp":1.0}],"intents":[{"name":"i","confidence":0.5}],"post_call_analysis":{"summary":"s","score":3},"qc_analysis":{"q":1},"latency":{"a":1},"latency_samples":[{"a":1}],"usage_metrics":{"tokens":5},"llm_cache_summary":{"h":1},"pipeline_config":{"p":"x"},"connected_event":{"e":1},"was_transferred":false,"skip_post_push":true,"campaign_id":"camp","campaign_contact_id":"cc"}`,
+	"POST /api/v1/cdrs":                                               `[{"uniqueid":"1761295415.900","linkedid":"1761295415.900","src":"+254711000111","dst":"116","start":"2025-10-24 08:43:35","answer":"2025-10-24 08:43:40","end":"2025-10-24 08:45:00","duration":85,"billsec":80,"disposition":"ANSWERED"}]`,
+	"POST /api/v1/calls/agent-service/test-auth":                      `{}`,
+	"POST /autocaller/calls/schedule":                                 `{"userId":"u1","title":"t","contactName":"Ann","contactPhone":"+14155550101","scheduledTime":"2030-01-01T00:00:00Z","durationMinutes":15,"purpose":"p","aiScriptTemplate":"Hi {{contactName}}","recordingEnabled":true,"transcriptionEnabled":true,"timeZone":"Europe/Paris","simulate":{"outcome":"busy","ringSeconds":1,"talkSeconds":2}}`,
+	"POST /autocaller/calls/{call_id}/start":                          `{"userId":"u1"}`,
+	"POST /autocaller/calls/{call_id}/end":                            `{"userId":"u1"}`,
+	"POST /autocaller/calls/{call_id}/cancel":                         `{"userId":"u1"}`,
+	"POST /autocaller/calls/{call_id}/callbacks/{delivery_id}/replay": `{"userId":"u1"}`,
+	"PUT /api/v1/calls/{call_id}/legal-hold":                          `{"reason":"case 1"}`,
+	"POST /api/v1/classify":                                           `{"transcript":"caller: my son is being bullied at school","taxonomy":{"name":"t","fallback":"a","negations":["sio"],"categories":[{"id":"a","label":"A","risk":"low","keywords":[{"weight":2,"terms":["bull*"]}]}],"escalation":[{"level":"high","terms":["knife"]}]}}`,
+	"PUT /api/v1/calls/{call_id}/classification":                      `{"category":"neglect","note":"n","reviewer":"r"}`,
 }
 
 // lenient routes read outside systems' payloads, which allow more than one
 // type in a field; a wrong type there may be accepted.
-var lenientRoutes = map[string]bool{"POST /api/v1/call-results": true, "POST /api/v1/cdrs": true}
+// The Auto-Caller schedule keeps fields it does not read as provider
+// parameters, as its contract allows.
+var lenientRoutes = map[string]bool{"POST /api/v1/call-results": true, "POST /api/v1/cdrs": true, "POST /autocaller/calls/schedule": true}
 
 // optionalBody routes take no body as an empty one.
 var optionalBody = map[string]bool{"POST /api/analyzers/{id}/backfill": true}

@@ -65,6 +65,11 @@ var callRows = []struct{ name, sql string }{
 	{"campaign_calls", `DELETE FROM campaign_calls WHERE call_id = $1`},
 	{"campaign_contacts", `UPDATE campaign_contacts SET last_call_id = '' WHERE last_call_id = $1`},
 	{"backfills", `UPDATE backfills SET resume_after = '' WHERE resume_after = $1 AND status IN ('completed', 'cancelled', 'failed')`},
+	{"outbound_calls", `DELETE FROM outbound_calls WHERE call_id = $1`},
+	{"outbound_lines", `DELETE FROM outbound_lines WHERE call_id = $1`},
+	// Idempotent answers name the call by its callId (an external id).
+	{"idempotency_keys", `DELETE FROM idempotency_keys WHERE response LIKE '%' || CAST($1 AS TEXT) || '%'
+		OR EXISTS (SELECT 1 FROM call_external_ids x WHERE x.call_id = $1 AND idempotency_keys.response LIKE '%"' || x.value || '"%')`},
 	{"legal_holds", `DELETE FROM legal_holds WHERE call_id = $1`},
 	{"external_ids", `DELETE FROM call_external_ids WHERE call_id = $1`},
 	{"calls", `DELETE FROM calls WHERE id = $1`},

@@ -45,7 +45,11 @@ func (s *Store) ResealSecrets(ctx context.Context) (int, error) {
 		return n, err
 	}
 	m, err := s.resealSettingsSecrets(ctx)
-	return n + m, err
+	if err != nil {
+		return n + m, err
+	}
+	k, err := s.resealCallbackSecrets(ctx)
+	return n + m + k, err
 }
 
 // sealSettings returns a copy of a tenant's settings with their secrets

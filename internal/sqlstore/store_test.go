@@ -45,6 +45,7 @@ func TestStore(t *testing.T) {
 		t.Run("Campaign/Reconcile", func(t *testing.T) { testCampaignReconcile(t, s) })
 		t.Run("WebhookEndpoint", func(t *testing.T) { testWebhookEndpoint(t, s) })
 		t.Run("WebhookDelivery", func(t *testing.T) { testWebhookDelivery(t, s) })
+		t.Run("Outbound", func(t *testing.T) { testOutbound(t, s) })
 	})
 }
 
