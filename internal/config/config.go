@@ -197,7 +197,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SMTP_FROM", Help: "sender address of e-mail reports (a tenant's email_report.from wins)"},
 	{Name: "CALLSCOPE_SMTP_TLS", Default: "starttls", Help: "none, starttls (required) or tls (implicit, usually port 465)"},
 	{Name: "CALLSCOPE_PUBLIC_URL", Help: "public base URL of this server, e.g. https://calls.example.com, for links to calls and stable recording URLs"},
-	{Name: "CALLSCOPE_AUTOCALLER_PREFIX", Default: "/autocaller", Help: "path prefix of the Auto-Caller API (outbound calls, seed 002)"},
+	{Name: "CALLSCOPE_AUTOCALLER_PREFIX", Default: "/autocaller", Help: "path prefix of the Auto-Caller API (outbound calls)"},
 	{Name: "CALLSCOPE_DIALER", Default: "simulator", Help: "dialer that places outbound calls: simulator (plays calls out, no phone line) or none"},
 	{Name: "CALLSCOPE_AGENT_CA_FILE", Help: "PEM file of extra CA certificates trusted for the agent notification service"},
 	{Name: "CALLSCOPE_AUDIOSOCKET_ADDR", Help: "host:port of the Asterisk AudioSocket listener for live calls (e.g. 127.0.0.1:9092); empty: off"},
