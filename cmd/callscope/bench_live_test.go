@@ -200,8 +200,15 @@ func benchLive(b *testing.B, streams int, engine string) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := selfCPU()
+	// CALLSCOPE_BENCH_STAGGER (e.g. 2.5s) spreads the calls' starts, so
+	// that their utterances end at independent moments, as real calls'
+	// do; without it every call speaks in step, the worst case.
+	stagger := os.Getenv("CALLSCOPE_BENCH_STAGGER")
+	if stagger == "" {
+		stagger = "0s"
+	}
 	peer := exec.Command(binary, "stream", "--protocol", "audiosocket", "--addr", lv.audiosocket.ListenAddr().String(),
-		"--calls", strconv.Itoa(streams), "--speed", "1", file)
+		"--calls", strconv.Itoa(streams), "--speed", "1", "--stagger", stagger, file)
 	out, err := peer.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -284,8 +291,8 @@ func benchLive(b *testing.B, streams int, engine string) {
 	b.ReportMetric(pct(0.95)*1000, "ms_p95_speech_end_to_sse")
 	// Less the 600 ms of silence that closes an utterance.
 	b.ReportMetric((pct(0.95)-0.6)*1000, "ms_p95_close_to_sse")
-	b.Logf("%d calls of %.1f s (%d open at half time), %d segments on the event stream; engine %q; stream: %s",
-		len(list), seconds, open, len(seen), orDefault(engine, "instant"), strings.TrimSpace(lastLine(string(peerOut))))
+	b.Logf("%d calls of %.1f s (%d open at half time), started over %s, %d segments on the event stream; engine %q; stream: %s",
+		len(list), seconds, open, stagger, len(seen), orDefault(engine, "instant"), strings.TrimSpace(lastLine(string(peerOut))))
 }
 
 func lastLine(s string) string {

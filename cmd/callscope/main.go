@@ -66,7 +66,7 @@ Usage:
   callscope eval DIR
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
   callscope secret-key generate
-  callscope stream --protocol audiosocket|openchs|twilio --addr HOST:PORT [--speed X] [--calls N] FILE...
+  callscope stream --protocol audiosocket|openchs|twilio --addr HOST:PORT [--speed X] [--calls N] [--stagger D] FILE...
   callscope erase [--tenant ID|NAME] [--reason TEXT] CALL_ID
   callscope deletions [--tenant ID|NAME] [--limit N]
   callscope backup FILE

@@ -23,7 +23,7 @@ import (
 )
 
 const streamSynopsis = `stream --protocol audiosocket|openchs|twilio --addr HOST:PORT
-           [--speed X] [--calls N] [--rate HZ] [--twilio-auth-token TOKEN]
+           [--speed X] [--calls N] [--stagger D] [--rate HZ] [--twilio-auth-token TOKEN]
            [--path PATH | --url URL] [--param NAME=VALUE]... FILE...
 
 Plays recordings into a live-audio listener the way a phone system would,
@@ -56,6 +56,7 @@ func cmdStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	addr := fs.String("addr", "", "the listener's address, `HOST:PORT`")
 	speed := fs.Float64("speed", 1, "send `X` times faster than real time; 0 sends as fast as the listener reads")
 	calls := fs.Int("calls", 0, "run `N` calls at the same time (default: one per file)")
+	stagger := fs.Duration("stagger", 0, "start the calls spread evenly over `DURATION` (e.g. 3s), as independent calls are, instead of all at once")
 	rate := fs.Int("rate", 8000, "AudioSocket sample rate in `HZ`: 8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000 or 192000 (Asterisk 20.17, 21.12, 22.7, 23.1 or later beyond 8000)")
 	token := fs.String("twilio-auth-token", "", "Twilio auth `TOKEN` that signs the WebSocket handshake (X-Twilio-Signature)")
 	path := fs.String("path", "/twilio/stream", "Twilio stream `PATH` on the listener")
@@ -154,6 +155,13 @@ func cmdStream(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
+			if *stagger > 0 && total > 1 {
+				select {
+				case <-time.After(*stagger * time.Duration(i) / time.Duration(total)):
+				case <-ctx.Done():
+					return
+				}
+			}
 			res, err := play(ctx, i, files[i%len(files)])
 			mu.Lock()
 			defer mu.Unlock()

@@ -161,34 +161,28 @@ type LiveTick struct {
 }
 
 // LiveProgressMany records the progress of many live calls in one
-// transaction, each as LiveProgress does, and returns the calls as stored
-// (nil for one that is gone), so each holder sees a status changed
-// elsewhere.
-func (s *Service) LiveProgressMany(ctx context.Context, ticks []LiveTick) ([]*callscope.Call, error) {
-	out := make([]*callscope.Call, len(ticks))
-	err := retryConflicts(func() error {
-		return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-			for i, t := range ticks {
-				c, err := s.lockedCall(ctx, tx, t.TenantID, t.CallID)
-				if callscope.ErrorCode(err) == callscope.ENOTFOUND {
-					out[i] = nil
-					continue
-				} else if err != nil {
-					return err
-				}
-				out[i] = c
-				if !c.Status.Live() {
-					continue
-				}
-				at := callscope.Timestamp(t.At)
-				c.LastActivity = &at
-				c.AudioSeconds = max(c.AudioSeconds, round3(t.AudioSeconds))
-				if err := tx.UpdateCall(ctx, c); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+// transaction, as LiveProgress does (a call over already is left as it
+// is), and returns each call's status as stored ("" for one that is gone),
+// so each holder sees a call ended elsewhere. The ticks name calls by
+// callscope's id and must be the tenant's own: this is the live sessions'
+// bookkeeping, not an API.
+func (s *Service) LiveProgressMany(ctx context.Context, ticks []LiveTick) ([]callscope.CallStatus, error) {
+	in := make([]sqlstore.LiveTick, len(ticks))
+	for i, t := range ticks {
+		in[i] = sqlstore.LiveTick{CallID: t.CallID, At: t.At, AudioSeconds: round3(t.AudioSeconds)}
+	}
+	var got map[string]callscope.CallStatus
+	err := s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		got, err = tx.LiveProgress(ctx, in)
+		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]callscope.CallStatus, len(ticks))
+	for i, t := range ticks {
+		out[i] = got[t.CallID]
+	}
+	return out, nil
 }

@@ -36,8 +36,8 @@ type progReq struct {
 }
 
 type progReply struct {
-	c   *callscope.Call
-	err error
+	status callscope.CallStatus
+	err    error
 }
 
 func (m *Sessions) startBatchers() {
@@ -83,41 +83,41 @@ func (m *Sessions) writeSegments() {
 }
 
 // progress stores a call's progress with the others waiting, and returns
-// the call as stored.
-func (m *Sessions) progress(ctx context.Context, t call.LiveTick) (*callscope.Call, error) {
+// the call's status as stored.
+func (m *Sessions) progress(ctx context.Context, t call.LiveTick) (callscope.CallStatus, error) {
 	m.startBatchers()
 	req := progReq{tick: t, reply: make(chan progReply, 1)}
 	select {
 	case m.progIn <- req:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return "", ctx.Err()
 	}
 	select {
 	case r := <-req.reply:
-		return r.c, r.err
+		return r.status, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return "", ctx.Err()
 	}
 }
 
 func (m *Sessions) writeProgress() {
 	for first := range m.progIn {
 		batch := drain(m.progIn, first)
-		// One order for every batch: two transactions locking the same
-		// calls lock them in the same order.
+		// One order for every batch: two transactions writing the same
+		// calls take their row locks in the same order.
 		slices.SortFunc(batch, func(a, b progReq) int { return strings.Compare(a.tick.CallID, b.tick.CallID) })
 		ticks := make([]call.LiveTick, len(batch))
 		for i, r := range batch {
 			ticks[i] = r.tick
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-		calls, err := m.Calls.LiveProgressMany(ctx, ticks)
+		statuses, err := m.Calls.LiveProgressMany(ctx, ticks)
 		cancel()
 		for i, r := range batch {
 			rep := progReply{err: err}
 			if err == nil {
-				rep.c = calls[i]
-				if rep.c == nil {
+				rep.status = statuses[i]
+				if rep.status == "" {
 					rep.err = callscope.Errorf(callscope.ENOTFOUND, "the call is gone")
 				}
 			}

@@ -389,14 +389,14 @@ func (s *session) tick() {
 		pos := s.flush()
 		s.maybeAnalyse(false)
 		ctx, cancel := context.WithTimeout(context.Background(), every*5)
-		c, err := s.m.progress(ctx, call.LiveTick{TenantID: s.call.TenantID, CallID: s.call.ID, At: s.m.now(),
+		status, err := s.m.progress(ctx, call.LiveTick{TenantID: s.call.TenantID, CallID: s.call.ID, At: s.m.now(),
 			AudioSeconds: pos.Seconds()})
 		cancel()
 		switch {
 		case err != nil:
 			s.log.Warn("live call progress not stored", "err", err)
-		case !c.Status.Live():
-			s.log.Info("live call ended elsewhere: closing its stream", "status", string(c.Status))
+		case !status.Live():
+			s.log.Info("live call ended elsewhere: closing its stream", "status", string(status))
 			s.requestStop("ended_elsewhere")
 		}
 	}

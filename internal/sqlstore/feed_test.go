@@ -80,3 +80,33 @@ func jsonEqual(a, b json.RawMessage) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
+
+// testLiveProgress: live calls' progress is stored in one go, never lowers
+// the audio seconds, leaves a call that is over as it is, and reports each
+// call's status (none for a call that is gone).
+func testLiveProgress(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	live, over := newCall(tn.ID), newCall(tn.ID)
+	live.Status, over.Status = callscope.CallInProgress, callscope.CallCompleted
+	must(t, s.CreateCall(ctx, live))
+	must(t, s.CreateCall(ctx, over))
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	got, err := s.LiveProgress(ctx, []sqlstore.LiveTick{{CallID: live.ID, At: at, AudioSeconds: 12.5},
+		{CallID: over.ID, At: at, AudioSeconds: 99}, {CallID: "gone", At: at, AudioSeconds: 1}})
+	must(t, err)
+	if got[live.ID] != callscope.CallInProgress || got[over.ID] != callscope.CallCompleted || len(got) != 2 {
+		t.Fatalf("statuses = %v", got)
+	}
+	_, err = s.LiveProgress(ctx, []sqlstore.LiveTick{{CallID: live.ID, At: at.Add(time.Second), AudioSeconds: 3}})
+	must(t, err)
+	c, err := s.Call(ctx, tn.ID, live.ID)
+	must(t, err)
+	if c.AudioSeconds != 12.5 || c.LastActivity == nil || !c.LastActivity.Equal(at.Add(time.Second)) || c.Version <= live.Version {
+		t.Fatalf("live call after progress: audio %v, last activity %v, version %d (was %d)", c.AudioSeconds, c.LastActivity, c.Version, live.Version)
+	}
+	o, err := s.Call(ctx, tn.ID, over.ID)
+	must(t, err)
+	if o.AudioSeconds != 0 || o.Version != over.Version {
+		t.Fatalf("a call that is over was changed: %+v", o)
+	}
+}

@@ -372,3 +372,54 @@ func (q *queries) SessionsByID(ctx context.Context, tenantID string, ids []strin
 	}
 	return calls, segs, rs.Err()
 }
+
+// LiveTick is one live call's progress: when it was last heard and how much
+// audio it has carried.
+type LiveTick struct {
+	CallID       string
+	At           time.Time
+	AudioSeconds float64
+}
+
+// LiveProgress stores the progress of live calls, one statement each and
+// only for calls still live (the audio seconds are never lowered), and
+// returns the status of every call named, found or not: a call that is gone
+// is missing from the map.
+func (q *queries) LiveProgress(ctx context.Context, ticks []LiveTick) (map[string]callscope.CallStatus, error) {
+	live := make([]string, len(ActiveStatuses))
+	for i, s := range ActiveStatuses {
+		live[i] = "'" + string(s) + "'"
+	}
+	for _, t := range ticks {
+		if err := q.exec(ctx, `UPDATE calls SET last_activity = $2, updated_at = $2, version = version + 1,
+			audio_seconds = CASE WHEN audio_seconds < $3 THEN $3 ELSE audio_seconds END
+			WHERE id = $1 AND status IN (`+strings.Join(live, ", ")+`)`, t.CallID, callscope.Timestamp(t.At), t.AudioSeconds); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]callscope.CallStatus, len(ticks))
+	for start := 0; start < len(ticks); start += 500 {
+		part := ticks[start:min(len(ticks), start+500)]
+		args := make([]any, len(part))
+		for i, t := range part {
+			args[i] = t.CallID
+		}
+		rs, err := q.ex.query(ctx, `SELECT id, status FROM calls WHERE id IN (`+placeholders(1, len(part))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var id, st string
+			if err := rs.Scan(&id, &st); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			out[id] = callscope.CallStatus(st)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

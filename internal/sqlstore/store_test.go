@@ -32,6 +32,7 @@ func TestStore(t *testing.T) {
 		t.Run("Analyzer", func(t *testing.T) { testAnalyzer(t, s) })
 		t.Run("EventAndDelivery", func(t *testing.T) { testEventDelivery(t, s) })
 		t.Run("Feed", func(t *testing.T) { testFeed(t, s) })
+		t.Run("Session/LiveProgress", func(t *testing.T) { testLiveProgress(t, s) })
 		t.Run("Tx/Rollback", func(t *testing.T) { testRollback(t, s) })
 		t.Run("Tx/ConcurrentMembersFailAlone", func(t *testing.T) { testConcurrentTx(t, s) })
 		t.Run("Tx/AfterCommit", func(t *testing.T) { testAfterCommit(t, s) })
