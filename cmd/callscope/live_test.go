@@ -11,7 +11,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,7 +22,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/audio"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/config"
@@ -602,28 +600,8 @@ func TestLiveTranscription(t *testing.T) {
 			t.Skipf("%s is not installed (apt-get install pocketsphinx pocketsphinx-en-us flite)", tool)
 		}
 	}
-	wav := filepath.Join(t.TempDir(), "hello.wav")
-	if out, err := exec.Command("flite", "-voice", "slt", "-t", "hello world. this is a test call.", "-o", wav).CombinedOutput(); err != nil {
-		t.Fatalf("flite: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(wav)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcm, err := audio.DecodeBytes(data, audio.Format{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := audio.Resample(pcm.Channels[0], pcm.SampleRate, 16000)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Half a second of silence on both sides, as a call has.
-	samples := make([]int16, 8000, len(x)+16000)
-	for _, v := range x {
-		samples = append(samples, int16(max(-1, min(1, v))*32767))
-	}
-	samples = append(samples, make([]int16, 8000)...)
+	samples := append(speak(t, "hello world. this is a test call."), make([]int16, 8000)...)
 
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		f := newLiveFixture(t, s)

@@ -15,11 +15,23 @@ func (q *queries) CreateEvent(ctx context.Context, e *callscope.Event) error {
 }
 
 // CreateEvents records events with one statement, filling in their IDs
-// and CreatedAt; their ids rise in the order given.
+// and CreatedAt; their ids rise in the order given. The live feed carries
+// every event too (feed.go).
 func (q *queries) CreateEvents(ctx context.Context, events []*callscope.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	values, args := q.eventRows(events)
+	if err := q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES `+values, args...); err != nil {
+		return err
+	}
+	return q.exec(ctx, `INSERT INTO live_events (id, tenant_id, call_id, type, data, created_at) VALUES `+values, args...)
+}
+
+// eventRows fills in the events' IDs and CreatedAt, their ids rising in
+// the order given, and returns the VALUES list and arguments that insert
+// them (eventColumns).
+func (q *queries) eventRows(events []*callscope.Event) (string, []any) {
 	now := q.now()
 	args := make([]any, 0, 6*len(events))
 	var values strings.Builder
@@ -35,11 +47,7 @@ func (q *queries) CreateEvents(ctx context.Context, events []*callscope.Event) e
 		values.WriteString("(" + placeholders(6*i+1, 6) + ")")
 		args = append(args, e.ID, e.TenantID, e.CallID, e.Type, jsonArg(e.Data), e.CreatedAt)
 	}
-	if err := q.exec(ctx, `INSERT INTO events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...); err != nil {
-		return err
-	}
-	// The live feed carries every event too (feed.go).
-	return q.exec(ctx, `INSERT INTO live_events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...)
+	return values.String(), args
 }
 
 // Events lists a call's events, oldest first.

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/callscope/callscope"
@@ -19,22 +18,8 @@ func (q *queries) AppendFeed(ctx context.Context, items []*callscope.Event) erro
 	if len(items) == 0 {
 		return nil
 	}
-	now := q.now()
-	args := make([]any, 0, 6*len(items))
-	var values strings.Builder
-	for i, e := range items {
-		e.ID = "evt_" + callscope.NewID()
-		e.CreatedAt = now
-		if len(e.Data) == 0 {
-			e.Data = []byte("{}")
-		}
-		if i > 0 {
-			values.WriteString(", ")
-		}
-		values.WriteString("(" + placeholders(6*i+1, 6) + ")")
-		args = append(args, e.ID, e.TenantID, e.CallID, e.Type, jsonArg(e.Data), e.CreatedAt)
-	}
-	return q.exec(ctx, `INSERT INTO live_events (id, tenant_id, call_id, type, data, created_at) VALUES `+values.String(), args...)
+	values, args := q.eventRows(items)
+	return q.exec(ctx, `INSERT INTO live_events (id, tenant_id, call_id, type, data, created_at) VALUES `+values, args...)
 }
 
 // FeedAfter returns up to limit feed items of every tenant with ids above
