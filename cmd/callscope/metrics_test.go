@@ -37,12 +37,21 @@ func TestMetricsCoverOperations(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		f.get(t, "/api/v1/calls/metrics-1", &c)
 	}
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The queue counts a job once it has finished, a moment after the
+	// call shows processed.
+	var body []byte
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		res, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(body), `callscope_jobs_duration_seconds_count{kind="call.process",outcome="completed"} 1`) ||
+			time.Now().After(deadline) {
+			break
+		}
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
 	for _, want := range []string{
 		"callscope_live_sessions 0", "callscope_event_stream_subscribers 0",
 		`callscope_queue_waiting_jobs{kind="call.process"}`, `callscope_queue_oldest_waiting_seconds{kind="webhook.deliver"}`,

@@ -353,6 +353,12 @@ func TestPlaceOverdue(t *testing.T) {
 			}
 		}
 		h.waitFor(t, ans.CallID, func(o *callscope.OutboundCall) bool { return o.Call.Status == callscope.CallInitiating })
+		// The dialer is called once the placing has committed: a moment
+		// after the call shows initiating.
+		for deadline := time.Now().Add(5 * time.Second); h.dialer.dials.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // and never a second time
 		if n := h.dialer.dials.Load(); n != 1 {
 			t.Fatalf("dialled %d times, want 1", n)
 		}
