@@ -12,6 +12,7 @@ import (
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/job"
 	"github.com/callscope/callscope/internal/sqlstore"
 )
@@ -102,6 +103,22 @@ copy while callscope serves, and restore with pg_restore into an empty database:
 Recordings kept in S3-compatible storage are backed up with the store's own tools.
 `
 
+// sqliteOnly loads the configuration of a command that works on the SQLite
+// database file and returns the file; for PostgreSQL it prints how to use
+// tool instead and fails.
+func sqliteOnly(file, cmd, tool string, stderr io.Writer) (*config.Config, string, error) {
+	cfg, err := loadConfig(file)
+	if err != nil {
+		return nil, "", err
+	}
+	if isPostgres(cfg) {
+		fmt.Fprint(stderr, pgBackupAdvice)
+		return nil, "", fmt.Errorf("%s: use %s for PostgreSQL", cmd, tool)
+	}
+	path, err := sqlstore.SQLitePath(sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	return cfg, path, err
+}
+
 func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, file := newFlags("backup", "backup [--config FILE] FILE\n\n"+
 		"Writes a consistent copy of the SQLite database to FILE (which must not exist) while\n"+
@@ -115,20 +132,12 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "callscope backup: give the FILE to write")
 		return errUsage
 	}
-	cfg, err := loadConfig(*file)
+	cfg, path, err := sqliteOnly(*file, "backup", "pg_dump", stderr)
 	if err != nil {
 		return err
 	}
-	if isPostgres(cfg) {
-		fmt.Fprint(stderr, pgBackupAdvice)
-		return fmt.Errorf("backup: use pg_dump for PostgreSQL")
-	}
-	path, err := sqlstore.SQLitePath(sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
-	if err != nil {
+	if err := existingDatabase(cfg); err != nil {
 		return err
-	}
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no database to back up at %s (CALLSCOPE_DATA_DIR=%s): %w", path, cfg.DataDir, err)
 	}
 	s, err := sqlstore.Open(ctx, sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
 	if err != nil {
@@ -161,15 +170,7 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "callscope restore: give the backup FILE")
 		return errUsage
 	}
-	cfg, err := loadConfig(*file)
-	if err != nil {
-		return err
-	}
-	if isPostgres(cfg) {
-		fmt.Fprint(stderr, pgBackupAdvice)
-		return fmt.Errorf("restore: use pg_restore for PostgreSQL")
-	}
-	path, err := sqlstore.SQLitePath(sqlstore.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	_, path, err := sqliteOnly(*file, "restore", "pg_restore", stderr)
 	if err != nil {
 		return err
 	}

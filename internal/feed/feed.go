@@ -292,7 +292,6 @@ type Subscription struct {
 	replayed    int
 	backlog     []*callscope.Event
 	sent        map[string]struct{} // ids handed out lately, to skip repeats
-	lastSent    string
 
 	mu     sync.Mutex
 	queue  []*callscope.Event
@@ -359,25 +358,18 @@ func (s *Subscription) Next(ctx context.Context) (*callscope.Event, error) {
 }
 
 func (s *Subscription) next(ctx context.Context) (*callscope.Event, error) {
-	if s.replaying {
-		if len(s.backlog) == 0 {
-			page, err := s.h.Source.FeedOf(ctx, s.tenantID, s.callID, s.replayAfter, pageSize)
-			if err != nil {
-				return nil, err
-			}
-			s.backlog = page
-			s.replayed += len(page)
-			if len(page) < pageSize || s.replayed >= maxReplay {
-				s.replaying = false
-			}
-			if len(page) > 0 {
-				s.replayAfter = page[len(page)-1].ID
-			}
+	if s.replaying && len(s.backlog) == 0 {
+		page, err := s.h.Source.FeedOf(ctx, s.tenantID, s.callID, s.replayAfter, pageSize)
+		if err != nil {
+			return nil, err
 		}
-		if len(s.backlog) > 0 {
-			e := s.backlog[0]
-			s.backlog = s.backlog[1:]
-			return e, nil
+		s.backlog = page
+		s.replayed += len(page)
+		if len(page) < pageSize || s.replayed >= maxReplay {
+			s.replaying = false
+		}
+		if len(page) > 0 {
+			s.replayAfter = page[len(page)-1].ID
 		}
 	}
 	if len(s.backlog) > 0 {
@@ -410,9 +402,6 @@ func (s *Subscription) next(ctx context.Context) (*callscope.Event, error) {
 // arrive live, and must be handed out once.
 func (s *Subscription) remember(id string) {
 	s.sent[id] = struct{}{}
-	if id > s.lastSent {
-		s.lastSent = id
-	}
 	if len(s.sent) > s.buffer*sentKeepSpan {
 		floor := IDAt(s.h.now().Add(-2 * s.h.settle()))
 		for k := range s.sent {

@@ -191,24 +191,43 @@ func (s *Server) handleAutoSchedule(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (s *Server) handleAutoStart(w http.ResponseWriter, r *http.Request) error {
+// autoCallRequest is what a request that changes one Auto-Caller call
+// names: the outbound service, the call, its owner and the request's
+// Idempotency-Key.
+type autoCallRequest struct {
+	out       Outbound
+	ref, user string
+	idem      call.Idempotency
+}
+
+// readAutoCall reads the call, the userId and the Idempotency-Key of a
+// request that changes one Auto-Caller call.
+func (s *Server) readAutoCall(r *http.Request) (*autoCallRequest, error) {
 	out, err := s.outbound()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ref, err := callRef(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	user, body, err := s.readUserBody(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	idem, err := idempotencyOf(r, body)
 	if err != nil {
+		return nil, err
+	}
+	return &autoCallRequest{out: out, ref: ref, user: user, idem: idem}, nil
+}
+
+func (s *Server) handleAutoStart(w http.ResponseWriter, r *http.Request) error {
+	q, err := s.readAutoCall(r)
+	if err != nil {
 		return err
 	}
-	p, again, err := out.Start(r.Context(), tenantID(r), user, ref, idem)
+	p, again, err := q.out.Start(r.Context(), tenantID(r), q.user, q.ref, q.idem)
 	if err != nil {
 		return err
 	}
@@ -219,19 +238,11 @@ func (s *Server) handleAutoStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleAutoEnd(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.outbound()
+	q, err := s.readAutoCall(r)
 	if err != nil {
 		return err
 	}
-	ref, err := callRef(r)
-	if err != nil {
-		return err
-	}
-	user, _, err := s.readUserBody(r)
-	if err != nil {
-		return err
-	}
-	o, err := out.End(r.Context(), tenantID(r), user, ref)
+	o, err := q.out.End(r.Context(), tenantID(r), q.user, q.ref)
 	if err != nil {
 		return err
 	}
@@ -244,23 +255,11 @@ func (s *Server) handleAutoEnd(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleAutoCancel(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.outbound()
+	q, err := s.readAutoCall(r)
 	if err != nil {
 		return err
 	}
-	ref, err := callRef(r)
-	if err != nil {
-		return err
-	}
-	user, body, err := s.readUserBody(r)
-	if err != nil {
-		return err
-	}
-	idem, err := idempotencyOf(r, body)
-	if err != nil {
-		return err
-	}
-	_, again, err := out.Cancel(r.Context(), tenantID(r), user, ref, idem)
+	_, again, err := q.out.Cancel(r.Context(), tenantID(r), q.user, q.ref, q.idem)
 	if err != nil {
 		return err
 	}

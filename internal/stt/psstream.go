@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -193,8 +194,8 @@ func (s *psStream) read(r io.Reader) {
 		s.wmu.Lock()
 		s.words = append(s.words, ws...)
 		if f[0] == "</s>" {
-			if ws := parseEnd(f); ws > s.ended {
-				s.ended = ws
+			if end, err := strconv.ParseFloat(f[2], 64); err == nil && end > s.ended {
+				s.ended = end
 			}
 			close(s.more)
 			s.more = make(chan struct{})
@@ -206,15 +207,6 @@ func (s *psStream) read(r io.Reader) {
 	close(s.more)
 	s.more = make(chan struct{})
 	s.wmu.Unlock()
-}
-
-// parseEnd is the end time of a word line's fields, 0 if unreadable.
-func parseEnd(f []string) float64 {
-	w := ParsePocketSphinx([]byte("x " + f[1] + " " + f[2] + " " + f[3]))
-	if len(w) == 0 {
-		return 0
-	}
-	return w[0].End
 }
 
 // Close ends the recogniser.
