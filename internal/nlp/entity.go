@@ -209,6 +209,7 @@ func (s *segScan) addBytes(typ string, bs, be int, value string, conf float64, s
 // extract finds every entity in the document.
 func (x *extractor) extract(d *doc, base dateBase) []Entity {
 	var out []Entity
+	lower := caseless(d)
 	for si := range d.segs {
 		s := &segScan{d: d, si: si, text: d.segs[si].Text, toks: d.toks[si], used: make([]bool, len(d.toks[si]))}
 		x.scanPatterns(s)
@@ -219,6 +220,9 @@ func (x *extractor) extract(d *doc, base dateBase) []Entity {
 		x.scanMoney(s)
 		x.scanTemporal(s, base)
 		x.scanAge(s)
+		if lower {
+			s.toks = x.truecase(s.toks)
+		}
 		x.scanNames(s)
 		sort.Slice(s.out, func(a, b int) bool { return s.out[a].bStart < s.out[b].bStart })
 		out = append(out, s.out...)

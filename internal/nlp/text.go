@@ -24,12 +24,16 @@ type token struct {
 	lower      string
 	start, end int
 	kind       tokKind
+	// cased marks a word of a lower-case transcript that written text
+	// would capitalise (see truecase).
+	cased bool
 }
 
-// capitalised reports whether the token starts with an upper-case letter.
+// capitalised reports whether the token starts with an upper-case letter,
+// or is marked as one that would.
 func (t token) capitalised() bool {
 	r, _ := utf8.DecodeRuneInString(t.text)
-	return unicode.IsUpper(r)
+	return t.cased || unicode.IsUpper(r)
 }
 
 // allDigits reports whether s is non-empty and only ASCII digits.
