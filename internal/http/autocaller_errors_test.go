@@ -87,7 +87,7 @@ func TestAutocallerErrors(t *testing.T) {
 					}
 				}
 				for q, loc := range map[string]string{"status=in_progress": "query.status", "limit=0": "query.limit", "offset=-1": "query.offset",
-					"sortBy=name": "query.sortBy", "order=up": "query.order"} {
+					"sortBy=name": "query.sortBy", "order=up": "query.order", "userid=u1": "query.userid"} {
 					if got := fieldLocs(t, e.do("GET", "/autocaller/calls?userId=u1&"+q, e.key, nil)); strings.Join(got, " ") != loc {
 						t.Fatalf("list ?%s names %v, want %s", q, got, loc)
 					}
