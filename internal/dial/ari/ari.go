@@ -91,6 +91,7 @@ type callState struct {
 	cause             *int // from a hangup request
 	causeTxt          string
 	hungUp            bool // hung up by callscope
+	media             bool // script and recording begun
 	recording         bool // recording started
 	recDone           chan struct{}
 	recClosed         bool
@@ -250,6 +251,10 @@ func (d *Dialer) resync(ctx context.Context) {
 			d.log().Warn("ARI: reading a call after reconnecting", "call_id", c.req.CallID, "err", err)
 		default:
 			d.state(ctx, c, ch.State, d.now())
+			if ch.State == "Up" {
+				// Its StasisStart may have been missed.
+				d.goMedia(ctx, c)
+			}
 		}
 	}
 }
@@ -333,8 +338,10 @@ func (d *Dialer) handle(ctx context.Context, e *Event) {
 	case "ChannelStateChange":
 		d.state(ctx, c, e.Channel.State, at)
 	case "StasisStart":
-		// An originated channel enters its application when answered.
+		// An originated channel enters its application when answered;
+		// only then can it be played to.
 		d.state(ctx, c, "Up", at)
+		d.goMedia(ctx, c)
 	case "ChannelDtmfReceived":
 		d.dtmf(ctx, c, e, at)
 	case "ChannelHangupRequest":
@@ -370,9 +377,6 @@ func (d *Dialer) state(ctx context.Context, c *callState, state string, at time.
 	if err := d.Events.Status(ctx, c.req.TenantID, c.req.CallID, call.StatusChange{Status: report, At: at, Reason: "ari"}); err != nil {
 		d.log().Warn("ARI call: reporting its status", "call_id", c.req.CallID, "status", report, "err", err)
 	}
-	if report == callscope.CallInProgress {
-		d.goMedia(ctx, c)
-	}
 }
 
 // dtmf adds a key the contact pressed to the call's transcript, as a line
@@ -392,9 +396,16 @@ func (d *Dialer) dtmf(ctx context.Context, c *callState, e *Event, at time.Time)
 	}
 }
 
-// goMedia plays the script on an answered call and starts its recording,
-// in the background.
+// goMedia plays the script on an answered call in its Stasis application
+// and starts its recording, once, in the background.
 func (d *Dialer) goMedia(ctx context.Context, c *callState) {
+	d.mu.Lock()
+	begun := c.media
+	c.media = true
+	d.mu.Unlock()
+	if begun {
+		return
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

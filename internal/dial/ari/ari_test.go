@@ -53,6 +53,12 @@ func (r *recorder) Transcript(context.Context, string, string, []callscope.Segme
 func (r *recorder) Cost(context.Context, string, string, float64) error                   { return nil }
 func (r *recorder) Alive(context.Context, string, string) error                           { return nil }
 
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.statuses, r.segs, r.wavs, r.seconds = nil, nil, nil, nil
+}
+
 func (r *recorder) statusList() []callscope.CallStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -123,6 +129,7 @@ func startDialer(t testing.TB, f *fakeARI, ev dial.Events) *Dialer {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Stop)
+	f.waitConnected(t)
 	return d
 }
 
@@ -308,8 +315,8 @@ func TestReconnect(t *testing.T) {
 	}
 
 	// A call answered while the connection is down is found up.
-	ev2 := &recorder{}
-	d.Events = ev2
+	ev2 := ev
+	ev2.reset()
 	sid2, err := d.Dial(context.Background(), request("+14155550102"))
 	if err != nil {
 		t.Fatal(err)
@@ -471,4 +478,25 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		_ = e.Time(time.Now())
 	})
+}
+
+// TestFlitePrompt: flite's speech becomes a prompt Asterisk's wav format
+// plays (8 kHz, mono, 16-bit).
+func TestFlitePrompt(t *testing.T) {
+	f, ok := dial.FliteInstalled()
+	if !ok {
+		t.Skip("flite is not installed")
+	}
+	wav, _, err := f.Speak(context.Background(), "Hello Ada.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := narrowband(wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := audio.DecodeBytes(nb, audio.Format{})
+	if err != nil || pcm.SampleRate != 8000 || len(pcm.Channels) != 1 || pcm.Duration() < 500*time.Millisecond {
+		t.Fatalf("prompt: %v", err)
+	}
 }

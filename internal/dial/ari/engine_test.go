@@ -55,6 +55,7 @@ func TestEngine(t *testing.T) {
 		calls.Queue = q
 		must(t, q.Start(ctx))
 		must(t, engine.Open(ctx))
+		f.waitConnected(t)
 		t.Cleanup(func() {
 			engine.Close()
 			q.Stop(ctx)

@@ -140,6 +140,17 @@ func (f *fakeARI) connections() int {
 	return f.connects
 }
 
+// waitConnected waits for an event WebSocket to be up on the server's
+// side: the client may see its handshake answered a moment before.
+func (f *fakeARI) waitConnected(t testing.TB) {
+	t.Helper()
+	waitFor(t, "the event connection", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.conns) > 0
+	})
+}
+
 // drop closes the event WebSockets.
 func (f *fakeARI) drop() {
 	f.mu.Lock()
