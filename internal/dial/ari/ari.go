@@ -379,19 +379,21 @@ func (d *Dialer) state(ctx context.Context, c *callState, state string, at time.
 	}
 }
 
-// dtmf adds a key the contact pressed to the call's transcript, as a line
-// of the contact's.
+// dtmf records a key the contact pressed as a call.dtmf event of the
+// call (when Events can: dial.KeyEvents). Not as a transcript line: a
+// call with a transcript is not transcribed from its recording.
 func (d *Dialer) dtmf(ctx context.Context, c *callState, e *Event, at time.Time) {
+	k, ok := d.Events.(dial.KeyEvents)
+	if !ok {
+		return
+	}
 	d.mu.Lock()
-	start := 0.0
+	var offset time.Duration
 	if c.answered {
-		start = max(0, at.Sub(c.answeredAt).Seconds())
+		offset = max(0, at.Sub(c.answeredAt))
 	}
 	d.mu.Unlock()
-	start = float64(int(start*100+0.5)) / 100
-	seg := callscope.Segment{SegmentID: -1, Speaker: "contact", Text: "[DTMF " + e.Digit + "]", Confidence: 1,
-		StartTime: start, EndTime: start + float64(max(e.DurationMS, 0))/1000}
-	if err := d.Events.Segments(ctx, c.req.TenantID, c.req.CallID, []callscope.Segment{seg}); err != nil {
+	if err := k.DTMF(ctx, c.req.TenantID, c.req.CallID, e.Digit, "inbound", offset); err != nil {
 		d.log().Warn("ARI call: recording a key pressed", "call_id", c.req.CallID, "err", err)
 	}
 }
