@@ -72,7 +72,9 @@ type Dialer struct {
 
 	mu    sync.Mutex
 	calls map[string]*callState // by channel id
-	ready chan struct{}         // closed while the event connection is up
+	// ended are the calls over whose recording is awaited, by channel id.
+	ended map[string]*callState
+	ready chan struct{} // closed while the event connection is up
 	stop  func()
 	wg    sync.WaitGroup
 }
@@ -86,6 +88,7 @@ type callState struct {
 	id     string
 	prompt string // the script's file, "" for none
 
+	originated        bool // Asterisk took the originate
 	ringing, answered bool
 	answeredAt        time.Time
 	cause             *int // from a hangup request
@@ -131,7 +134,7 @@ func (d *Dialer) Start(ctx context.Context) error {
 		return nil
 	}
 	if d.calls == nil {
-		d.calls = map[string]*callState{}
+		d.calls, d.ended = map[string]*callState{}, map[string]*callState{}
 	}
 	if d.ready == nil {
 		d.ready = make(chan struct{})
@@ -239,7 +242,10 @@ func (d *Dialer) resync(ctx context.Context) {
 	d.mu.Lock()
 	var live []*callState
 	for _, c := range d.calls {
-		live = append(live, c)
+		// A call still being originated has no channel to read yet.
+		if c.originated {
+			live = append(live, c)
+		}
 	}
 	d.mu.Unlock()
 	for _, c := range live {
@@ -305,7 +311,11 @@ func (d *Dialer) keepAlive(ctx context.Context) {
 func (d *Dialer) handle(ctx context.Context, e *Event) {
 	if e.Recording != nil && (e.Type == "RecordingFinished" || e.Type == "RecordingFailed") {
 		d.mu.Lock()
-		if c := d.calls[e.Recording.Name]; c != nil {
+		c := d.calls[e.Recording.Name]
+		if c == nil {
+			c = d.ended[e.Recording.Name]
+		}
+		if c != nil {
 			d.recordingDone(c)
 		}
 		d.mu.Unlock()
@@ -462,6 +472,10 @@ func (d *Dialer) end(ctx context.Context, c *callState, cause int, causeTxt stri
 	}
 	delete(d.calls, c.id)
 	answered, answeredAt, hungUp := c.answered, c.answeredAt, c.hungUp
+	record := answered && c.req.RecordingEnabled
+	if record {
+		d.ended[c.id] = c
+	}
 	d.mu.Unlock()
 	ch := call.StatusChange{Status: StatusOf(cause), At: at, Reason: fmt.Sprintf("Q.850 cause %d: %s", cause, causeTxt)}
 	switch {
@@ -483,8 +497,11 @@ func (d *Dialer) end(ctx context.Context, c *callState, cause int, causeTxt stri
 		if c.prompt != "" {
 			_ = os.Remove(c.prompt)
 		}
-		if answered && c.req.RecordingEnabled {
+		if record {
 			d.handOver(ctx, c, at.Sub(answeredAt))
+			d.mu.Lock()
+			delete(d.ended, c.id)
+			d.mu.Unlock()
 		}
 		if err := d.Events.Status(ctx, c.req.TenantID, c.req.CallID, ch); err != nil {
 			d.log().Error("ARI call: reporting its end", "call_id", c.req.CallID, "err", err)
@@ -575,6 +592,9 @@ func (d *Dialer) Dial(ctx context.Context, req dial.Request) (string, error) {
 		}
 		return "", err
 	}
+	d.mu.Lock()
+	c.originated = true
+	d.mu.Unlock()
 	return c.id, nil
 }
 

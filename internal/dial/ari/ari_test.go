@@ -362,6 +362,7 @@ func TestScriptAndRecording(t *testing.T) {
 	d := startDialer(t, f, ev)
 	dir := t.TempDir()
 	d.PromptDir, d.PromptSoundDir, d.Speech = dir, "/var/lib/asterisk/callscope", toneSpeaker{rate: 16000}
+	d.RecordingWait = 8 * time.Second
 	req := request("+14155550101")
 	req.RecordingEnabled = true
 	sid, err := d.Dial(context.Background(), req)
@@ -390,9 +391,14 @@ func TestScriptAndRecording(t *testing.T) {
 	if play != sid+" sound:/var/lib/asterisk/callscope/"+sid || spy != "both" {
 		t.Fatalf("played %q, spied %q", play, spy)
 	}
+	hungUp := time.Now()
 	f.hangup(sid, CauseNormalClearing)
 	if end := ev.final(t); end.Status != callscope.CallCompleted {
 		t.Fatalf("end = %+v", end)
+	}
+	// Fetched once RecordingFinished came, not after waiting it out.
+	if waited := time.Since(hungUp); waited > d.RecordingWait/2 {
+		t.Fatalf("the recording was handed over after %s", waited)
 	}
 	ev.mu.Lock()
 	wavs, secs := ev.wavs, ev.seconds

@@ -384,11 +384,6 @@ func (f *fakeARI) destroy(ch *fakeChannel, cause int, request bool) {
 	if request {
 		f.channelEvent("ChannelHangupRequest", ch, func(m map[string]any) { m["cause"] = cause })
 	}
-	if ch.snoop != "" {
-		if sn := f.channels[ch.snoop]; sn != nil {
-			f.destroy(sn, cause, false)
-		}
-	}
 	if ch.args != nil && ch.state == "Up" {
 		f.channelEvent("StasisEnd", ch, nil)
 	}
@@ -396,6 +391,13 @@ func (f *fakeARI) destroy(ch *fakeChannel, cause int, request bool) {
 		m["cause"], m["cause_txt"] = cause, CauseText(cause)
 	})
 	delete(f.channels, ch.id)
+	// The snoop channel goes after the channel it hears, and its
+	// recording is finished after that.
+	if ch.snoop != "" {
+		if sn := f.channels[ch.snoop]; sn != nil {
+			f.destroy(sn, cause, false)
+		}
+	}
 	if ch.recording != "" {
 		f.stored[ch.recording] = f.recordingWAV
 		f.emit("RecordingFinished", func(m map[string]any) {
