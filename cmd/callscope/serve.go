@@ -281,6 +281,10 @@ func outboundEngine(cfg *config.Config, e *dial.Engine, calls *call.Service, rec
 	if cfg.Dialer == "none" {
 		return nil
 	}
+	if cfg.Dialer == "ari" {
+		e.Calls, e.Dialer = calls, ariDialer(cfg, &dial.Reporter{Calls: calls, Recordings: recordings}, log)
+		return e
+	}
 	sim := &dial.Simulator{Events: &dial.Reporter{Calls: calls, Recordings: recordings}, Logger: log.With("component", "simulator")}
 	if f, ok := dial.FliteInstalled(); ok {
 		sim.Speech = f

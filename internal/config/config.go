@@ -124,6 +124,9 @@ type Config struct {
 	// (CALLSCOPE_SECRET_KEY, secret). Empty: a key generated in the data
 	// directory is used, with SQLite only.
 	SecretKeys [][]byte
+
+	// ARI configures the Asterisk ARI dialer (CALLSCOPE_DIALER=ari).
+	ARI ARI
 }
 
 // Var describes one configuration variable, for validation and --help.
@@ -198,7 +201,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SMTP_TLS", Default: "starttls", Help: "none, starttls (required) or tls (implicit, usually port 465)"},
 	{Name: "CALLSCOPE_PUBLIC_URL", Help: "public base URL of this server, e.g. https://calls.example.com, for links to calls and stable recording URLs"},
 	{Name: "CALLSCOPE_AUTOCALLER_PREFIX", Default: "/autocaller", Help: "path prefix of the Auto-Caller API (outbound calls)"},
-	{Name: "CALLSCOPE_DIALER", Default: "simulator", Help: "dialer that places outbound calls: simulator (plays calls out, no phone line) or none"},
+	{Name: "CALLSCOPE_DIALER", Default: "simulator", Help: "dialer that places outbound calls: simulator (plays calls out, no phone line), ari (Asterisk, see CALLSCOPE_ARI_*) or none"},
 	{Name: "CALLSCOPE_AGENT_CA_FILE", Help: "PEM file of extra CA certificates trusted for the agent notification service"},
 	{Name: "CALLSCOPE_AUDIOSOCKET_ADDR", Help: "host:port of the Asterisk AudioSocket listener for live calls (e.g. 127.0.0.1:9092); empty: off"},
 	{Name: "CALLSCOPE_OPENCHS_ADDR", Help: "host:port of the OpenCHS raw TCP audio listener for live calls (e.g. 127.0.0.1:8300); empty: off"},
@@ -206,6 +209,15 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_PROGRESSIVE_MIN_CHARS", Default: "150", Help: "live realtime/hybrid calls: new transcript characters that start a progressive-analysis window"},
 	{Name: "CALLSCOPE_PROGRESSIVE_INTERVAL", Default: "30s", Help: "live realtime/hybrid calls: least time between two progressive-analysis windows (the last window is taken when the call ends)"},
 	{Name: "CALLSCOPE_TWILIO_AUTH_TOKEN", Help: "Twilio auth token that signs Media Streams handshakes at /twilio/stream (default tenant); empty: the route is off", Secret: true},
+	// Asterisk ARI dialer (CALLSCOPE_DIALER=ari).
+	{Name: "CALLSCOPE_ARI_URL", Help: "CALLSCOPE_DIALER=ari: base URL of Asterisk's REST Interface, e.g. http://127.0.0.1:8088/ari"},
+	{Name: "CALLSCOPE_ARI_USER", Help: "CALLSCOPE_DIALER=ari: ARI user (a section of ari.conf)"},
+	{Name: "CALLSCOPE_ARI_PASSWORD", Help: "CALLSCOPE_DIALER=ari: that user's password", Secret: true},
+	{Name: "CALLSCOPE_ARI_APP", Default: "callscope", Help: "CALLSCOPE_DIALER=ari: Stasis application the calls are placed into"},
+	{Name: "CALLSCOPE_ARI_ENDPOINT", Default: "PJSIP/{number}@trunk", Help: "CALLSCOPE_DIALER=ari: endpoint dialled; {number} is the number called"},
+	{Name: "CALLSCOPE_ARI_CALLER_ID", Help: "CALLSCOPE_DIALER=ari: caller id of calls that name no from number"},
+	{Name: "CALLSCOPE_ARI_PROMPT_DIR", Help: "CALLSCOPE_DIALER=ari: directory, shared with Asterisk, where the spoken scripts are written; empty: no script is played"},
+	{Name: "CALLSCOPE_ARI_PROMPT_SOUND_DIR", Help: "CALLSCOPE_DIALER=ari: that directory as Asterisk sees it (default: CALLSCOPE_ARI_PROMPT_DIR)"},
 }
 
 // Switches are the ENABLE_* variables and their defaults.
@@ -481,6 +493,9 @@ func Load(lookup func(string) (string, bool), file string) (*Config, error) {
 	if err := loadOutbound(&r, c); err != nil {
 		return nil, err
 	}
+	if err := loadARI(&r, c); err != nil {
+		return nil, err
+	}
 	if err := loadDeliveries(&r, c); err != nil {
 		return nil, err
 	}
@@ -701,7 +716,7 @@ func loadOutbound(r *reader, c *Config) error {
 			return fmt.Errorf("CALLSCOPE_AUTOCALLER_PREFIX: %q would clash with the routes under %s", p, taken)
 		}
 	}
-	if c.Dialer, err = r.oneOf("CALLSCOPE_DIALER", "simulator", "none"); err != nil {
+	if c.Dialer, err = r.oneOf("CALLSCOPE_DIALER", "simulator", "none", "ari"); err != nil {
 		return err
 	}
 	return nil

@@ -36,16 +36,24 @@ func (e *Engine) log() *slog.Logger {
 
 // Open runs, until Close, the backstop that queues the placing of calls
 // overdue by more than two seconds (see call.Service.PlaceOverdue), every
-// second.
+// second. A dialer with a connection of its own to keep (Starter) is
+// started first and stopped by Close.
 func (e *Engine) Open(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.stop != nil {
 		return nil
 	}
+	stopDialer := func() {}
+	if s, ok := e.Dialer.(Starter); ok {
+		if err := s.Start(ctx); err != nil {
+			return err
+		}
+		stopDialer = s.Stop
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
-	e.stop = func() { cancel(); <-done }
+	e.stop = func() { cancel(); <-done; stopDialer() }
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(time.Second)
@@ -66,7 +74,15 @@ func (e *Engine) Open(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the backstop; closing twice is not an error.
+// Starter is a dialer that keeps a connection to its provider between
+// Start and Stop.
+type Starter interface {
+	Start(ctx context.Context) error
+	Stop()
+}
+
+// Close stops the backstop (and the dialer); closing twice is not an
+// error.
 func (e *Engine) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
