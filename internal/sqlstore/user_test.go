@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -77,5 +79,38 @@ func TestUsersAndSessions(t *testing.T) {
 			must(t, s.DeleteUserSession(ctx, sess.ID))
 			must(t, s.DeleteUserSession(ctx, sess.ID))
 		})
+	})
+}
+
+func TestSearchCallsByClassification(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		tn := sqlstoretest.MustTenant(t, s)
+		for i, cls := range []string{`{"category":"abuse","risk":"high"}`, `{"category":"abuse","risk":"low"}`, `{"category":"fees","risk":"low"}`, ``} {
+			c := newCall(tn.ID, fmt.Sprintf("cls-%d", i))
+			if cls != "" {
+				c.Classification = json.RawMessage(cls)
+			}
+			must(t, s.CreateCall(ctx, c))
+		}
+		for _, c := range []struct {
+			category, risk string
+			want           []string
+		}{
+			{"abuse", "", []string{"cls-1", "cls-0"}},
+			{"", "low", []string{"cls-2", "cls-1"}},
+			{"abuse", "high", []string{"cls-0"}},
+			{"none", "", []string{}},
+		} {
+			cs, err := s.SearchCalls(ctx, callscope.CallQuery{CallFilter: callscope.CallFilter{TenantID: tn.ID}, Category: c.category, Risk: c.risk})
+			must(t, err)
+			got := []string{}
+			for _, x := range cs {
+				got = append(got, x.PublicID())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("category %q risk %q: %v, want %v", c.category, c.risk, got, c.want)
+			}
+		}
 	})
 }
