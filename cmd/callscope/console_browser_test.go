@@ -180,7 +180,7 @@ func TestConsoleInBrowser(t *testing.T) {
 				return
 			}
 			if time.Now().After(deadline) {
-				state := eval("state", `JSON.stringify({t: (document.getElementById("player")||{}).currentTime, cur: (document.querySelector(".seg.current")||{}).id, runs: document.querySelectorAll(".run").length})`)
+				state := eval("state", `JSON.stringify({t: (document.getElementById("player")||{}).currentTime, cur: (document.querySelector("#transcript li.current")||{}).id, runs: document.querySelectorAll(".run").length})`)
 				t.Fatalf("%s: not after 30 s (%v)", what, state)
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -247,13 +247,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		do("open the call", chromedp.Click(chromedp.CSS(`a.call-link`)), chromedp.WaitVisible(chromedp.CSS(`#player`)))
 		eval("play", `document.getElementById("player").play().then(() => true)`)
 		poll("time advances in the first segment", `document.getElementById("player").currentTime > 0.2`)
-		poll("the first segment is highlighted", `(document.querySelector(".seg.current")||{}).id === "seg-0"`)
+		poll("the first segment is highlighted", `(document.querySelector("#transcript li.current")||{}).id === "seg-0"`)
 		poll("the highlight follows to the second segment", fmt.Sprintf(
-			`document.getElementById("player").currentTime > %f && (document.querySelector(".seg.current")||{}).id === "seg-1"`, third+0.1))
+			`document.getElementById("player").currentTime > %f && (document.querySelector("#transcript li.current")||{}).id === "seg-1"`, third+0.1))
 		shot("call.png")
-		do("click the last segment", chromedp.Click(chromedp.CSS(`#seg-2 .text`)))
+		do("click the last segment", chromedp.Click(chromedp.CSS(`#seg-2 span`)))
 		poll("the player seeks to the last segment", fmt.Sprintf(
-			`(t => t >= %f && t < %f)(document.getElementById("player").currentTime) && (document.querySelector(".seg.current")||{}).id === "seg-2"`,
+			`(t => t >= %f && t < %f)(document.getElementById("player").currentTime) && (document.querySelector("#transcript li.current")||{}).id === "seg-2"`,
 			2*third, 2*third+1.5))
 		eval("pause", `document.getElementById("player").pause(), true`)
 	})

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,11 +94,15 @@ type stageView struct {
 
 // callPage is the call page's content.
 type callPage struct {
-	Call           *callscope.Call
-	Live           bool
-	Started        time.Time
-	HasRecording   bool
-	Segments       []segmentView
+	Call         *callscope.Call
+	Live         bool
+	Started      time.Time
+	HasRecording bool
+	Segments     []segmentView
+	// Transcript is the segments as list items, written in one pass:
+	// a long call's thousand lines through the template engine would
+	// cost most of the page's render time.
+	Transcript     template.HTML
 	Speakers       []speakerView
 	Translation    string
 	Classification *classificationView
@@ -157,6 +162,7 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 		RerunQueued: r.URL.Query().Get("rerun") == "queued", HasEvents: c.Events != nil}
 	entities := parseEntities(call.Entities)
 	p.Segments, p.Speakers = segmentViews(segs, entities)
+	p.Transcript = transcriptHTML(p.Segments)
 	for _, e := range entities {
 		p.Entities = append(p.Entities, entityView{Type: e.Type, Text: e.Text, SegmentID: e.SegmentID})
 	}
@@ -189,6 +195,32 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 		title = "Call " + call.From + " → " + call.To
 	}
 	c.render(w, r, "call", http.StatusOK, page{Title: title, Nav: "calls", User: s.user, CSRF: s.sess.CSRFToken, Content: p})
+}
+
+// transcriptHTML writes the transcript's list items: the segment's start
+// as a link, its speaker and its text with entities marked.
+func transcriptHTML(segs []segmentView) template.HTML {
+	var b strings.Builder
+	b.Grow(len(segs) * 160)
+	for _, s := range segs {
+		id := strconv.Itoa(s.ID)
+		b.WriteString(`<li id="seg-`)
+		b.WriteString(id)
+		b.WriteString(`" data-start="`)
+		b.WriteString(strconv.FormatFloat(s.Start, 'f', -1, 64))
+		b.WriteString(`" data-end="`)
+		b.WriteString(strconv.FormatFloat(s.End, 'f', -1, 64))
+		b.WriteString(`"><a href="#seg-`)
+		b.WriteString(id)
+		b.WriteString(`">`)
+		b.WriteString(clock(s.Start))
+		b.WriteString(`</a><b>`)
+		b.WriteString(template.HTMLEscapeString(s.Speaker))
+		b.WriteString(`</b><span>`)
+		b.WriteString(string(s.HTML))
+		b.WriteString("</span></li>\n")
+	}
+	return template.HTML(b.String())
 }
 
 func hasWords(segs []callscope.Segment) bool {

@@ -27,20 +27,23 @@ var funcs = template.FuncMap{
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// dur renders seconds as m:ss or h:mm:ss.
-	"dur": func(s float64) string {
-		if s < 0 || math.IsNaN(s) {
-			s = 0
-		}
-		n := int(s)
-		if n >= 3600 {
-			return fmt.Sprintf("%d:%02d:%02d", n/3600, n/60%60, n%60)
-		}
-		return fmt.Sprintf("%d:%02d", n/60, n%60)
-	},
+	"dur":  clock,
 	"secs": func(s float64) string { return fmt.Sprintf("%.3f", s) },
 	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"num":  func(f float64) string { return fmt.Sprintf("%.1f", f) },
 	"errfor": func(m map[string]string, k string) string {
 		return m[k]
 	},
+}
+
+// clock renders seconds as m:ss or h:mm:ss.
+func clock(s float64) string {
+	if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		s = 0
+	}
+	n := int(min(s, 1e9))
+	if n >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", n/3600, n/60%60, n%60)
+	}
+	return fmt.Sprintf("%d:%02d", n/60, n%60)
 }

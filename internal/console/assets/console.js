@@ -69,7 +69,7 @@
     if (!list) return;
     var segs = [];
     function index() {
-      segs = Array.prototype.map.call(list.querySelectorAll("li.seg"), function (li) {
+      segs = Array.prototype.map.call(list.querySelectorAll("li[data-start]"), function (li) {
         return { el: li, start: parseFloat(li.dataset.start), end: parseFloat(li.dataset.end) };
       });
     }
@@ -95,7 +95,7 @@
       audio.addEventListener("timeupdate", update);
       audio.addEventListener("seeked", update);
       list.addEventListener("click", function (e) {
-        var li = e.target.closest("li.seg");
+        var li = e.target.closest("li[data-start]");
         if (!li || e.target.closest("mark a")) return;
         e.preventDefault();
         audio.currentTime = parseFloat(li.dataset.start) + 0.01;
@@ -114,13 +114,12 @@
             var empty = list.querySelector(".empty-line");
             if (empty) empty.remove();
             var li = document.createElement("li");
-            li.className = "seg";
             li.id = "seg-" + s.segment_id;
             li.dataset.start = s.start_time || 0;
             li.dataset.end = s.end_time || 0;
-            var t = document.createElement("span"); t.className = "seg-time"; t.textContent = clock(s.start_time || 0);
-            var sp = document.createElement("span"); sp.className = "speaker"; sp.textContent = s.speaker || "";
-            var tx = document.createElement("span"); tx.className = "text"; tx.textContent = s.text;
+            var t = document.createElement("a"); t.href = "#seg-" + s.segment_id; t.textContent = clock(s.start_time || 0);
+            var sp = document.createElement("b"); sp.textContent = s.speaker || "";
+            var tx = document.createElement("span"); tx.textContent = s.text;
             li.append(t, sp, tx);
             list.append(li);
           });
