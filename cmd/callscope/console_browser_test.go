@@ -293,4 +293,19 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("another tenant's recording: %d, want 404", st)
 		}
 	})
+
+	t.Run("LiveTranscriptGrows", func(t *testing.T) {
+		// The call is still in progress: the live page lists it, and its
+		// page adds lines as they are transcribed.
+		do("live page", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`table.calls`)))
+		if list := text(`table.calls`); !strings.Contains(list, "Refund request") {
+			t.Fatalf("the live page does not list the call in progress:\n%s", list)
+		}
+		do("open", chromedp.Navigate(base+"/calls/console-1"), chromedp.WaitVisible(chromedp.CSS(`#transcript`)))
+		time.Sleep(time.Second) // the event stream connects
+		apiCall(t, base, srv.adminKey, "POST", "/api/v1/calls/console-1/segments", map[string]any{"segments": []map[string]any{
+			{"segment_id": 3, "speaker": "caller", "start_time": seconds, "end_time": seconds + 2, "text": "One more thing about the delivery.", "confidence": 0.9},
+		}}, http.StatusOK)
+		poll("the new line appears", `(document.getElementById("seg-3")||{textContent: ""}).textContent.includes("One more thing about the delivery.")`)
+	})
 }
