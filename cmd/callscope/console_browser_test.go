@@ -308,4 +308,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		}}, http.StatusOK)
 		poll("the new line appears", `(document.getElementById("seg-3")||{textContent: ""}).textContent.includes("One more thing about the delivery.")`)
 	})
+
+	t.Run("ProcessedCall", func(t *testing.T) {
+		// Once the call has ended and been processed, its page shows the
+		// results and the processing timeline.
+		apiCall(t, base, srv.adminKey, "POST", "/api/v1/calls/console-1/end", nil, http.StatusOK)
+		apiCall(t, base, srv.adminKey, "POST", "/api/v1/calls/console-1/trigger-ai-pipeline", nil, http.StatusOK)
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			p := apiCall(t, base, srv.adminKey, "GET", "/api/v1/calls/console-1/processing", nil, http.StatusOK)
+			if st := p["processing_status"]; st == "completed" {
+				break
+			} else if st == "failed" || time.Now().After(deadline) {
+				t.Fatalf("processing: %v", p)
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		do("open", chromedp.Navigate(base+"/calls/console-1"), chromedp.WaitVisible(chromedp.CSS(`#timeline table`)))
+		if cls := text(`#classification`); strings.Contains(cls, "Not classified yet") {
+			t.Fatalf("the processed call's classification: %s", cls)
+		}
+		shot("call-processed.png")
+	})
 }
