@@ -316,6 +316,10 @@ type CallQuery struct {
 	Sort      string // SortCreatedAt (default), SortStartTime or SortDuration
 	Ascending bool
 	Offset    int
+	// Category and Risk select calls whose classification has that
+	// category or risk level (the console's filters).
+	Category string
+	Risk     string
 }
 
 // CallRef names a stored call and its version.

@@ -15,7 +15,7 @@ mode=test
 # Debian packages the tests use: PostgreSQL for the store suite; Apertium
 # and its English-Spanish pair for offline translation; audio tools and
 # recordings for the audio and speech tests.
-packages=(postgresql sox flite ffmpeg asterisk-core-sounds-en-gsm pocketsphinx pocketsphinx-en-us apertium apertium-eng-spa)
+packages=(postgresql sox flite ffmpeg asterisk-core-sounds-en-gsm pocketsphinx pocketsphinx-en-us apertium apertium-eng-spa chromium)
 
 missing=()
 for p in "${packages[@]}"; do

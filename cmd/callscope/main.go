@@ -62,6 +62,9 @@ Usage:
   callscope apikey create --tenant ID|NAME [--admin] [--name LABEL]
   callscope apikey list --tenant ID|NAME
   callscope apikey revoke [--tenant ID|NAME] KEY_ID
+  callscope user create --tenant ID|NAME --email ADDRESS [--name NAME] [--role ROLE] [--password-stdin]
+  callscope user list [--tenant ID|NAME]
+  callscope user disable [--enable] EMAIL
   callscope process [--format json|text] [--out DIR] [--taxonomy NAME|FILE] [--language CODE] FILE...
   callscope eval DIR
   callscope bench asr [--engine NAME] [--direct] [--limit N] MANIFEST
@@ -96,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenant(ctx, rest, stdout, stderr)
 	case "apikey":
 		return cmdAPIKey(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, os.Stdin, stdout, stderr)
 	case "process":
 		return cmdProcess(ctx, rest, stdout, stderr)
 	case "eval":

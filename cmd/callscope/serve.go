@@ -232,6 +232,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return out
 		},
 	}
+	// The web console, beside the API (usercmd.go).
+	srv.Console = newConsole(s, srv.Analysis, srv, log)
+	if err := consoleFirstUser(ctx, s, log); err != nil {
+		q.Stop(ctx)
+		return err
+	}
 	if err := srv.Open(cfg.Addr); err != nil {
 		q.Stop(ctx)
 		return err

@@ -94,6 +94,9 @@ type Server struct {
 	// TwilioStream, if set, serves Twilio Media Streams at /twilio/stream.
 	TwilioStream http.Handler
 
+	// Console, if set, serves the web console's pages (consolepages.go).
+	Console ConsoleHandler
+
 	handler http.Handler
 	mux     *http.ServeMux
 	limiter *limiter
@@ -153,6 +156,7 @@ func (s *Server) Init() error {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	s.mountStreams()
+	s.mountConsole()
 	s.handler = s.outer(s.mux)
 	return nil
 }

@@ -226,6 +226,20 @@ func (q *queries) SearchCalls(ctx context.Context, cq callscope.CallQuery) ([]*c
 		where = append(where, `(EXISTS (SELECT 1 FROM segments s WHERE s.call_id = c.id AND s.text `+like+` `+p+` ESCAPE '\')
 			OR `+summary+` `+like+` `+p+` ESCAPE '\')`)
 	}
+	if cq.Category != "" || cq.Risk != "" {
+		field := func(name string) string {
+			if q.d == Postgres {
+				return "c.classification->>'" + name + "'"
+			}
+			return "json_extract(c.classification, '$." + name + "')"
+		}
+		if cq.Category != "" {
+			where = append(where, field("category")+" = "+arg(cq.Category))
+		}
+		if cq.Risk != "" {
+			where = append(where, field("risk")+" = "+arg(cq.Risk))
+		}
+	}
 	dir := " DESC"
 	if cq.Ascending {
 		dir = " ASC"
