@@ -1,0 +1,155 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/nlp"
+	"github.com/callscope/callscope/internal/sqlstore"
+)
+
+// agentSpeakers are speaker labels of our side of a call. Everything said
+// by another speaker is the remote party's, the one a contact describes.
+var agentSpeakers = []string{"agent", "bot", "assistant", "ai", "operator", "system", "representative", "rep", "staff"}
+
+// remoteFacts picks, from the entities found in what the remote party
+// said, the values post-call enrichment may put on their contact: the
+// first person named, e-mail address and organisation. Names the agent
+// says ("this is Brian") are ours, not the caller's, and are left out.
+func remoteFacts(segs []callscope.Segment, ents []nlp.Entity) map[string]string {
+	speaker := make(map[int]string, len(segs))
+	for _, s := range segs {
+		speaker[s.SegmentID] = strings.ToLower(strings.TrimSpace(s.Speaker))
+	}
+	field := map[string]string{nlp.EntityPerson: callscope.ContactName, nlp.EntityEmail: callscope.ContactEmail,
+		nlp.EntityOrganization: callscope.ContactOrganization}
+	out := map[string]string{}
+	for _, e := range ents {
+		f, ok := field[e.Type]
+		if !ok || out[f] != "" || slices.Contains(agentSpeakers, speaker[e.SegmentID]) {
+			continue
+		}
+		v := strings.TrimSpace(e.Value)
+		if v == "" || e.Type == nlp.EntityPerson || e.Type == nlp.EntityOrganization {
+			v = strings.TrimSpace(e.Text)
+		}
+		if v == "" || len(v) > 200 {
+			continue
+		}
+		if f == callscope.ContactEmail && (!strings.Contains(v, "@") || strings.ContainsAny(v, " \t\r\n<>")) {
+			continue
+		}
+		out[f] = v
+	}
+	return out
+}
+
+// enrichContact is the enrich_contact stage: it fills the empty fields of
+// the contact with the call's remote number from what the remote party
+// said (name, e-mail, organisation), creating the contact when the number
+// is unknown and the call gives a name. A field a person entered through
+// the API is never overwritten, nor is a field that has a value. Each
+// filled field records the call and time it came from, and the call is
+// linked to the contact. Running it again fills nothing new.
+func (ru *run) enrichContact(ctx context.Context) (outcome, error) {
+	num := ru.call.RemoteNumber()
+	if num == "" || !callscope.ValidE164(num) {
+		return skip("the call has no remote number in E.164 form")
+	}
+	if len(ru.entities) == 0 {
+		return skip("no entities were found")
+	}
+	facts := remoteFacts(ru.in.Segments, ru.entities)
+	if len(facts) == 0 {
+		return skip("the remote party gave no name, e-mail or organisation")
+	}
+	var reason, note string
+	err := ru.r.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		reason, note = "", ""
+		c, err := tx.ContactByNumber(ctx, ru.tenant.ID, num)
+		created := false
+		switch callscope.ErrorCode(err) {
+		case "":
+		case callscope.ENOTFOUND:
+			if facts[callscope.ContactName] == "" {
+				reason = "the number is not in the contact book and the call gives no name"
+				return nil
+			}
+			c, created = &callscope.Contact{TenantID: ru.tenant.ID, Numbers: []string{num}}, true
+		default:
+			return err
+		}
+		if c.Sources == nil {
+			c.Sources = map[string]callscope.ContactSource{}
+		}
+		at := ru.r.now()
+		var filled []string
+		for _, f := range callscope.EnrichableFields {
+			v := facts[f]
+			if v == "" || c.Field(f) != "" || slices.Contains(c.Entered, f) {
+				continue
+			}
+			c.SetField(f, v)
+			c.Sources[f] = callscope.ContactSource{CallID: ru.call.ID, At: at}
+			filled = append(filled, f)
+		}
+		if len(filled) == 0 {
+			reason = "the contact's fields are set already"
+			if ru.call.ContactID == "" {
+				return tx.SetCallContact(ctx, ru.call, c.ID)
+			}
+			return nil
+		}
+		if created {
+			err = tx.InsertContact(ctx, c)
+		} else {
+			err = tx.SaveContact(ctx, c)
+		}
+		if err != nil {
+			return err
+		}
+		if ru.call.ContactID == "" {
+			if err := tx.SetCallContact(ctx, ru.call, c.ID); err != nil {
+				return err
+			}
+		}
+		verb := "filled"
+		if created {
+			verb = "created contact with"
+		}
+		note = fmt.Sprintf("%s %s of contact %s", verb, strings.Join(filled, ", "), c.ID)
+		if ru.r.Events == nil {
+			return nil
+		}
+		return ru.r.Events(ctx, tx, ru.call, callscope.ContactEnrichedData{CallRefData: callscope.RefOf(ru.call),
+			ContactID: c.ID, Fields: filled, Created: created})
+	})
+	if err != nil {
+		return outcome{}, err
+	}
+	if reason != "" {
+		return skip(reason)
+	}
+	return outcome{note: note}, nil
+}
+
+// saveTodos stores the call's extracted to-dos as objects people can
+// assign and complete, each text once per call.
+func (ru *run) saveTodos(ctx context.Context, todos []nlp.Todo) error {
+	list := make([]*callscope.Todo, 0, len(todos))
+	for _, t := range todos {
+		due := t.Due
+		if len(due) > 10 {
+			due = due[:10]
+		}
+		if !callscope.ValidDate(due) {
+			due = ""
+		}
+		list = append(list, &callscope.Todo{Text: t.Text, Assignee: t.Owner, DueDate: due})
+	}
+	_, err := ru.r.Store.AddExtractedTodos(ctx, ru.tenant.ID, ru.call.ID, list)
+	return err
+}
