@@ -15,14 +15,49 @@ import (
 // by another speaker is the remote party's, the one a contact describes.
 var agentSpeakers = []string{"agent", "bot", "assistant", "ai", "operator", "system", "representative", "rep", "staff"}
 
+// selfCues end the words before a name the remote party gives as their
+// own ("my name is Amina"); orgCues before the organisation they speak for
+// ("I'm calling from Acme"). A name or organisation merely mentioned ("my
+// neighbour John") is not the caller's.
+var (
+	selfCues = []string{"my name is", "name is", "names are", "this is", "i am", "i'm", "it's", "call me", "i am called",
+		"i'm called", "speaking", "naitwa", "jina langu ni", "mimi ni"}
+	orgCues = []string{"work at", "work for", "works at", "working at", "working for", "calling from", "call from",
+		"calling on behalf of", "employed by", "i'm from", "i am from", "we are from", "we're from"}
+	personTitles = []string{"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "dr", "dr.", "doctor", "madam"}
+)
+
+// cuedBy reports whether the text of the segment before rune offset start
+// ends with one of cues (a title such as "Mrs" may come between).
+func cuedBy(text string, start int, cues []string) bool {
+	r := []rune(text)
+	if start < 0 || start > len(r) {
+		return false
+	}
+	before := strings.Fields(strings.ToLower(string(r[:start])))
+	if n := len(before); n > 0 && slices.Contains(personTitles, before[n-1]) {
+		before = before[:n-1]
+	}
+	tail := " " + strings.Join(before, " ")
+	for _, c := range cues {
+		if strings.HasSuffix(tail, " "+c) {
+			return true
+		}
+	}
+	return false
+}
+
 // remoteFacts picks, from the entities found in what the remote party
 // said, the values post-call enrichment may put on their contact: the
-// first person named, e-mail address and organisation. Names the agent
-// says ("this is Brian") are ours, not the caller's, and are left out.
+// name they give as theirs, the first e-mail address they say and the
+// organisation they say they are from. Names the agent says ("this is
+// Brian") are ours, not the caller's, and are left out.
 func remoteFacts(segs []callscope.Segment, ents []nlp.Entity) map[string]string {
 	speaker := make(map[int]string, len(segs))
+	text := make(map[int]string, len(segs))
 	for _, s := range segs {
 		speaker[s.SegmentID] = strings.ToLower(strings.TrimSpace(s.Speaker))
+		text[s.SegmentID] = s.Text
 	}
 	field := map[string]string{nlp.EntityPerson: callscope.ContactName, nlp.EntityEmail: callscope.ContactEmail,
 		nlp.EntityOrganization: callscope.ContactOrganization}
@@ -30,6 +65,10 @@ func remoteFacts(segs []callscope.Segment, ents []nlp.Entity) map[string]string 
 	for _, e := range ents {
 		f, ok := field[e.Type]
 		if !ok || out[f] != "" || slices.Contains(agentSpeakers, speaker[e.SegmentID]) {
+			continue
+		}
+		if (e.Type == nlp.EntityPerson && !cuedBy(text[e.SegmentID], e.Start, selfCues)) ||
+			(e.Type == nlp.EntityOrganization && !cuedBy(text[e.SegmentID], e.Start, orgCues)) {
 			continue
 		}
 		v := strings.TrimSpace(e.Value)
