@@ -155,11 +155,10 @@ func (ru *run) enrichContact(ctx context.Context) (outcome, error) {
 				return err
 			}
 		}
-		verb := "filled"
+		note = fmt.Sprintf("filled %s of contact %s", strings.Join(filled, ", "), c.ID)
 		if created {
-			verb = "created contact with"
+			note = fmt.Sprintf("created contact %s with %s", c.ID, strings.Join(filled, ", "))
 		}
-		note = fmt.Sprintf("%s %s of contact %s", verb, strings.Join(filled, ", "), c.ID)
 		if ru.r.Events == nil {
 			return nil
 		}
