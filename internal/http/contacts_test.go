@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
 
@@ -29,8 +30,20 @@ func processCall(t *testing.T, e *env, ref, from string, segs []map[string]any) 
 	id := mustCallID(t, e, ref)
 	must(t, e.store.PutSegments(context.Background(), id, toSegments(segs)))
 	wantStatus(t, e.do("POST", "/api/v1/calls/"+ref+"/end", e.key, nil), 200)
-	waitProcessing(t, e, id, callscope.ProcessingCompleted)
+	waitProcessed(t, e, id)
 	return id
+}
+
+// waitProcessed waits until the call's processing is completed and its
+// job has left the queue, so that a reprocessing request that follows
+// does not meet the job while the queue is still finishing it.
+func waitProcessed(t *testing.T, e *env, id string) {
+	t.Helper()
+	waitProcessing(t, e, id, callscope.ProcessingCompleted)
+	waitFor(t, "the processing job to finish", func() bool {
+		n, err := e.queue.CallJobs(context.Background(), pipeline.ProcessCallArgs{}.Kind(), e.tenant.ID, id)
+		return err == nil && n.Waiting == 0 && n.Running == 0
+	})
 }
 
 func todoTexts(t *testing.T, r response) []string {
@@ -109,7 +122,7 @@ func TestContactEnrichment(t *testing.T) {
 				t.Fatalf("sources after a person's e-mail = %v", s)
 			}
 			wantStatus(t, e.do("POST", "/api/v1/process/reprocess", e.key, map[string]any{"call_id": "enrich-1", "tenant_id": e.tenant.ID, "force": true}), 202)
-			waitProcessing(t, e, id, callscope.ProcessingCompleted)
+			waitProcessed(t, e, id)
 			r = e.do("GET", "/api/v1/contacts/"+cid, e.key, nil)
 			wantStatus(t, r, 200)
 			if got := r.json(t); got["email"] != "jane@work.example" || got["name"] != "Jane Wanjiru" {
@@ -201,7 +214,7 @@ func TestTodosAPI(t *testing.T) {
 			wantStatus(t, e.do("POST", "/api/v1/todos", e.key, add), 409)
 
 			wantStatus(t, e.do("POST", "/api/v1/process/reprocess", e.key, map[string]any{"call_id": "todo-call-1", "tenant_id": e.tenant.ID, "force": true}), 202)
-			waitProcessing(t, e, id, callscope.ProcessingCompleted)
+			waitProcessed(t, e, id)
 			again := todoTexts(t, e.do("GET", "/api/v1/calls/todo-call-1/todos", e.key, nil))
 			if len(again) != len(texts)+1 {
 				t.Fatalf("after reprocessing %v, before %v", again, texts)

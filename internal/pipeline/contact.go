@@ -106,58 +106,92 @@ func (ru *run) enrichContact(ctx context.Context) (outcome, error) {
 		return skip("the remote party gave no name, e-mail or organisation")
 	}
 	var reason, note string
-	err := ru.r.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
-		reason, note = "", ""
+	var err error
+	// A call from the same unknown number processed at the same time may
+	// create its contact first: the second attempt then fills that one.
+	for attempt := 0; attempt < 2; attempt++ {
+		if err = ru.enrichOnce(ctx, num, facts, &reason, &note); callscope.ErrorCode(err) != callscope.ECONFLICT {
+			break
+		}
+	}
+	switch callscope.ErrorCode(err) {
+	case "":
+	case callscope.EINVALID, callscope.ECONFLICT:
+		// What the call said does not fit the contact book; the call's
+		// processing goes on without it.
+		return skip("the contact was not changed: " + callscope.ErrorMessage(err))
+	default:
+		return outcome{}, err
+	}
+	if reason != "" {
+		return skip(reason)
+	}
+	return outcome{note: note}, nil
+}
+
+// enrichOnce is one attempt of enrichContact, in one transaction.
+func (ru *run) enrichOnce(ctx context.Context, num string, facts map[string]string, reason, note *string) error {
+	return ru.r.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
+		*reason, *note = "", ""
 		c, err := tx.ContactByNumber(ctx, ru.tenant.ID, num)
 		created := false
 		switch callscope.ErrorCode(err) {
 		case "":
 		case callscope.ENOTFOUND:
 			if facts[callscope.ContactName] == "" {
-				reason = "the number is not in the contact book and the call gives no name"
+				*reason = "the number is not in the contact book and the call gives no name"
 				return nil
 			}
 			c, created = &callscope.Contact{TenantID: ru.tenant.ID, Numbers: []string{num}}, true
 		default:
 			return err
 		}
-		if c.Sources == nil {
-			c.Sources = map[string]callscope.ContactSource{}
-		}
-		at := ru.r.now()
+		src := callscope.ContactSource{CallID: ru.call.ID, At: ru.r.now()}
 		var filled []string
-		for _, f := range callscope.EnrichableFields {
-			v := facts[f]
-			if v == "" || c.Field(f) != "" || slices.Contains(c.Entered, f) {
-				continue
+		if created {
+			c.Sources = map[string]callscope.ContactSource{}
+			for _, f := range callscope.EnrichableFields {
+				if v := facts[f]; v != "" {
+					c.SetField(f, v)
+					c.Sources[f] = src
+					filled = append(filled, f)
+				}
 			}
-			c.SetField(f, v)
-			c.Sources[f] = callscope.ContactSource{CallID: ru.call.ID, At: at}
-			filled = append(filled, f)
+			if err := tx.InsertContact(ctx, c); err != nil {
+				return err
+			}
+		} else {
+			// Each field is written only if it is still empty and no
+			// person entered it when the write happens.
+			for _, f := range callscope.EnrichableFields {
+				v := facts[f]
+				if v == "" || c.Field(f) != "" || slices.Contains(c.Entered, f) {
+					continue
+				}
+				ok, err := tx.FillContactField(ctx, c, f, v, src)
+				if err != nil {
+					return err
+				}
+				if ok {
+					filled = append(filled, f)
+				}
+			}
 		}
 		if len(filled) == 0 {
-			reason = "the contact's fields are set already"
+			*reason = "the contact's fields are set already"
 			if ru.call.ContactID == "" {
 				return tx.SetCallContact(ctx, ru.call, c.ID)
 			}
 			return nil
-		}
-		if created {
-			err = tx.InsertContact(ctx, c)
-		} else {
-			err = tx.SaveContact(ctx, c)
-		}
-		if err != nil {
-			return err
 		}
 		if ru.call.ContactID == "" {
 			if err := tx.SetCallContact(ctx, ru.call, c.ID); err != nil {
 				return err
 			}
 		}
-		note = fmt.Sprintf("filled %s of contact %s", strings.Join(filled, ", "), c.ID)
+		*note = fmt.Sprintf("filled %s of contact %s", strings.Join(filled, ", "), c.ID)
 		if created {
-			note = fmt.Sprintf("created contact %s with %s", c.ID, strings.Join(filled, ", "))
+			*note = fmt.Sprintf("created contact %s with %s", c.ID, strings.Join(filled, ", "))
 		}
 		if ru.r.Events == nil {
 			return nil
@@ -165,13 +199,6 @@ func (ru *run) enrichContact(ctx context.Context) (outcome, error) {
 		return ru.r.Events(ctx, tx, ru.call, callscope.ContactEnrichedData{CallRefData: callscope.RefOf(ru.call),
 			ContactID: c.ID, Fields: filled, Created: created})
 	})
-	if err != nil {
-		return outcome{}, err
-	}
-	if reason != "" {
-		return skip(reason)
-	}
-	return outcome{note: note}, nil
 }
 
 // saveTodos stores the call's extracted to-dos as objects people can

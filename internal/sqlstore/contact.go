@@ -191,6 +191,42 @@ func (q *queries) SaveContact(ctx context.Context, c *callscope.Contact) error {
 	return q.writeContactDetails(ctx, c)
 }
 
+// contactFieldColumns are the columns of the fields enrichment fills.
+var contactFieldColumns = map[string]string{callscope.ContactName: "name", callscope.ContactEmail: "email",
+	callscope.ContactOrganization: "organization"}
+
+// FillContactField sets one of a contact's EnrichableFields to v and
+// records where it came from, only if the field is empty and no person
+// entered it, as the stored row says at the time of writing: a person's
+// value that arrived since the contact was read is never overwritten. It
+// reports whether it filled the field.
+func (q *queries) FillContactField(ctx context.Context, c *callscope.Contact, field, v string, src callscope.ContactSource) (bool, error) {
+	col, ok := contactFieldColumns[field]
+	if !ok {
+		return false, callscope.Errorf(callscope.EINVALID, "contact field %q is not filled by enrichment", field)
+	}
+	now := q.now()
+	n, err := q.ex.execRows(ctx, `UPDATE contacts SET `+col+` = $3, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2 AND `+col+` = '' AND entered NOT LIKE $5`,
+		c.TenantID, c.ID, v, now, `%"`+field+`"%`)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	src.At = callscope.Timestamp(src.At)
+	if err := q.exec(ctx, `INSERT INTO contact_sources (contact_id, field, call_id, at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (contact_id, field) DO UPDATE SET call_id = excluded.call_id, at = excluded.at`,
+		c.ID, field, src.CallID, src.At); err != nil {
+		return false, err
+	}
+	c.SetField(field, v)
+	if c.Sources == nil {
+		c.Sources = map[string]callscope.ContactSource{}
+	}
+	c.Sources[field] = src
+	c.UpdatedAt = now
+	return true, nil
+}
+
 // CreateContact is InsertContact in a transaction of its own.
 func (s *Store) CreateContact(ctx context.Context, c *callscope.Contact) error {
 	return s.InTx(ctx, func(tx *Tx) error { return tx.InsertContact(ctx, c) })

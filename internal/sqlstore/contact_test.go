@@ -15,6 +15,7 @@ func TestContacts(t *testing.T) {
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		t.Run("Contact", func(t *testing.T) { testContact(t, s) })
 		t.Run("Contact/LinkCall", func(t *testing.T) { testContactLinkCall(t, s) })
+		t.Run("Contact/Fill", func(t *testing.T) { testContactFill(t, s) })
 		t.Run("Todo", func(t *testing.T) { testTodos(t, s) })
 		t.Run("Erasure", func(t *testing.T) { testContactErasure(t, s) })
 	})
@@ -243,5 +244,43 @@ func testContactErasure(t *testing.T, s *sqlstore.Store) {
 	}
 	if list, _ := s.Todos(ctx, callscope.TodoFilter{TenantID: tn.ID}); len(list) != 1 || list[0].CallID != keep.ID {
 		t.Errorf("to-dos after erasure %v", list)
+	}
+}
+
+func testContactFill(t *testing.T, s *sqlstore.Store) {
+	tn := sqlstoretest.MustTenant(t, s)
+	call := &callscope.Call{TenantID: tn.ID}
+	must(t, s.CreateCall(ctx, call))
+	c := &callscope.Contact{TenantID: tn.ID, Name: "Typed", Numbers: []string{"+254766000000"}}
+	c.MarkEntered(callscope.ContactName)
+	must(t, s.CreateContact(ctx, c))
+	stale, err := s.Contact(ctx, tn.ID, c.ID)
+	must(t, err)
+	// A person enters the e-mail after enrichment read the contact.
+	fresh, err := s.Contact(ctx, tn.ID, c.ID)
+	must(t, err)
+	fresh.Email = "person@example.com"
+	fresh.MarkEntered(callscope.ContactEmail)
+	must(t, s.UpdateContact(ctx, fresh))
+	src := callscope.ContactSource{CallID: call.ID, At: time.Now()}
+	for _, tc := range []struct {
+		field, v string
+		want     bool
+	}{{callscope.ContactName, "Said", false}, {callscope.ContactEmail, "said@example.com", false},
+		{callscope.ContactOrganization, "Acme", true}} {
+		ok, err := s.FillContactField(ctx, stale, tc.field, tc.v, src)
+		must(t, err)
+		if ok != tc.want {
+			t.Errorf("fill %s: %v, want %v", tc.field, ok, tc.want)
+		}
+	}
+	got, err := s.Contact(ctx, tn.ID, c.ID)
+	must(t, err)
+	if got.Name != "Typed" || got.Email != "person@example.com" || got.Organization != "Acme" ||
+		len(got.Sources) != 1 || got.Sources[callscope.ContactOrganization].CallID != call.ID {
+		t.Fatalf("after filling: %+v", got)
+	}
+	if ok, err := s.FillContactField(ctx, got, callscope.ContactOrganization, "Other", src); ok || err != nil {
+		t.Fatalf("filled a field that has a value: %v %v", ok, err)
 	}
 }
