@@ -127,7 +127,8 @@ func (c *Contact) Validate() error {
 type ContactFilter struct {
 	TenantID string // required
 	// Text selects contacts whose name, e-mail, organisation or one of
-	// whose numbers contains it, ignoring case.
+	// whose numbers contains it, ignoring case (ASCII case only on
+	// SQLite, as in call search).
 	Text string
 	// After is a cursor: the id of the last contact of the previous page.
 	After string
