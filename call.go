@@ -112,6 +112,9 @@ type Call struct {
 	Purpose     string    `json:"purpose,omitempty"`
 	Script      string    `json:"script,omitempty"`
 	CampaignID  string    `json:"campaign_id,omitempty"`
+	// ContactID is the contact of the tenant's contact book whose number
+	// is the remote party's, linked when the call is created or ends.
+	ContactID string `json:"contact_id,omitempty"`
 
 	Status          CallStatus `json:"status"`
 	ScheduledAt     *time.Time `json:"scheduled_at,omitempty"`

@@ -163,6 +163,7 @@ var EventPayloads = map[string]func() EventData{
 	EventProcessingFailed:        func() EventData { return &ProcessingFailedData{} },
 	EventCallRiskRaised:          func() EventData { return &RiskRaisedData{} },
 	EventClassificationCorrected: func() EventData { return &ClassificationCorrectedData{} },
+	EventContactEnriched:         func() EventData { return &ContactEnrichedData{} },
 }
 
 // EventTypes lists every event type, in the order receivers see them
@@ -170,7 +171,7 @@ var EventPayloads = map[string]func() EventData{
 var EventTypes = []string{
 	EventCallCreated, EventCallStarted, EventCallCompleted, EventCallFailed, EventTranscriptionReady,
 	EventRecordingReady, EventAnalysisCompleted, EventProcessingFailed, EventCallDTMF, EventCallRiskRaised,
-	EventClassificationCorrected,
+	EventClassificationCorrected, EventContactEnriched,
 }
 
 // Event is a recorded change of a call, with a stable id that every delivery

@@ -59,7 +59,9 @@ func retryConflicts(fn func() error) error {
 
 // Create stores a new call with its call.created event. The call's status,
 // direction and processing mode default to in_progress, inbound and
-// postcall_only. Returns ECONFLICT if one of its external ids is taken.
+// postcall_only. A contact of the tenant with the remote party's number is
+// linked to it (and again when it ends, for a number added since).
+// Returns ECONFLICT if one of its external ids is taken.
 func (s *Service) Create(ctx context.Context, c *callscope.Call) error {
 	now := s.now()
 	if c.Status == "" {
@@ -81,6 +83,9 @@ func (s *Service) Create(ctx context.Context, c *callscope.Call) error {
 	}
 	return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
 		if err := tx.CreateCall(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.LinkCallContact(ctx, c); err != nil {
 			return err
 		}
 		_, err := s.Queue.RecordEvent(ctx, tx, c, callscope.CallCreatedData{CallRefData: callscope.RefOf(c),
@@ -161,6 +166,9 @@ func (s *Service) end(ctx context.Context, tenantID, ref, reason string, process
 		}
 		c.Metadata["end_reason"] = reason
 		if err := tx.UpdateCall(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.LinkCallContact(ctx, c); err != nil {
 			return err
 		}
 		if c.Direction == callscope.Outbound {
@@ -256,6 +264,11 @@ func (s *Service) applyStatus(ctx context.Context, tx *sqlstore.Tx, c *callscope
 	}
 	if err := tx.UpdateCall(ctx, c); err != nil {
 		return false, err
+	}
+	if next.Final() {
+		if err := tx.LinkCallContact(ctx, c); err != nil {
+			return false, err
+		}
 	}
 	if ev != nil {
 		if _, err := s.Queue.RecordEvent(ctx, tx, c, ev); err != nil {

@@ -58,7 +58,7 @@ func must(t *testing.T, err error) {
 }
 
 // TestEveryEventHasOnePayload makes every kind of change the service
-// records (and the pipeline's two events), then reads the outbox back: each
+// records (and the pipeline's three events), then reads the outbox back: each
 // event decodes strictly into its type's one payload type and says the same
 // thing encoded again.
 func TestEveryEventHasOnePayload(t *testing.T) {
@@ -101,6 +101,10 @@ func TestEveryEventHasOnePayload(t *testing.T) {
 		must(t, s.InTx(ctx, func(tx *sqlstore.Tx) error {
 			if _, err := svc.Queue.RecordEvent(ctx, tx, live, callscope.AnalysisCompletedData{CallRefData: callscope.RefOf(live),
 				Stages: []callscope.StageRun{{Stage: "summarize", Status: "completed"}}, Summary: "A call."}); err != nil {
+				return err
+			}
+			if _, err := svc.Queue.RecordEvent(ctx, tx, live, callscope.ContactEnrichedData{CallRefData: callscope.RefOf(live),
+				ContactID: callscope.NewID(), Fields: []string{callscope.ContactEmail}, Created: true}); err != nil {
 				return err
 			}
 			_, err := svc.Queue.RecordEvent(ctx, tx, failed, callscope.ProcessingFailedData{CallRefData: callscope.RefOf(failed),

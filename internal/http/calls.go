@@ -67,6 +67,7 @@ type sessionView struct {
 	Title            string                 `json:"title,omitempty"`
 	Purpose          string                 `json:"purpose,omitempty"`
 	CampaignID       string                 `json:"campaign_id,omitempty"`
+	ContactID        string                 `json:"contact_id,omitempty"`
 	EndTime          *string                `json:"end_time"`
 	DurationSeconds  float64                `json:"duration_seconds"`
 	ProcessingStatus string                 `json:"processing_status"`
@@ -103,7 +104,7 @@ func newSessionView(c *callscope.Call, segs []callscope.Segment) sessionView {
 		SegmentCount: len(segs), Status: sessionStatus(c.Status), ProcessingMode: string(c.ProcessingMode),
 		ProcessingPlan: map[string]any{}, ID: c.ID, ExternalIDs: c.ExternalIDs, CallStatus: c.Status,
 		Direction: c.Direction, FromNumber: c.From, ToNumber: c.To, UserID: c.UserID, ContactName: c.ContactName,
-		Title: c.Title, Purpose: c.Purpose, CampaignID: c.CampaignID, EndTime: isoTime(c.EndedAt),
+		Title: c.Title, Purpose: c.Purpose, CampaignID: c.CampaignID, ContactID: c.ContactID, EndTime: isoTime(c.EndedAt),
 		DurationSeconds: c.DurationSeconds, ProcessingStatus: string(c.ProcessingStatus), Metadata: c.Metadata,
 		CreatedAt: c.CreatedAt.Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.Format(time.RFC3339Nano),
 	}

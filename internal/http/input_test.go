@@ -99,7 +99,14 @@ func FuzzJSONRoutes(f *testing.F) {
 	r = e.do("POST", "/api/v1/webhooks", e.key, map[string]any{"url": "http://127.0.0.1:9/hook", "enabled": false})
 	wantStatus(f, r, 201)
 	webhook := fmt.Sprint(r.json(f)["id"])
-	subst := strings.NewReplacer("{call_id}", "fuzz-1", "{tenant_id}", other, "{id}", analyzer, "{webhook_id}", webhook, "{delivery_id}", "1")
+	r = e.do("POST", "/api/v1/contacts", e.key, map[string]any{"name": "fuzz contact"})
+	wantStatus(f, r, 201)
+	contact := fmt.Sprint(r.json(f)["id"])
+	r = e.do("POST", "/api/v1/todos", e.key, map[string]any{"call_id": "fuzz-1", "text": "fuzz to-do"})
+	wantStatus(f, r, 201)
+	todo := fmt.Sprint(r.json(f)["id"])
+	subst := strings.NewReplacer("{call_id}", "fuzz-1", "{tenant_id}", other, "{id}", analyzer, "{webhook_id}", webhook, "{delivery_id}", "1",
+		"{contact_id}", contact, "{todo_id}", todo)
 	type target struct {
 		method, path, key string
 		hdr               []string

@@ -174,7 +174,7 @@ func TestProcessLifecycle(t *testing.T) {
 				ran = append(ran, st.Stage+":"+st.Status)
 			}
 			want := "fetch_audio:skipped,decode_audio:skipped,transcribe:skipped,redact_pii:skipped,translate:skipped,entities:completed," +
-				"classify:completed,summarize:completed,qa_score:completed,analyzers:completed,todos:completed,insights:completed,deliver:completed"
+				"enrich_contact:skipped,classify:completed,summarize:completed,qa_score:completed,analyzers:completed,todos:completed,insights:completed,deliver:completed"
 			if strings.Join(ran, ",") != want {
 				t.Fatalf("stages = %s\nwant     %s", strings.Join(ran, ","), want)
 			}

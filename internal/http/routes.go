@@ -99,6 +99,17 @@ func (s *Server) routes() []route {
 		// Classification: dry runs and reviewers' corrections, in classify.go.
 		{Method: "POST", Pattern: "/api/v1/classify", Auth: authTenant, Summary: "Classify a transcript without storing anything", Handle: s.handleClassify, Body: bodyJSON},
 		{Method: "PUT", Pattern: "/api/v1/calls/{call_id}/classification", Auth: authTenant, Summary: "Set a call's category by a reviewer's decision", Handle: s.handleSetClassification, Body: bodyJSON},
+		// Contacts and to-dos (seed 003), in contacts.go.
+		{Method: "GET", Pattern: "/api/v1/contacts", Auth: authTenant, Query: []string{"q", "limit", "cursor"}, Summary: "List and search contacts", Handle: s.handleListContacts},
+		{Method: "POST", Pattern: "/api/v1/contacts", Auth: authTenant, Summary: "Create a contact", Body: bodyJSON, Handle: s.handleCreateContact},
+		{Method: "GET", Pattern: "/api/v1/contacts/{contact_id}", Auth: authTenant, Summary: "Get a contact", Handle: s.handleGetContact},
+		{Method: "PATCH", Pattern: "/api/v1/contacts/{contact_id}", Auth: authTenant, Summary: "Change a contact", Body: bodyJSON, Handle: s.handleUpdateContact},
+		{Method: "DELETE", Pattern: "/api/v1/contacts/{contact_id}", Auth: authTenant, Summary: "Delete a contact", Handle: s.handleDeleteContact},
+		{Method: "GET", Pattern: "/api/v1/contacts/{contact_id}/calls", Auth: authTenant, Query: []string{"limit", "cursor"}, Summary: "List a contact's calls", Handle: s.handleContactCalls},
+		{Method: "GET", Pattern: "/api/v1/todos", Auth: authTenant, Query: []string{"status", "assignee", "call_id", "due_before", "limit", "cursor"}, Summary: "List to-dos across calls", Handle: s.handleListTodos},
+		{Method: "POST", Pattern: "/api/v1/todos", Auth: authTenant, Summary: "Add a to-do to a call", Body: bodyJSON, Handle: s.handleCreateTodo},
+		{Method: "PATCH", Pattern: "/api/v1/todos/{todo_id}", Auth: authTenant, Summary: "Change a to-do", Body: bodyJSON, Handle: s.handleUpdateTodo},
+		{Method: "GET", Pattern: "/api/v1/calls/{call_id}/todos", Auth: authTenant, Query: []string{}, Summary: "List a call's to-dos", Handle: s.handleCallTodos},
 		// Auto-Caller outbound calls (seed 002), in autocaller.go, under a
 		// configurable prefix.
 		{Method: "POST", Pattern: ac + "/calls/schedule", Auth: authTenant, Summary: "Schedule a call", Body: bodyJSON, Handle: s.handleAutoSchedule},

@@ -59,6 +59,17 @@ type Store interface {
 	WebhookDeliveries(ctx context.Context, tenantID, endpointID string, limit int) ([]*callscope.WebhookDelivery, error)
 	WebhookEndpoint(ctx context.Context, tenantID, id string) (*callscope.WebhookEndpoint, error)
 	WebhookEndpoints(ctx context.Context, tenantID string, enabledOnly bool) ([]*callscope.WebhookEndpoint, error)
+	// Contacts and to-dos, in contacts.go.
+	Contact(ctx context.Context, tenantID, id string) (*callscope.Contact, error)
+	ContactCalls(ctx context.Context, tenantID, contactID, after string, limit int) ([]*callscope.Call, error)
+	Contacts(ctx context.Context, f callscope.ContactFilter) ([]*callscope.Contact, error)
+	CreateContact(ctx context.Context, c *callscope.Contact) error
+	UpdateContact(ctx context.Context, c *callscope.Contact) error
+	DeleteContact(ctx context.Context, tenantID, id string) error
+	CreateTodo(ctx context.Context, t *callscope.Todo) error
+	Todo(ctx context.Context, tenantID, id string) (*callscope.Todo, error)
+	Todos(ctx context.Context, f callscope.TodoFilter) ([]*callscope.Todo, error)
+	UpdateTodo(ctx context.Context, t *callscope.Todo) error
 }
 
 // Jobs counts the durable queue's jobs. *job.Queue implements it.

@@ -56,6 +56,11 @@ var sweepBodies = map[string]string{
 	"PUT /api/v1/calls/{call_id}/legal-hold":                          `{"reason":"case 1"}`,
 	"POST /api/v1/classify":                                           `{"transcript":"caller: my son is being bullied at school","taxonomy":{"name":"t","fallback":"a","negations":["sio"],"categories":[{"id":"a","label":"A","risk":"low","keywords":[{"weight":2,"terms":["bull*"]}]}],"escalation":[{"level":"high","terms":["knife"]}]}}`,
 	"PUT /api/v1/calls/{call_id}/classification":                      `{"category":"neglect","note":"n","reviewer":"r"}`,
+	// Contacts and to-dos.
+	"POST /api/v1/contacts":               `{"name":"Jane Doe","phone_numbers":["+254711000111","+14155550123"],"email":"jane@example.com","organization":"Acme","time_zone":"Africa/Nairobi","do_not_call":false,"notes":"Prefers mornings."}`,
+	"PATCH /api/v1/contacts/{contact_id}": `{"name":"Jane W. Doe","phone_numbers":["+254711000111"],"email":"jane.doe@example.com","organization":"Acme Ltd","time_zone":"Europe/London","do_not_call":true,"notes":"Asked not to be called."}`,
+	"POST /api/v1/todos":                  `{"call_id":"{call_id}","text":"Send the refund form","assignee":"brian","due_date":"2030-01-15"}`,
+	"PATCH /api/v1/todos/{todo_id}":       `{"status":"done","assignee":"amina","due_date":"2030-01-20"}`,
 }
 
 // lenient routes read outside systems' payloads, which allow more than one

@@ -67,20 +67,15 @@ func (q *Queue) RecordEvents(ctx context.Context, tx *sqlstore.Tx, c *callscope.
 // (events are in it too), so that the feed's hub looks at once rather than
 // at its next poll. fn must not block.
 func (q *Queue) OnFeed(fn func()) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.feedHook = fn
+	q.feedHook.Store(&fn)
 }
 
 // FeedWritten registers in tx that it wrote to the live feed.
 func (q *Queue) FeedWritten(tx *sqlstore.Tx) { tx.AfterCommit(q.wakeFeed) }
 
 func (q *Queue) wakeFeed() {
-	q.mu.Lock()
-	fn := q.feedHook
-	q.mu.Unlock()
-	if fn != nil {
-		fn()
+	if fn := q.feedHook.Load(); fn != nil && *fn != nil {
+		(*fn)()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -121,8 +122,10 @@ type Queue struct {
 	stopDispatch func()
 	dispatching  sync.WaitGroup
 	stopLease    func()
-	// feedHook runs after each commit that wrote to the live feed.
-	feedHook func()
+	// feedHook runs after each commit that wrote to the live feed. It is
+	// read without mu: Stop holds mu while jobs drain, and a draining job's
+	// commit runs the hook.
+	feedHook atomic.Pointer[func()]
 }
 
 // client is the part of river.Client the queue uses, for either transaction

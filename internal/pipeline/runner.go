@@ -25,6 +25,7 @@ const (
 	StageRedact     = "redact_pii"
 	StageTranslate  = "translate"
 	StageEntities   = "entities"
+	StageContact    = "enrich_contact"
 	StageClassify   = "classify"
 	StageSummarize  = "summarize"
 	StageQA         = "qa_score"
@@ -36,10 +37,10 @@ const (
 
 // Stages lists every stage in order.
 var Stages = []string{StageFetchAudio, StageDecode, StageTranscribe, StageRedact, StageTranslate, StageEntities,
-	StageClassify, StageSummarize, StageQA, StageAnalyzers, StageTodos, StageInsights, StageDeliver}
+	StageContact, StageClassify, StageSummarize, StageQA, StageAnalyzers, StageTodos, StageInsights, StageDeliver}
 
 // aiStages are skipped for empty calls.
-var aiStages = []string{StageTranslate, StageEntities, StageClassify, StageSummarize, StageQA, StageAnalyzers, StageTodos, StageInsights}
+var aiStages = []string{StageTranslate, StageEntities, StageContact, StageClassify, StageSummarize, StageQA, StageAnalyzers, StageTodos, StageInsights}
 
 // Switch names the ENABLE_* variable that turns a stage on or off; stages
 // without one always run when configured.
@@ -362,6 +363,8 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 		}
 		ru.entities = ents
 		return outcome{results: map[string]any{"entities": ents}, usage: u}, nil
+	case StageContact:
+		return ru.enrichContact(ctx)
 	case StageClassify:
 		if eng.Classifier == nil {
 			return skip("not configured")
@@ -427,6 +430,9 @@ func (ru *run) stage(ctx context.Context, stage string) (outcome, error) {
 			todos = []nlp.Todo{}
 		}
 		ru.todos = todos
+		if err := ru.saveTodos(ctx, todos); err != nil {
+			return outcome{}, err
+		}
 		return outcome{results: map[string]any{"todos": todos}, usage: u}, nil
 	case StageInsights:
 		return outcome{results: map[string]any{"insights": ru.insights()}}, nil

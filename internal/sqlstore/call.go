@@ -17,9 +17,10 @@ const callColumns = `id, tenant_id, user_id, direction, from_number, to_number, 
 	translation_language, entities, classification, summary, qa, insights, todos, raw,
 	metadata, processing_status, created_at, updated_at`
 
-// callSelect is callColumns and the call's version, which every write
-// raises (inserts and updates name callColumns only).
-const callSelect = callColumns + `, version`
+// callSelect is callColumns, the call's version, which every write raises
+// (inserts and updates name callColumns only), and its contact, which only
+// LinkCallContact sets.
+const callSelect = callColumns + `, version, contact_id`
 
 func callArgs(c *callscope.Call) []any {
 	raw := c.Raw
@@ -48,7 +49,7 @@ func scanCall(r row) (*callscope.Call, error) {
 		&c.CompletedAt, &c.DurationSeconds, &c.DisconnectedBy, &c.ErrorInfo, &mode,
 		&conn, &c.LastActivity, &c.AudioSeconds, &c.Language, &c.Translation,
 		&c.TranslationLanguage, &ent, &cls, &sum, &qa, &ins, &todos, &raw,
-		&meta, &pstatus, &c.CreatedAt, &c.UpdatedAt, &c.Version)
+		&meta, &pstatus, &c.CreatedAt, &c.UpdatedAt, &c.Version, &c.ContactID)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,10 @@ var callRows = []struct{ name, sql string }{
 	{"idempotency_keys", `DELETE FROM idempotency_keys WHERE response LIKE '%' || CAST($1 AS TEXT) || '%'
 		OR EXISTS (SELECT 1 FROM call_external_ids x WHERE x.call_id = $1 AND idempotency_keys.response LIKE '%"' || x.value || '"%')`},
 	{"legal_holds", `DELETE FROM legal_holds WHERE call_id = $1`},
+	// To-dos are the call's; a contact is not, but where enrichment took
+	// its fields from is.
+	{"todos", `DELETE FROM todos WHERE call_id = $1`},
+	{"contact_sources", `DELETE FROM contact_sources WHERE call_id = $1`},
 	{"external_ids", `DELETE FROM call_external_ids WHERE call_id = $1`},
 	{"calls", `DELETE FROM calls WHERE id = $1`},
 }
