@@ -33,6 +33,7 @@ type Service struct {
 
 	mu   sync.Mutex
 	stop func()
+	wake chan struct{}
 }
 
 func (s *Service) now() time.Time { return s.Calls.Clock()() }
@@ -226,6 +227,7 @@ func (s *Service) dispatch(ctx context.Context, tx *sqlstore.Tx, c *callscope.Ca
 		// might wait past the window: they are left for later.
 		free = min(free, set.Lines()-lines)
 	}
+	started := 0
 	for free > 0 {
 		due, err := tx.DueCampaignContacts(ctx, c.TenantID, c.ID, now, 100)
 		if err != nil {
@@ -238,24 +240,24 @@ func (s *Service) dispatch(ctx context.Context, tx *sqlstore.Tx, c *callscope.Ca
 			if free == 0 {
 				break
 			}
-			started, err := s.attempt(ctx, tx, c, dc, set, window, now)
+			ok, err := s.attempt(ctx, tx, c, dc, set, window, now)
 			if err != nil {
 				return err
 			}
-			if started {
+			if ok {
 				free--
+				started++
 			}
 		}
 	}
-	p, err := tx.CampaignProgress(ctx, c.TenantID, c.ID)
-	if err != nil {
+	if started > 0 || inProgress > 0 {
+		return nil
+	}
+	if busy, err := tx.CampaignHasWork(ctx, c.TenantID, c.ID); err != nil || busy {
 		return err
 	}
-	if p.ByState[callscope.ContactPending] == 0 && p.ByState[callscope.ContactInProgress] == 0 {
-		c.State = callscope.CampaignCompleted
-		return tx.SetCampaignState(ctx, c.TenantID, c.ID, c.State)
-	}
-	return nil
+	c.State = callscope.CampaignCompleted
+	return tx.SetCampaignState(ctx, c.TenantID, c.ID, c.State)
 }
 
 // attempt calls one due contact, or skips it or puts it off, and says
@@ -351,7 +353,7 @@ func (s *Service) Reconcile(ctx context.Context, c *callscope.Call) (*callscope.
 			return err
 		}
 		contact := CampaignContactOf(c)
-		camp, err := tx.LockCampaign(ctx, c.TenantID, c.CampaignID)
+		camp, err := tx.LockCampaign(ctx, c.TenantID, c.CampaignID, true)
 		if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 			// A voice-bot campaign: no dialling.
 			out, err = tx.ReconcileCampaignCall(ctx, c, contact)
@@ -386,13 +388,27 @@ func (s *Service) Reconcile(ctx context.Context, c *callscope.Call) (*callscope.
 		if err := tx.SetContactState(ctx, c.TenantID, c.CampaignID, contact, state, "", next); err != nil {
 			return err
 		}
-		if err := tx.LogCampaign(ctx, &callscope.CampaignLogEntry{TenantID: c.TenantID, CampaignID: c.CampaignID, Contact: contact,
-			CallID: c.ID, Attempt: out.Attempts, Event: callscope.LogOutcome, Outcome: outcome, Reason: reason, At: now}); err != nil {
-			return err
-		}
-		return s.dispatch(ctx, tx, camp)
+		// The freed place is filled by the next dispatch, woken now: one
+		// dispatch fills the places of many calls that ended together.
+		tx.AfterCommit(s.kick)
+		return tx.LogCampaign(ctx, &callscope.CampaignLogEntry{TenantID: c.TenantID, CampaignID: c.CampaignID, Contact: contact,
+			CallID: c.ID, Attempt: out.Attempts, Event: callscope.LogOutcome, Outcome: outcome, Reason: reason, At: now})
 	})
 	return out, err
+}
+
+// kick wakes the backstop to dispatch now.
+func (s *Service) kick() {
+	s.mu.Lock()
+	wake := s.wake
+	s.mu.Unlock()
+	if wake == nil {
+		return
+	}
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
 }
 
 // optOut puts the number of a finished call whose transcript asks not to
@@ -421,8 +437,10 @@ func (s *Service) optOut(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call
 	return phrase, err
 }
 
-// Open runs, until Close, the backstop that dispatches running campaigns
-// with contacts due (a redial delay or a calling window has passed).
+// Open runs, until Close, the loop that dispatches running campaigns with
+// contacts due: woken when one of their calls is reconciled, and every
+// Interval as the backstop that finds contacts whose redial delay or
+// calling window has passed, and campaigns another process left.
 func (s *Service) Open(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -432,6 +450,8 @@ func (s *Service) Open(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	s.stop = func() { cancel(); <-done }
+	wake := make(chan struct{}, 1)
+	s.wake = wake
 	every := s.Interval
 	if every <= 0 {
 		every = time.Second
@@ -445,9 +465,10 @@ func (s *Service) Open(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if _, err := s.DispatchDue(ctx); err != nil && ctx.Err() == nil {
-					s.log().Warn("dispatching campaigns", "err", err)
-				}
+			case <-wake:
+			}
+			if _, err := s.DispatchDue(ctx); err != nil && ctx.Err() == nil {
+				s.log().Warn("dispatching campaigns", "err", err)
 			}
 		}
 	}()

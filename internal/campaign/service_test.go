@@ -134,7 +134,7 @@ func newHarness(t testing.TB, s *sqlstore.Store, start time.Time, lines int) *ha
 	_, err := s.UpdateTenant(ctx, h.tenant.ID, callscope.TenantUpdate{Settings: &set})
 	must(t, err)
 	h.calls = &call.Service{Store: s, Stages: pipeline.Stages, Now: h.clock.Now}
-	h.campaigns = &campaign.Service{Store: s, Calls: h.calls, Interval: 20 * time.Millisecond}
+	h.campaigns = &campaign.Service{Store: s, Calls: h.calls, Interval: 100 * time.Millisecond}
 	h.dialer = &watchingDialer{dialled: map[string]int{}, active: map[string]bool{}}
 	h.sim = &dial.Simulator{Events: watchingEvents{&dial.Reporter{Calls: h.calls, Recordings: blob.Dir{Root: t.TempDir()}}, h.dialer},
 		Clock: &simClock{v: h.clock}}
@@ -225,8 +225,8 @@ func TestCampaignAcceptance(t *testing.T) {
 		must(t, err)
 		c := &callscope.Campaign{TenantID: h.tenant.ID, Name: "Spring renewals", Concurrency: 20, Redial: redial,
 			Script: "Hello {{contactName}}, about your {{plan}} plan.", TimeZone: "America/New_York",
-			CallingWindow: &callscope.CallingWindow{Start: "09:00", End: "17:00"}, TranscriptionEnabled: true,
-			Provider: map[string]any{"simulate": map[string]any{"ringSeconds": 0, "talkSeconds": 0.01}}}
+			CallingWindow: &callscope.CallingWindow{Start: "09:00", End: "17:00"},
+			Provider:      map[string]any{"simulate": map[string]any{"ringSeconds": 0, "talkSeconds": 0.01}}}
 		began := time.Now()
 		must(t, h.campaigns.Create(ctx, c, contacts))
 		h.run(t, c.ID, 50*time.Second)

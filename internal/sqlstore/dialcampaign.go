@@ -73,12 +73,16 @@ func (q *queries) Campaign(ctx context.Context, tenantID, id string) (*callscope
 }
 
 // LockCampaign reads one of the tenant's campaigns under its row's lock,
-// so that dispatching and reconciling a campaign take turns. Returns
-// ENOTFOUND if it does not exist.
-func (q *queries) LockCampaign(ctx context.Context, tenantID, id string) (*callscope.Campaign, error) {
+// so that one dispatch of a campaign runs at a time; with share, under a
+// shared lock, which lets reconciliations run side by side but not beside
+// a dispatch or a change of state. Returns ENOTFOUND if it does not exist.
+func (q *queries) LockCampaign(ctx context.Context, tenantID, id string, share ...bool) (*callscope.Campaign, error) {
 	suffix := ""
 	if q.d == Postgres {
 		suffix = ` FOR UPDATE`
+		if len(share) > 0 && share[0] {
+			suffix = ` FOR SHARE`
+		}
 	}
 	c, err := scanCampaign(q.ex.queryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE tenant_id = $1 AND id = $2`+suffix, tenantID, id))
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
@@ -280,6 +284,15 @@ func (q *queries) CampaignProgress(ctx context.Context, tenantID, campaignID str
 		p.Attempts += attempts
 	}
 	return p, rs.Err()
+}
+
+// CampaignHasWork reports whether a campaign has contacts pending or in
+// progress.
+func (q *queries) CampaignHasWork(ctx context.Context, tenantID, campaignID string) (bool, error) {
+	var n int
+	err := q.ex.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM campaign_contacts WHERE tenant_id = $1 AND campaign_id = $2
+		AND state IN ('pending', 'in_progress') LIMIT 1) w`, tenantID, campaignID).Scan(&n)
+	return n > 0, err
 }
 
 // InProgressContacts counts a campaign's contacts in progress.
