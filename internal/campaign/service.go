@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -51,11 +52,19 @@ func (s *Service) Create(ctx context.Context, c *callscope.Campaign, contacts []
 	if c.DurationMinutes == 0 {
 		c.DurationMinutes = callscope.DefaultCallMinutes
 	}
-	if err := c.Validate("body"); err != nil {
-		return err
+	// Every field at fault is named at once, the campaign's and its
+	// contacts'.
+	var fields []callscope.FieldError
+	for _, err := range []error{c.Validate("body"), validateContacts(contacts, "body", "contacts")} {
+		var e *callscope.Error
+		if errors.As(err, &e) && len(e.Fields) > 0 {
+			fields = append(fields, e.Fields...)
+		} else if err != nil {
+			return err
+		}
 	}
-	if err := validateContacts(contacts, "body", "contacts"); err != nil {
-		return err
+	if len(fields) > 0 {
+		return callscope.ValidationError(fields...)
 	}
 	c.State = callscope.CampaignRunning
 	return s.Store.InTx(ctx, func(tx *sqlstore.Tx) error {
