@@ -358,7 +358,8 @@ var OptOutPhrases = []string{
 var agentSpeakers = map[string]bool{"agent": true, "assistant": true, "bot": true, "ai": true, "system": true, "caller": false}
 
 // normalise lower-cases s and turns every run of other than letters and
-// digits into one space, padded, so phrases match on whole words.
+// digits into one space, padded, so phrases match on whole words; the end
+// of a sentence becomes a bar, which no phrase spans.
 func normalise(s string) string {
 	var b strings.Builder
 	b.WriteByte(' ')
@@ -366,6 +367,15 @@ func normalise(s string) string {
 	for _, r := range strings.ToLower(s) {
 		if r == '\'' || r == '’' {
 			continue // "don't" reads as "dont"
+		}
+		if r == '.' || r == '!' || r == '?' || r == ';' {
+			// A phrase does not run across sentences.
+			if !space {
+				b.WriteByte(' ')
+			}
+			b.WriteString("| ")
+			space = true
+			continue
 		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			b.WriteRune(r)
