@@ -124,15 +124,25 @@ type harness struct {
 	sim       *dial.Simulator
 	clock     *virtualClock
 	tenant    *callscope.Tenant
+	stop      func()
 }
 
 func newHarness(t testing.TB, s *sqlstore.Store, start time.Time, lines int) *harness {
 	t.Helper()
 	must(t, job.Migrate(ctx, s))
-	h := &harness{store: s, tenant: sqlstoretest.MustTenant(t, s), clock: &virtualClock{t: start}}
+	tenant := sqlstoretest.MustTenant(t, s)
 	set := callscope.SettingsOf(map[string]any{"autocaller": map[string]any{"max_concurrent_calls": lines}})
-	_, err := s.UpdateTenant(ctx, h.tenant.ID, callscope.TenantUpdate{Settings: &set})
+	_, err := s.UpdateTenant(ctx, tenant.ID, callscope.TenantUpdate{Settings: &set})
 	must(t, err)
+	return restart(t, s, tenant, &virtualClock{t: start})
+}
+
+// restart starts a process's worth of the campaign machinery — queue,
+// dial engine, simulator, campaign loop — on a store and tenant that may
+// have run campaigns before.
+func restart(t testing.TB, s *sqlstore.Store, tenant *callscope.Tenant, clock *virtualClock) *harness {
+	t.Helper()
+	h := &harness{store: s, tenant: tenant, clock: clock}
 	h.calls = &call.Service{Store: s, Stages: pipeline.Stages, Now: h.clock.Now}
 	h.campaigns = &campaign.Service{Store: s, Calls: h.calls, Interval: 100 * time.Millisecond}
 	h.dialer = &watchingDialer{dialled: map[string]int{}, active: map[string]bool{}}
@@ -152,11 +162,12 @@ func newHarness(t testing.TB, s *sqlstore.Store, start time.Time, lines int) *ha
 	h.calls.Queue = q
 	must(t, q.Start(ctx))
 	must(t, h.campaigns.Open(ctx))
-	t.Cleanup(func() {
+	h.stop = func() {
 		h.campaigns.Close()
 		h.sim.Wait()
 		q.Stop(ctx)
-	})
+	}
+	t.Cleanup(h.stop)
 	return h
 }
 
@@ -431,6 +442,46 @@ func TestVoiceBotReconcile(t *testing.T) {
 		must(t, err)
 		if dc.State != "" {
 			t.Fatalf("a voice-bot contact has dialling state %q", dc.State)
+		}
+	})
+}
+
+// TestCampaignRestart stops the process running a campaign part way and
+// starts another on the same database: the campaign finishes with the
+// attempts its rule implies, no contact dialled more often than that.
+func TestCampaignRestart(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		h := newHarness(t, s, time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC), 50)
+		var contacts []callscope.CampaignContactInput
+		for i := range 40 {
+			contacts = append(contacts, callscope.CampaignContactInput{Phone: phone(i)})
+		}
+		redial, err := callscope.ParseRedial("busy=1m*3,no_answer=2m*2")
+		must(t, err)
+		c := &callscope.Campaign{TenantID: h.tenant.ID, Name: "Restart", Concurrency: 5, Redial: redial,
+			Provider: map[string]any{"simulate": map[string]any{"ringSeconds": 0, "talkSeconds": 0.01}}}
+		must(t, h.campaigns.Create(ctx, c, contacts))
+		for deadline := time.Now().Add(20 * time.Second); h.dialer.dials.Load() < 12; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the campaign did not start")
+			}
+		}
+		h.stop()
+		first := h.dialer.dialled
+		h2 := restart(t, s, h.tenant, h.clock)
+		h2.run(t, c.ID, 30*time.Second)
+		h2.sim.Wait()
+		want := map[byte]int{'0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1, '7': 3, '8': 2, '9': 1}
+		all, err := s.DialContacts(ctx, h.tenant.ID, c.ID, "")
+		must(t, err)
+		for _, dc := range all {
+			n := want[dc.Contact[len(dc.Contact)-1]]
+			if dials := first[dc.Contact] + h2.dialer.dialled[dc.Contact]; dc.Attempts != n || dials != n {
+				t.Errorf("%s: %d attempts, %d dials (%d before the restart); want %d", dc.Contact, dc.Attempts, dials, first[dc.Contact], n)
+			}
+		}
+		if h2.dialer.dials.Load() == 0 {
+			t.Error("the restarted process made no call: the restart came too late to test anything")
 		}
 	})
 }
