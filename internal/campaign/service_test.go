@@ -21,6 +21,7 @@ import (
 	"github.com/callscope/callscope/internal/pipeline"
 	"github.com/callscope/callscope/internal/sqlstore"
 	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
+	"github.com/callscope/callscope/internal/voicebot"
 )
 
 var ctx = context.Background()
@@ -410,38 +411,68 @@ func TestOptOut(t *testing.T) {
 	})
 }
 
-// TestVoiceBotReconcile: a seed-004 voice-bot campaign, which has no
-// campaigns row and no dialling, still has its calls counted per contact
-// by the same reconciliation.
+// TestVoiceBotReconcile: seed-004 voice-bot results of a campaign, which
+// has no campaigns row and no dialling, are still reconciled per contact
+// by the same campaign.reconcile job — and a transcript in which the
+// caller opts out puts the number on the do-not-call list.
 func TestVoiceBotReconcile(t *testing.T) {
 	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
 		h := newHarness(t, s, time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC), 10)
-		mk := func(status callscope.CallStatus) *callscope.Call {
-			c := &callscope.Call{TenantID: h.tenant.ID, Direction: callscope.Outbound, To: "+15550001", CampaignID: "bot-campaign-1", Status: status}
-			must(t, h.calls.Create(ctx, c))
+		post := func(session, by, said string) *callscope.Call {
+			p, err := voicebot.Parse([]byte(`{"session_id":"` + session + `","campaign_id":"bot-campaign-1","from_number":"+14155550123",` +
+				`"call_direction":"inbound","disconnected_by":"` + by + `","call_duration_seconds":12,` +
+				`"transcript":[{"role":"assistant","content":"Hello, this is the renewal line. Stop calling us anytime."},{"role":"user","content":"` + said + `"}]}`))
+			must(t, err)
+			must(t, h.calls.MergeResults(ctx, h.tenant, p))
+			c, err := s.Call(ctx, h.tenant.ID, session)
+			must(t, err)
 			return c
 		}
-		first := mk(callscope.CallNoAnswer)
-		cc, err := h.campaigns.Reconcile(ctx, first)
-		must(t, err)
-		if cc.Attempts != 1 || cc.NextAction != callscope.CampaignRetry {
-			t.Fatalf("after a no-answer: %+v", cc)
+		waitContact := func(attempts int) *callscope.CampaignContact {
+			t.Helper()
+			for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				cc, err := s.CampaignContact(ctx, h.tenant.ID, "bot-campaign-1", "+14155550123")
+				if err == nil && cc.Attempts == attempts {
+					return cc
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("contact not reconciled %d times: %+v %v", attempts, cc, err)
+				}
+			}
 		}
-		cc, err = h.campaigns.Reconcile(ctx, first)
+		first := post("bot-session-1", "no_answer", "")
+		cc := waitContact(1)
+		if cc.NextAction != callscope.CampaignRetry || cc.LastCallID != first.ID {
+			t.Fatalf("after a failed call: %+v", cc)
+		}
+		if _, err := s.DoNotCall(ctx, h.tenant.ID, "+14155550123"); callscope.ErrorCode(err) != callscope.ENOTFOUND {
+			t.Fatalf("the agent's words opted the caller out: %v", err)
+		}
+		// Reconciled again, it still counts once.
+		cc, err := h.campaigns.Reconcile(ctx, first)
 		must(t, err)
 		if cc.Attempts != 1 {
 			t.Fatalf("reconciled twice: %+v", cc)
 		}
-		second := mk(callscope.CallCompleted)
-		cc, err = h.campaigns.Reconcile(ctx, second)
-		must(t, err)
-		if cc.Attempts != 2 || cc.NextAction != callscope.CampaignDone || cc.LastCallID != second.ID {
-			t.Fatalf("after an answer: %+v", cc)
+		second := post("bot-session-2", "user", "Thanks, but please remove me from your list.")
+		cc = waitContact(2)
+		if cc.NextAction != callscope.CampaignDone || cc.LastCallID != second.ID {
+			t.Fatalf("after an answered call: %+v", cc)
 		}
-		dc, err := s.DialContact(ctx, h.tenant.ID, "bot-campaign-1", "+15550001")
+		dc, err := s.DialContact(ctx, h.tenant.ID, "bot-campaign-1", "+14155550123")
 		must(t, err)
 		if dc.State != "" {
 			t.Fatalf("a voice-bot contact has dialling state %q", dc.State)
+		}
+		var e *callscope.DoNotCallEntry
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if e, err = s.DoNotCall(ctx, h.tenant.ID, "+14155550123"); err == nil || time.Now().After(deadline) {
+				break
+			}
+		}
+		must(t, err)
+		if e.Source != callscope.DNCSourceOptOut || e.CallID != second.ID || !strings.Contains(e.Reason, "remove me from your list") {
+			t.Fatalf("do-not-call entry = %+v", e)
 		}
 	})
 }
