@@ -516,3 +516,33 @@ func TestCampaignRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestPlaceInCampaignWindow: a campaign call that comes due after its
+// campaign's window closed (it waited for a line, say) is not placed then,
+// but when the window opens next, in the contact's time zone.
+func TestPlaceInCampaignWindow(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		now := time.Date(2026, 3, 10, 20, 30, 0, 0, time.UTC) // 16:30 in New York
+		h := newHarness(t, s, now, 10)
+		c := &callscope.Campaign{TenantID: h.tenant.ID, Name: "Window", Concurrency: 1, DurationMinutes: 5,
+			CallingWindow: &callscope.CallingWindow{Start: "09:00", End: "17:00"}, TimeZone: "America/New_York"}
+		must(t, h.campaigns.Create(ctx, c, nil))
+		at := now.Add(40 * time.Minute)
+		cl := &callscope.Call{TenantID: h.tenant.ID, To: "+14155550101", CampaignID: c.ID, ScheduledAt: &at}
+		must(t, s.InTx(ctx, func(tx *sqlstore.Tx) error {
+			return h.calls.ScheduleTx(ctx, tx, cl, &callscope.OutboundCall{DurationMinutes: 5, TimeZone: "America/New_York"})
+		}))
+		h.clock.advance(at)
+		p, err := h.calls.Place(ctx, h.tenant.ID, cl.ID)
+		must(t, err)
+		if p.Dial || !strings.Contains(p.Outbound.Waiting, "outside the calling window: waiting until 2026-03-11T09:00:00-04:00") {
+			t.Fatalf("placed outside the campaign's window: dial %v, waiting %q", p.Dial, p.Outbound.Waiting)
+		}
+		h.clock.advance(time.Date(2026, 3, 11, 13, 0, 0, 0, time.UTC))
+		p, err = h.calls.Place(ctx, h.tenant.ID, cl.ID)
+		must(t, err)
+		if !p.Dial {
+			t.Fatalf("not placed when the window opened: waiting %q", p.Outbound.Waiting)
+		}
+	})
+}
