@@ -228,14 +228,13 @@ func (s *Service) dispatch(ctx context.Context, tx *sqlstore.Tx, c *callscope.Ca
 	if err != nil {
 		return err
 	}
-	free := c.Concurrency - inProgress
-	if lines, err := tx.OutboundLinesInUse(ctx, c.TenantID, now); err != nil {
+	lines, err := tx.OutboundLinesInUse(ctx, c.TenantID, now)
+	if err != nil {
 		return err
-	} else {
-		// Calls beyond the tenant's free lines would wait for a line, and
-		// might wait past the window: they are left for later.
-		free = min(free, set.Lines()-lines)
 	}
+	// Calls beyond the tenant's free lines would wait for a line: they
+	// are left for later.
+	free := min(c.Concurrency-inProgress, set.Lines()-lines)
 	started := 0
 	for free > 0 {
 		due, err := tx.DueCampaignContacts(ctx, c.TenantID, c.ID, now, 100)
