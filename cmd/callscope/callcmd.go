@@ -33,6 +33,22 @@ type autoClient struct {
 }
 
 func autoClientFromEnv(server, key string) (*autoClient, error) {
+	c, err := apiClientFromEnv(server, key)
+	if err != nil {
+		return nil, err
+	}
+	prefix := os.Getenv("CALLSCOPE_AUTOCALLER_PREFIX")
+	if prefix == "" {
+		prefix = "/autocaller"
+	}
+	c.base += "/" + strings.Trim(prefix, "/")
+	return c, nil
+}
+
+// apiClientFromEnv returns a client of a running server's API root:
+// server, else CALLSCOPE_URL, else http://CALLSCOPE_ADDR; key, else
+// CALLSCOPE_API_KEY.
+func apiClientFromEnv(server, key string) (*autoClient, error) {
 	if server == "" {
 		server = os.Getenv("CALLSCOPE_URL")
 	}
@@ -49,12 +65,7 @@ func autoClientFromEnv(server, key string) (*autoClient, error) {
 	if key == "" {
 		return nil, fmt.Errorf("no API key: set CALLSCOPE_API_KEY or --key")
 	}
-	prefix := os.Getenv("CALLSCOPE_AUTOCALLER_PREFIX")
-	if prefix == "" {
-		prefix = "/autocaller"
-	}
-	return &autoClient{base: strings.TrimRight(server, "/") + "/" + strings.Trim(prefix, "/"), key: key,
-		http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &autoClient{base: strings.TrimRight(server, "/"), key: key, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
 // do sends a request and decodes the JSON answer; an error answer becomes

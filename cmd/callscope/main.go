@@ -75,6 +75,7 @@ Usage:
   callscope backup FILE
   callscope restore [--force] FILE
   callscope call schedule|list|status|cancel --user ID …   (outbound calls via a running server)
+  callscope campaign create --contacts FILE.csv …|list|status|attempts|pause|resume|cancel   (outbound campaigns via a running server)
   callscope version
 
 Every command reads the same configuration (CALLSCOPE_* environment
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "call":
 		return cmdCall(ctx, rest, stdout, stderr)
+	case "campaign":
+		return cmdCampaign(ctx, rest, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "tenant":

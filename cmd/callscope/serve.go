@@ -129,7 +129,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	river.AddWorker(workers, &deliver.AgentWorker{Agent: agents})
 	river.AddWorker(workers, &deliver.CRMWorker{CRM: &deliver.CRM{Store: s, Egress: outbound, PublicURL: cfg.PublicURL,
 		Logger: log.With("component", "crm")}})
-	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns")})
+	// Outbound campaigns: their calls' outcomes decide the next call.
+	campaigns := &campaign.Service{Store: s, Logger: log.With("component", "campaigns")}
+	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns"), Campaigns: campaigns})
 	learner := &pipeline.Learner{Store: s}
 	engineCfg := engines.Config{Stages: cfg.LLMStages, Learner: learner}
 	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
@@ -168,6 +170,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
 	calls := &call.Service{Store: s, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
 		Stages: pipeline.Stages, Recordings: recordings}
+	campaigns.Calls = calls
 	river.AddWorker(workers, &call.RetentionWorker{Calls: calls, Logger: log.With("component", "retention")})
 	analyze.AddWorkers(workers, analyze.Config{Store: s, Engines: runner.Engines, Redact: analyze.RedactsLike(runner),
 		Logger: log.With("component", "analyzers")})
@@ -213,7 +216,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := &cshttp.Server{
 		Store: s, Logger: log, Registry: reg, Version: version,
 		Calls: calls, Live: streams.sessions, TwilioStream: streams.handler(), Feed: hub, Learner: learner,
-		Outbound: outboundCalls, Callbacks: callbacks, AutocallerPrefix: cfg.AutocallerPrefix,
+		Outbound: outboundCalls, Callbacks: callbacks, AutocallerPrefix: cfg.AutocallerPrefix, Campaigns: campaigns,
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
 		Agents: func() *deliver.Agent {
 			return &deliver.Agent{Store: s, Egress: outbound, RootCAs: agents.RootCAs, Logger: log.With("component", "agent_service")}
@@ -252,6 +255,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer placer.Close()
+		if err := campaigns.Open(ctx); err != nil {
+			return err
+		}
+		defer campaigns.Close()
 	}
 	log.Info("callscope serving", "addr", srv.Addr(), "database", s.Describe(), "version", version,
 		"queue_client_id", q.ClientID())

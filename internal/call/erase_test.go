@@ -155,6 +155,11 @@ func fullCall(t *testing.T, svc *call.Service, s *sqlstore.Store, tenant *callsc
 	must(t, s.AddDeliveryAttempt(ctx, &callscope.DeliveryAttempt{DeliveryID: d.ID, Attempt: 1, StatusCode: 500}))
 	_, err = s.ReconcileCampaignCall(ctx, ended, "+254700000001")
 	must(t, err)
+	must(t, s.LogCampaign(ctx, &callscope.CampaignLogEntry{TenantID: tenant.ID, CampaignID: "camp-1", Contact: "+254700000001",
+		CallID: c.ID, Event: callscope.LogOutcome, Reason: "completed"}))
+	_, _, err = s.AddDoNotCall(ctx, &callscope.DoNotCallEntry{TenantID: tenant.ID, Number: "+254700000001",
+		Source: callscope.DNCSourceOptOut, CallID: c.ID, Reason: "said: stop calling me"})
+	must(t, err)
 	return ended
 }
 
@@ -176,7 +181,7 @@ func TestEraseLeavesNothing(t *testing.T) {
 		before := mentions(t, s, c.ID)
 		for _, want := range []string{"analyzer_runs", "call_external_ids", "calls", "campaign_calls",
 			"deliveries", "events", "evolution_snapshots", "processing", "recordings", "river_job", "segments",
-			"live_events", "classification_corrections"} {
+			"live_events", "classification_corrections", "campaign_log", "do_not_call"} {
 			if !contains(before, want) {
 				t.Fatalf("before erasure, no row of %s mentions the call (tables mentioning it: %v): the check cannot see it", want, before)
 			}

@@ -185,23 +185,35 @@ func (s *Service) Schedule(ctx context.Context, c *callscope.Call, o *callscope.
 		return nil, false, callscope.Errorf(callscope.EINVALID, "an outbound call needs a scheduled time")
 	}
 	return idempotent(ctx, s, c.TenantID, c.UserID, "schedule", idem, func(tx *sqlstore.Tx) (*ScheduleAnswer, error) {
-		c.ID, c.Version = "", 0
-		c.Direction, c.Status = callscope.Outbound, callscope.CallScheduled
-		c.ExternalIDs = []callscope.ExternalID{{Kind: callscope.ExtAutocallerID, Value: "call_" + callscope.NewID()}}
-		if err := tx.CreateCall(ctx, c); err != nil {
+		if err := s.ScheduleTx(ctx, tx, c, o); err != nil {
 			return nil, err
 		}
-		o.CallID, o.TenantID = c.ID, c.TenantID
-		if err := tx.CreateOutboundCall(ctx, o); err != nil {
-			return nil, err
-		}
-		if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.CallCreatedData{CallRefData: callscope.RefOf(c),
-			Direction: c.Direction, Status: c.Status}); err != nil {
-			return nil, err
-		}
-		s.placeJob(tx, c.TenantID, c.ID, *c.ScheduledAt)
 		return &ScheduleAnswer{CallID: c.PublicID(), Status: callscope.AutoStatus(c.Status), ScheduledTime: *c.ScheduledAt}, nil
 	})
+}
+
+// ScheduleTx is Schedule in tx, without an Idempotency-Key: the caller's
+// transaction makes the call exist exactly when its own changes do.
+func (s *Service) ScheduleTx(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, o *callscope.OutboundCall) error {
+	if c.ScheduledAt == nil {
+		return callscope.Errorf(callscope.EINVALID, "an outbound call needs a scheduled time")
+	}
+	c.ID, c.Version = "", 0
+	c.Direction, c.Status = callscope.Outbound, callscope.CallScheduled
+	c.ExternalIDs = []callscope.ExternalID{{Kind: callscope.ExtAutocallerID, Value: "call_" + callscope.NewID()}}
+	if err := tx.CreateCall(ctx, c); err != nil {
+		return err
+	}
+	o.CallID, o.TenantID = c.ID, c.TenantID
+	if err := tx.CreateOutboundCall(ctx, o); err != nil {
+		return err
+	}
+	if _, err := s.Queue.RecordEvent(ctx, tx, c, callscope.CallCreatedData{CallRefData: callscope.RefOf(c),
+		Direction: c.Direction, Status: c.Status}); err != nil {
+		return err
+	}
+	s.placeJob(tx, c.TenantID, c.ID, *c.ScheduledAt)
+	return nil
 }
 
 // lockedOutbound reads the outbound call ref names under its call's lock,
@@ -282,6 +294,19 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 			if open := set.CallingWindow.NextOpen(now, loc); !open.Equal(now) {
 				if open.IsZero() {
 					return s.failOutbound(ctx, tx, o, "the tenant's calling window never opens")
+				}
+				return retry(open, fmt.Sprintf(waitingWindow+": waiting until %s (%s)", open.In(loc).Format(time.RFC3339), loc))
+			}
+		}
+		if c.CampaignID != "" {
+			// A campaign's own window, in the contact's time zone.
+			open, loc, err := s.campaignWindowOpen(ctx, tx, o, set, now)
+			if err != nil {
+				return err
+			}
+			if !open.Equal(now) {
+				if open.IsZero() {
+					return s.failOutbound(ctx, tx, o, "the campaign's calling window never opens")
 				}
 				return retry(open, fmt.Sprintf(waitingWindow+": waiting until %s (%s)", open.In(loc).Format(time.RFC3339), loc))
 			}
@@ -460,6 +485,10 @@ func (s *Service) failOutbound(ctx context.Context, tx *sqlstore.Tx, o *callscop
 func (s *Service) outboundStatusChanged(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call) error {
 	switch {
 	case c.Status.Final():
+		if c.CampaignID != "" {
+			// A campaign call's outcome decides the campaign's next call.
+			s.Queue.EnqueueCampaignReconcile(tx, c.TenantID, c.ID)
+		}
 		freed, err := tx.ReleaseOutboundLine(ctx, c.ID)
 		if err != nil || !freed {
 			return err

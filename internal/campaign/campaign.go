@@ -21,6 +21,10 @@ type Worker struct {
 	river.WorkerDefaults[job.CampaignReconcileArgs]
 	Store  *sqlstore.Store
 	Logger *slog.Logger
+	// Campaigns, when set, also redials outbound campaigns' contacts and
+	// puts numbers that opted out on the do-not-call list (see
+	// Service.Reconcile).
+	Campaigns *Service
 }
 
 // Work implements river.Worker. A job naming one call is cancelled when
@@ -88,15 +92,19 @@ func (w *Worker) reconcile(ctx context.Context, c *callscope.Call) (cc *callscop
 	if c == nil {
 		return nil, "", callscope.Errorf(callscope.ENOTFOUND, "Call session not found")
 	}
-	if c.CampaignID == "" {
-		return nil, "not a campaign call", nil
-	}
 	if !c.Status.Final() {
 		return nil, "call not over", nil
 	}
-	cc, err = w.Store.ReconcileCampaignCall(ctx, c, CampaignContactOf(c))
+	if w.Campaigns != nil {
+		cc, err = w.Campaigns.Reconcile(ctx, c)
+	} else if c.CampaignID != "" {
+		cc, err = w.Store.ReconcileCampaignCall(ctx, c, CampaignContactOf(c))
+	}
 	if err != nil {
 		return nil, "", err
+	}
+	if c.CampaignID == "" {
+		return nil, "not a campaign call", nil
 	}
 	if w.Logger != nil {
 		w.Logger.InfoContext(ctx, "campaign call reconciled", "campaign_id", cc.CampaignID, "call_id", c.ID,

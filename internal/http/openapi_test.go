@@ -321,6 +321,14 @@ func TestOpenAPISchemasMatchViews(t *testing.T) {
 		{"Deletion", deletionView{}, true},
 		{"LegalHold", legalHoldView{}, true},
 		{"LegalHoldCreate", legalHoldInput{}, false},
+		{"Campaign", campaignView{}, true},
+		{"CampaignCreate", campaignInput{}, false},
+		{"CampaignContact", campaignContactInput{}, false},
+		{"CampaignContacts", contactsInput{}, false},
+		{"CampaignAttempt", campaignAttemptView{}, true},
+		{"RedialRule", redialView{}, true},
+		{"DoNotCallEntry", doNotCallView{}, true},
+		{"DoNotCallCreate", doNotCallInput{}, false},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			s, ok := schemas[c.schema].(map[string]any)

@@ -123,6 +123,19 @@ func (s *Server) routes() []route {
 		{Method: "GET", Pattern: ac + "/calls/{call_id}/callbacks", Auth: authTenant, Query: []string{"userId"}, Summary: "List a call's callback deliveries", Handle: s.handleAutoCallbacks},
 		{Method: "POST", Pattern: ac + "/calls/{call_id}/callbacks/{delivery_id}/replay", Auth: authTenant, Summary: "Send a callback again", Body: bodyJSON, Handle: s.handleAutoReplayCallback},
 		{Method: "POST", Pattern: ac + "/callback-secret", Auth: authTenant, Summary: "Rotate the callback secret", Handle: s.handleAutoRotateSecret},
+
+		// Outbound campaigns and the do-not-call list, in campaigns.go.
+		{Method: "POST", Pattern: "/api/v1/campaigns", Auth: authTenant, Summary: "Create an outbound campaign", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleCreateCampaign},
+		{Method: "GET", Pattern: "/api/v1/campaigns", Auth: authTenant, Query: []string{"cursor", "limit"}, Summary: "List campaigns", Handle: s.handleListCampaigns},
+		{Method: "GET", Pattern: "/api/v1/campaigns/{campaign_id}", Auth: authTenant, Summary: "Get a campaign and its progress", Handle: s.handleGetCampaign},
+		{Method: "POST", Pattern: "/api/v1/campaigns/{campaign_id}/contacts", Auth: authTenant, Summary: "Add contacts to a campaign", Body: bodyJSON, MaxBody: 16 << 20, Handle: s.handleAddCampaignContacts},
+		{Method: "POST", Pattern: "/api/v1/campaigns/{campaign_id}/pause", Auth: authTenant, Summary: "Pause a campaign", Handle: s.handlePauseCampaign},
+		{Method: "POST", Pattern: "/api/v1/campaigns/{campaign_id}/resume", Auth: authTenant, Summary: "Resume a paused campaign", Handle: s.handleResumeCampaign},
+		{Method: "POST", Pattern: "/api/v1/campaigns/{campaign_id}/cancel", Auth: authTenant, Summary: "Cancel a campaign", Handle: s.handleCancelCampaign},
+		{Method: "GET", Pattern: "/api/v1/campaigns/{campaign_id}/attempts", Auth: authTenant, Query: []string{"cursor", "limit", "event"}, Summary: "List a campaign's attempts and skips", Handle: s.handleCampaignAttempts},
+		{Method: "GET", Pattern: "/api/v1/do-not-call", Auth: authTenant, Query: []string{"cursor", "limit"}, Summary: "List the do-not-call list", Handle: s.handleListDoNotCall},
+		{Method: "POST", Pattern: "/api/v1/do-not-call", Auth: authTenant, Summary: "Add a number to the do-not-call list", Body: bodyJSON, Handle: s.handleAddDoNotCall},
+		{Method: "DELETE", Pattern: "/api/v1/do-not-call/{number}", Auth: authTenant, Summary: "Take a number off the do-not-call list", Handle: s.handleDeleteDoNotCall},
 	}
 }
 

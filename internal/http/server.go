@@ -22,6 +22,7 @@ import (
 	"github.com/callscope/callscope/internal/analyze"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
+	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/feed"
@@ -86,6 +87,10 @@ type Server struct {
 	// AutocallerPrefix is where the Auto-Caller API is served (default
 	// DefaultAutocallerPrefix).
 	AutocallerPrefix string
+
+	// Campaigns runs outbound campaigns (campaigns.go); nil makes one that
+	// dispatches campaigns only when they change, without redialling.
+	Campaigns *campaign.Service
 
 	// Live closes live call streams when their call is ended (live.go).
 	Live LiveCalls

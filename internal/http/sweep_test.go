@@ -53,6 +53,9 @@ var sweepBodies = map[string]string{
 	"POST /autocaller/calls/{call_id}/end":                            `{"userId":"u1"}`,
 	"POST /autocaller/calls/{call_id}/cancel":                         `{"userId":"u1"}`,
 	"POST /autocaller/calls/{call_id}/callbacks/{delivery_id}/replay": `{"userId":"u1"}`,
+	"POST /api/v1/campaigns":                                          `{"name":"Spring renewals","user_id":"user-1","title":"Renewal","purpose":"your plan renewal","script":"Hello {{contactName}}, about your {{plan}} plan.","concurrency":20,"redial":{"busy":{"delay_seconds":600,"max_attempts":3},"no_answer":{"delay_seconds":3600,"max_attempts":2}},"calling_window":{"start":"09:00","end":"20:00","days":["mon","tue","wed","thu","fri"]},"time_zone":"America/New_York","duration_minutes":10,"recording_enabled":true,"transcription_enabled":true,"provider":{"simulate":{"ringSeconds":1,"talkSeconds":3}},"contacts":[{"phone":"+14155550100","name":"Ada Lovelace","time_zone":"Europe/London","variables":{"plan":"gold"}}]}`,
+	"POST /api/v1/campaigns/{campaign_id}/contacts":                   `{"contacts":[{"phone":"+14155550101","name":"Alan Turing","time_zone":"America/Chicago","variables":{"plan":"silver"}}]}`,
+	"POST /api/v1/do-not-call":                                        `{"number":"+14155550100","reason":"asked by e-mail"}`,
 	"PUT /api/v1/calls/{call_id}/legal-hold":                          `{"reason":"case 1"}`,
 	"POST /api/v1/classify":                                           `{"transcript":"caller: my son is being bullied at school","taxonomy":{"name":"t","fallback":"a","negations":["sio"],"categories":[{"id":"a","label":"A","risk":"low","keywords":[{"weight":2,"terms":["bull*"]}]}],"escalation":[{"level":"high","terms":["knife"]}]}}`,
 	"PUT /api/v1/calls/{call_id}/classification":                      `{"category":"neglect","note":"n","reviewer":"r"}`,
@@ -262,8 +265,13 @@ func sweep(t *testing.T, d sqlstore.Dialect) {
 		t.Fatalf("recording upload: %d %s", r.Status, r.Body)
 	}
 	recordingID := fmt.Sprint(r.json(t)["id"])
+	r = e.do("POST", "/api/v1/campaigns", e.key, map[string]any{"name": "fixture", "provider": map[string]any{"simulate": map[string]any{"outcome": "busy"}},
+		"contacts": []map[string]any{{"phone": "+14155550177"}}})
+	wantStatus(t, r, 201)
+	campaignID := fmt.Sprint(r.json(t)["id"])
 	ids := map[string]string{"{call_id}": "sweep-1", "{tenant_id}": other, "{key_id}": keyID, "{id}": analyzerID,
 		"{backfill_id}": backfillID, "{webhook_id}": webhookID, "{delivery_id}": "1", "{recording_id}": recordingID, "{token}": "tok"}
+	ids["{campaign_id}"], ids["{number}"] = campaignID, "+14155550100"
 	fill := func(pattern string) string {
 		for k, v := range ids {
 			pattern = strings.ReplaceAll(pattern, k, v)

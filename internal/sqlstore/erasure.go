@@ -62,6 +62,14 @@ var callRows = []struct{ name, sql string }{
 	{"analyzer_runs", `DELETE FROM analyzer_runs WHERE call_id = $1`},
 	{"evolution_snapshots", `DELETE FROM evolution_snapshots WHERE call_id = $1`},
 	{"classification_corrections", `DELETE FROM classification_corrections WHERE call_id = $1`},
+	// Outbound campaigns: a contact whose call is erased before it ended
+	// stops waiting for it (the attempt counts as failed); the log keeps
+	// the attempt without its call; a number that opted out stays on the
+	// do-not-call list (the request must be honoured), without the call or
+	// what was said in it.
+	{"campaign_contacts_in_progress", `UPDATE campaign_contacts SET state = 'failed', next_at = NULL WHERE last_call_id = $1 AND state = 'in_progress'`},
+	{"campaign_log", `UPDATE campaign_log SET call_id = '', reason = '' WHERE call_id = $1 OR reason LIKE '%' || CAST($1 AS TEXT) || '%'`},
+	{"do_not_call", `UPDATE do_not_call SET call_id = '', reason = '' WHERE call_id = $1`},
 	{"campaign_calls", `DELETE FROM campaign_calls WHERE call_id = $1`},
 	{"campaign_contacts", `UPDATE campaign_contacts SET last_call_id = '' WHERE last_call_id = $1`},
 	{"backfills", `UPDATE backfills SET resume_after = '' WHERE resume_after = $1 AND status IN ('completed', 'cancelled', 'failed')`},
