@@ -321,6 +321,9 @@ type CampaignProgress struct {
 const (
 	DNCSourceAPI    = "api"
 	DNCSourceOptOut = "opt_out"
+	// DNCSourceContact is a contact of the contact book marked
+	// do_not_call; the entry lasts as long as the mark.
+	DNCSourceContact = "contact"
 )
 
 // DoNotCallEntry is a number on a tenant's do-not-call list.

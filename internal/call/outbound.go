@@ -284,6 +284,12 @@ func (s *Service) Place(ctx context.Context, tenantID, callID string) (*Placemen
 		if c.ScheduledAt != nil && now.Before(*c.ScheduledAt) {
 			return retry(*c.ScheduledAt, "")
 		}
+		if listed, err := doNotCall(ctx, tx, c); err != nil || listed != "" {
+			if err != nil {
+				return err
+			}
+			return s.failOutbound(ctx, tx, o, listed)
+		}
 		t, err := tx.Tenant(ctx, tenantID)
 		if err != nil {
 			return err
@@ -339,6 +345,12 @@ func (s *Service) Start(ctx context.Context, tenantID, userID, ref string, idem 
 		c, now := o.Call, s.now()
 		if c.Status != callscope.CallScheduled {
 			return nil, callscope.Errorf(callscope.ECONFLICT, "Call cannot be started: it is %s", callscope.AutoStatus(c.Status))
+		}
+		if listed, err := doNotCall(ctx, tx, c); err != nil || listed != "" {
+			if err != nil {
+				return nil, err
+			}
+			return nil, callscope.Errorf(callscope.ECONFLICT, "Call cannot be started: %s", listed)
 		}
 		t, err := tx.Tenant(ctx, tenantID)
 		if err != nil {
@@ -650,4 +662,21 @@ func (s *Service) PutTranscript(ctx context.Context, tenantID, callID string, se
 		_, err = s.Queue.RecordEvent(ctx, tx, c, callscope.TranscriptionReadyData{CallRefData: callscope.RefOf(c), SegmentCount: len(segs)})
 		return err
 	})
+}
+
+// doNotCall says why c's number must not be dialled ("" when it may be):
+// the tenant's do-not-call list, or a contact marked do-not-call.
+func doNotCall(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call) (string, error) {
+	e, err := tx.DoNotCall(ctx, c.TenantID, c.To)
+	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	why := "the number is on the do-not-call list (" + e.Source
+	if e.Source == callscope.DNCSourceContact {
+		why = "the number's contact is marked do-not-call (" + e.Reason
+	}
+	return why + ")", nil
 }

@@ -377,10 +377,23 @@ func scanDNC(r row) (*callscope.DoNotCallEntry, error) {
 // ENOTFOUND if the number is not on the list.
 func (q *queries) DoNotCall(ctx context.Context, tenantID, number string) (*callscope.DoNotCallEntry, error) {
 	e, err := scanDNC(q.ex.queryRow(ctx, `SELECT `+dncColumns+` FROM do_not_call WHERE tenant_id = $1 AND number = $2`, tenantID, number))
+	if callscope.ErrorCode(err) != callscope.ENOTFOUND {
+		return e, err
+	}
+	// A contact of the contact book marked do-not-call is on the list
+	// too, for as long as the mark stays.
+	var contactID string
+	var updated time.Time
+	err = q.ex.queryRow(ctx, `SELECT c.id, c.updated_at FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id
+		WHERE n.tenant_id = $1 AND n.number = $2 AND c.do_not_call`, tenantID, number).Scan(&contactID, &updated)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
 		return nil, callscope.Errorf(callscope.ENOTFOUND, "Number not on the do-not-call list")
 	}
-	return e, err
+	if err != nil {
+		return nil, err
+	}
+	return &callscope.DoNotCallEntry{TenantID: tenantID, Number: number, Source: callscope.DNCSourceContact,
+		Reason: "contact " + contactID + " is marked do-not-call", CreatedAt: updated.UTC()}, nil
 }
 
 // DoNotCallList lists the tenant's do-not-call list in number order, after
