@@ -10,7 +10,6 @@ import (
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/campaign"
 	"github.com/callscope/callscope/internal/dial"
-	"github.com/callscope/callscope/internal/sqlstore"
 )
 
 // Outbound campaigns and the do-not-call list: handlers decode, call the
@@ -20,31 +19,18 @@ import (
 // campaigns returns the campaign service, or EUNAVAILABLE when the server
 // places no outbound calls.
 func (s *Server) campaigns() (*campaign.Service, error) {
-	if s.Outbound == nil {
+	if s.Outbound == nil || s.Campaigns == nil {
 		return nil, callscope.Errorf(callscope.EUNAVAILABLE, "Outbound calling is not configured on this server")
 	}
-	if s.Campaigns != nil {
-		return s.Campaigns, nil
-	}
-	st, ok := s.Store.(*sqlstore.Store)
-	if !ok {
-		return nil, callscope.Errorf(callscope.EUNAVAILABLE, "Campaigns need the SQL store")
-	}
-	// Without a service of its own the server dispatches campaigns when
-	// they change; serve gives it one whose loop redials too.
-	return &campaign.Service{Store: st, Calls: s.Calls}, nil
+	return s.Campaigns, nil
 }
 
 // campaignStore is where campaigns and the do-not-call list are read.
-func (s *Server) campaignStore() (*sqlstore.Store, error) {
-	if s.Campaigns != nil {
-		return s.Campaigns.Store, nil
+func (s *Server) campaignStore() (Store, error) {
+	if s.Outbound == nil || s.Campaigns == nil {
+		return nil, callscope.Errorf(callscope.EUNAVAILABLE, "Outbound calling is not configured on this server")
 	}
-	st, ok := s.Store.(*sqlstore.Store)
-	if !ok {
-		return nil, callscope.Errorf(callscope.EUNAVAILABLE, "Campaigns need the SQL store")
-	}
-	return st, nil
+	return s.Store, nil
 }
 
 // campaignView is a campaign as the API shows it, with its progress.

@@ -105,8 +105,11 @@ func FuzzJSONRoutes(f *testing.F) {
 	r = e.do("POST", "/api/v1/todos", e.key, map[string]any{"call_id": "fuzz-1", "text": "fuzz to-do"})
 	wantStatus(f, r, 201)
 	todo := fmt.Sprint(r.json(f)["id"])
+	r = e.do("POST", "/api/v1/campaigns", e.key, map[string]any{"name": "fuzz campaign", "user_id": "fuzz"})
+	wantStatus(f, r, 201)
+	campaign := fmt.Sprint(r.json(f)["id"])
 	subst := strings.NewReplacer("{call_id}", "fuzz-1", "{tenant_id}", other, "{id}", analyzer, "{webhook_id}", webhook, "{delivery_id}", "1",
-		"{contact_id}", contact, "{todo_id}", todo)
+		"{contact_id}", contact, "{todo_id}", todo, "{campaign_id}", campaign)
 	type target struct {
 		method, path, key string
 		hdr               []string

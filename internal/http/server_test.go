@@ -126,6 +126,9 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 		Recordings: recordings}
 	// Outbound calls are placed by the simulator (autocaller_test.go).
 	e.server.Outbound, e.server.Callbacks = autocallerFor(placer, e.server.Calls, e.server.Recordings, callbacks)
+	// Campaigns are dispatched when they change (serve also runs the
+	// redial loop).
+	e.server.Campaigns = &campaign.Service{Store: s, Calls: e.server.Calls}
 	e.server.Agents = func() *deliver.Agent { return &deliver.Agent{Store: s, Egress: e.server.Egress} }
 	hub := &feed.Hub{Source: s, Poll: 20 * time.Millisecond}
 	q.OnFeed(hub.Wake)

@@ -70,6 +70,14 @@ type Store interface {
 	Todo(ctx context.Context, tenantID, id string) (*callscope.Todo, error)
 	Todos(ctx context.Context, f callscope.TodoFilter) ([]*callscope.Todo, error)
 	UpdateTodo(ctx context.Context, t *callscope.Todo) error
+	// Outbound campaigns and the do-not-call list, in campaigns.go.
+	Campaign(ctx context.Context, tenantID, id string) (*callscope.Campaign, error)
+	Campaigns(ctx context.Context, tenantID, cursor string, limit int) ([]*callscope.Campaign, error)
+	CampaignProgress(ctx context.Context, tenantID, campaignID string) (*callscope.CampaignProgress, error)
+	CampaignLog(ctx context.Context, tenantID, campaignID, event, cursor string, limit int) ([]*callscope.CampaignLogEntry, error)
+	AddDoNotCall(ctx context.Context, e *callscope.DoNotCallEntry) (*callscope.DoNotCallEntry, bool, error)
+	DoNotCallList(ctx context.Context, tenantID, cursor string, limit int) ([]*callscope.DoNotCallEntry, error)
+	DeleteDoNotCall(ctx context.Context, tenantID, number string) error
 }
 
 // Jobs counts the durable queue's jobs. *job.Queue implements it.

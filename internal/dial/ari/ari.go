@@ -477,11 +477,15 @@ func (d *Dialer) end(ctx context.Context, c *callState, cause int, causeTxt stri
 		d.ended[c.id] = c
 	}
 	d.mu.Unlock()
-	ch := call.StatusChange{Status: StatusOf(cause), At: at, Reason: fmt.Sprintf("Q.850 cause %d: %s", cause, causeTxt)}
+	status := StatusOf(cause)
+	// Cleared before anyone answered: the call was not taken.
+	notTaken := status == callscope.CallCompleted && !answered
+	if notTaken {
+		status = callscope.CallNoAnswer
+	}
+	ch := call.StatusChange{Status: status, At: at, Reason: fmt.Sprintf("Q.850 cause %d: %s", cause, causeTxt)}
 	switch {
-	case ch.Status == callscope.CallCompleted && !answered:
-		// Cleared before anyone answered: the call was not taken.
-		ch.Status = callscope.CallNoAnswer
+	case notTaken:
 	case hungUp:
 		ch.DisconnectedBy = "user"
 	case ch.Status == callscope.CallCompleted || ch.Status == callscope.CallBusy:
