@@ -46,6 +46,12 @@ func (a *apiCalls) api(ctx context.Context, tenantID, method, target string, bod
 		if target == "/api/v1/tenants/"+tenantID {
 			return 200, []byte(`{"name":"t","settings":{}}`)
 		}
+		switch {
+		case strings.HasSuffix(target, "/api-keys"):
+			return 200, []byte(`{"api_keys":[]}`)
+		case target == "/api/v1/webhooks":
+			return 200, []byte(`{"webhooks":[]}`)
+		}
 		return 200, []byte(`[]`)
 	}
 	return a.status, []byte(a.body)

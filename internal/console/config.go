@@ -212,10 +212,14 @@ func (c *Console) handleWebhooks(w http.ResponseWriter, r *http.Request, s *sess
 }
 
 func (c *Console) showWebhooks(w http.ResponseWriter, r *http.Request, s *session, status int, p webhooksPage) {
-	if err := c.call(r.Context(), s, "GET", "/api/v1/webhooks", nil, &p.Webhooks); err != nil {
+	var list struct {
+		Webhooks []webhook `json:"webhooks"`
+	}
+	if err := c.call(r.Context(), s, "GET", "/api/v1/webhooks", nil, &list); err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
+	p.Webhooks = list.Webhooks
 	c.adminPage(w, r, s, "webhooks", "Webhooks", status, p)
 }
 
@@ -262,10 +266,14 @@ func (c *Console) handleWebhook(w http.ResponseWriter, r *http.Request, s *sessi
 		})
 		return
 	}
-	if err := c.call(r.Context(), s, "GET", "/api/v1/webhooks/"+id+"/deliveries", nil, &p.Deliveries); err != nil {
+	var list struct {
+		Deliveries []webhookDelivery `json:"deliveries"`
+	}
+	if err := c.call(r.Context(), s, "GET", "/api/v1/webhooks/"+id+"/deliveries", nil, &list); err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
+	p.Deliveries = list.Deliveries
 	c.adminPage(w, r, s, "webhook", "Webhook "+p.Webhook.URL, http.StatusOK, p)
 }
 
@@ -312,10 +320,14 @@ func (c *Console) handleKeys(w http.ResponseWriter, r *http.Request, s *session)
 }
 
 func (c *Console) showKeys(w http.ResponseWriter, r *http.Request, s *session, status int, p keysPage) {
-	if err := c.call(r.Context(), s, "GET", c.keysTarget(s), nil, &p.Keys); err != nil {
+	var list struct {
+		Keys []apiKey `json:"api_keys"`
+	}
+	if err := c.call(r.Context(), s, "GET", c.keysTarget(s), nil, &list); err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
+	p.Keys = list.Keys
 	c.adminPage(w, r, s, "keys", "API keys", status, p)
 }
 
