@@ -374,11 +374,32 @@ func (c *Console) handleSettings(w http.ResponseWriter, r *http.Request, s *sess
 		c.fail(w, r, s, err)
 		return
 	}
-	pretty, err := json.MarshalIndent(t.Settings, "", "  ")
-	if err != nil {
-		pretty = t.Settings
+	c.adminPage(w, r, s, "settings", "Settings", http.StatusOK, settingsPage{Tenant: t.Name, Settings: editableSettings(t.Settings)})
+}
+
+// editableSettings is the settings as the API shows them, indented, less
+// the read-only has_… flags that stand for write-only secrets: written
+// back as they are, they would be refused, and the stored secrets are kept
+// when left out.
+func editableSettings(raw json.RawMessage) string {
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return string(raw)
 	}
-	c.adminPage(w, r, s, "settings", "Settings", http.StatusOK, settingsPage{Tenant: t.Name, Settings: string(pretty)})
+	for _, v := range doc {
+		if obj, ok := v.(map[string]any); ok {
+			for k, flag := range obj {
+				if _, isBool := flag.(bool); isBool && strings.HasPrefix(k, "has_") {
+					delete(obj, k)
+				}
+			}
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return string(raw)
+	}
+	return string(b)
 }
 
 func (c *Console) handleSaveSettings(w http.ResponseWriter, r *http.Request, s *session) {
