@@ -255,6 +255,25 @@ func TestConsoleConfigInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("DeliveryLog", func(t *testing.T) {
+		do("open", chromedp.Navigate(base+"/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#webhooks`)),
+			chromedp.Click(chromedp.CSS(`#webhooks a`)), chromedp.WaitVisible(chromedp.CSS(`#delivery-log`)))
+		reloadUntil("a delivery is done", `[...document.querySelectorAll("#delivery-log .delivery")].some(e => !e.textContent.includes("pending"))`, 30*time.Second)
+		before := total()
+		do("replay", chromedp.Click(chromedp.CSS(`#delivery-log .delivery button`)))
+		flash("queued again", "Delivery queued again.")
+		deadline := time.Now().Add(30 * time.Second)
+		for total() <= before {
+			if time.Now().After(deadline) {
+				t.Fatal("the replayed delivery did not reach the receiver")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		do("delete", chromedp.Navigate(base+"/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS(`#webhooks`)),
+			chromedp.Click(chromedp.CSS(`#webhooks button`)))
+		flash("deleted", "Webhook endpoint deleted.")
+	})
+
 	t.Run("AgentIsRefused", func(t *testing.T) {
 		do("sign out", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS(`form.logout`)),
 			chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
