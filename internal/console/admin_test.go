@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/callscope/callscope"
-	"github.com/callscope/callscope/internal/console"
+	"github.com/callscope/callscope/internal/sqlstore/sqlstoretest"
 )
 
 // addUser stores a user of the fixture's tenant with the role and signs
@@ -154,12 +154,17 @@ func TestUsersPage(t *testing.T) {
 		t.Fatalf("disabling oneself: %d", w.Code)
 	}
 	// Another tenant's user is not found.
-	other := &callscope.User{TenantID: "other-tenant", Email: "o@example.org", Role: callscope.RoleAgent, PasswordHash: f.user.PasswordHash}
-	if err := f.store.CreateUser(context.Background(), other); err == nil {
-		if w := f.do("POST", "/admin/users/"+other.ID+"/disable", url.Values{"csrf_token": {csrf}}, ck); w.Code != http.StatusNotFound {
-			t.Fatalf("another tenant's user: %d", w.Code)
-		}
+	other := &callscope.User{TenantID: sqlstoretest.MustTenant(t, f.store).ID, Email: "o@example.org", Role: callscope.RoleAgent, PasswordHash: f.user.PasswordHash}
+	if err := f.store.CreateUser(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.do("POST", "/admin/users/"+other.ID+"/disable", url.Values{"csrf_token": {csrf}}, ck); w.Code != http.StatusNotFound {
+		t.Fatalf("another tenant's user: %d", w.Code)
+	}
+	if w := f.do("GET", "/admin/users", nil, ck); strings.Contains(w.Body.String(), "o@example.org") {
+		t.Fatal("the users page lists another tenant's user")
+	}
+	if u, _ := f.store.UserByEmail(context.Background(), "o@example.org"); u.Disabled {
+		t.Fatal("another tenant's user was disabled")
 	}
 }
-
-var _ = console.HashPassword

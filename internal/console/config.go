@@ -185,7 +185,26 @@ type webhook struct {
 }
 
 // webhookDelivery is a delivery of an endpoint as the API shows it.
-type webhookDelivery map[string]any
+type webhookDelivery struct {
+	ID           string `json:"id"`
+	MessageID    string `json:"message_id"`
+	CallID       string `json:"call_id"`
+	Status       string `json:"status"`
+	AttemptCount int    `json:"attempt_count"`
+	LastError    string `json:"last_error"`
+	CreatedAt    string `json:"created_at"`
+	DeliveredAt  string `json:"delivered_at"`
+	Attempts     []struct {
+		Attempt    int    `json:"attempt"`
+		At         string `json:"at"`
+		StatusCode int    `json:"status_code"`
+		LatencyMS  int64  `json:"latency_ms"`
+		Error      string `json:"error"`
+	} `json:"attempts"`
+	Payload struct {
+		Type string `json:"type"`
+	} `json:"payload"`
+}
 
 // webhookForm is the create form's values and errors.
 type webhookForm struct {
