@@ -171,7 +171,7 @@ func TestConsoleConfigInBrowser(t *testing.T) {
 		do("create", chromedp.SetValue(chromedp.CSS(`#name`), "Refund spotter"), chromedp.SetValue(chromedp.CSS(`#kind`), "builtin"),
 			chromedp.SetValue(chromedp.CSS(`#prompt`), "keywords: refund, order"),
 			chromedp.Click(chromedp.CSS(`#create-analyzer`)))
-		flash("created", "created")
+		flash("created", "Analyzer created.")
 		if list := text(`#analyzers`); !strings.Contains(list, "Refund spotter") || !strings.Contains(list, "active") {
 			t.Fatalf("the list: %s", list)
 		}

@@ -81,6 +81,13 @@ func TestRoles(t *testing.T) {
 			}
 		}
 	}
+	// The flash message comes from a fixed set, never from the address.
+	if w := f.do("GET", "/admin/settings?done=Call+0900+now", nil, adminCk); strings.Contains(w.Body.String(), "0900") {
+		t.Fatal("the page shows text from its address")
+	}
+	if w := f.do("GET", "/admin/settings?done=settings-saved", nil, adminCk); !strings.Contains(w.Body.String(), "Settings saved.") {
+		t.Fatal("no flash message")
+	}
 	// A non-admin's refused POSTs reached nothing.
 	n := len(api.got)
 	f.do("POST", "/admin/api-keys", url.Values{"csrf_token": {agentCSRF}, "name": {"x"}}, agentCk)

@@ -95,7 +95,7 @@ func (c *Console) handleCreateAnalyzer(w http.ResponseWriter, r *http.Request, s
 		})
 		return
 	}
-	seeOther(w, r, "/admin/analyzers", "Analyzer “"+a.Name+"” created.")
+	seeOther(w, r, "/admin/analyzers", "analyzer-created")
 }
 
 func (c *Console) handleAnalyzer(w http.ResponseWriter, r *http.Request, s *session) {
@@ -139,7 +139,7 @@ func (c *Console) handleUpdateAnalyzer(w http.ResponseWriter, r *http.Request, s
 		})
 		return
 	}
-	seeOther(w, r, "/admin/analyzers/"+url.PathEscape(id), "Analyzer saved.")
+	seeOther(w, r, "/admin/analyzers/"+url.PathEscape(id), "analyzer-saved")
 }
 
 func (c *Console) handleActivateAnalyzer(w http.ResponseWriter, r *http.Request, s *session) {
@@ -149,9 +149,9 @@ func (c *Console) handleActivateAnalyzer(w http.ResponseWriter, r *http.Request,
 		c.adminFail(w, r, s, err, func(e *apiError) { c.renderError(w, r, s, http.StatusConflict, "Cannot do that", e.Message) })
 		return
 	}
-	msg := "Analyzer deactivated."
+	msg := "analyzer-deactivated"
 	if active {
-		msg = "Analyzer activated."
+		msg = "analyzer-activated"
 	}
 	seeOther(w, r, "/admin/analyzers", msg)
 }
@@ -169,7 +169,7 @@ func (c *Console) handleBackfill(w http.ResponseWriter, r *http.Request, s *sess
 		c.adminFail(w, r, s, err, func(e *apiError) { c.showAnalyzer(w, r, s, http.StatusUnprocessableEntity, nil, e.Message) })
 		return
 	}
-	seeOther(w, r, "/admin/analyzers/"+url.PathEscape(id), "Backfill started.")
+	seeOther(w, r, "/admin/analyzers/"+url.PathEscape(id), "backfill-started")
 }
 
 // webhook is a webhook endpoint as the API shows it.
@@ -273,7 +273,7 @@ func (c *Console) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, s 
 		c.adminFail(w, r, s, err, func(e *apiError) { c.renderError(w, r, s, http.StatusNotFound, "Cannot do that", e.Message) })
 		return
 	}
-	seeOther(w, r, "/admin/webhooks", "Webhook endpoint deleted.")
+	seeOther(w, r, "/admin/webhooks", "webhook-deleted")
 }
 
 func (c *Console) handleWebhook(w http.ResponseWriter, r *http.Request, s *session) {
@@ -302,7 +302,7 @@ func (c *Console) handleReplayWebhookDelivery(w http.ResponseWriter, r *http.Req
 		c.adminFail(w, r, s, err, func(e *apiError) { c.renderError(w, r, s, http.StatusConflict, "Cannot do that", e.Message) })
 		return
 	}
-	seeOther(w, r, "/admin/webhooks/"+id, "Delivery queued again.")
+	seeOther(w, r, "/admin/webhooks/"+id, "delivery-replayed")
 }
 
 // replay sends a webhook delivery again through the API's replay.
@@ -370,7 +370,7 @@ func (c *Console) handleRevokeKey(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	c.Logger.Info("console api key revoked", "user", s.user.ID, "key", r.PathValue("id"))
-	seeOther(w, r, "/admin/api-keys", "API key revoked.")
+	seeOther(w, r, "/admin/api-keys", "key-revoked")
 }
 
 // settingsPage is the tenant settings page's content.
@@ -437,7 +437,7 @@ func (c *Console) handleSaveSettings(w http.ResponseWriter, r *http.Request, s *
 		return
 	}
 	c.Logger.Info("console settings changed", "user", s.user.ID, "tenant", s.user.TenantID)
-	seeOther(w, r, "/admin/settings", "Settings saved.")
+	seeOther(w, r, "/admin/settings", "settings-saved")
 }
 
 // usersPage is the users page's content.
@@ -489,7 +489,7 @@ func (c *Console) handleCreateUser(w http.ResponseWriter, r *http.Request, s *se
 		switch callscope.ErrorCode(err) {
 		case "":
 			c.Logger.Info("console user created", "user", s.user.ID, "new_user", u.ID, "role", u.Role)
-			seeOther(w, r, "/admin/users", "User "+u.Email+" created.")
+			seeOther(w, r, "/admin/users", "user-created")
 			return
 		case callscope.ECONFLICT, callscope.EINVALID:
 			p.Errors["email"] = callscope.ErrorMessage(err)
@@ -527,9 +527,9 @@ func (c *Console) handleDisableUser(w http.ResponseWriter, r *http.Request, s *s
 		return
 	}
 	c.Logger.Info("console user disabled", "user", s.user.ID, "target", target.ID, "disabled", disable)
-	msg := "User " + target.Email + " disabled."
+	msg := "user-disabled"
 	if !disable {
-		msg = "User " + target.Email + " enabled."
+		msg = "user-enabled"
 	}
 	seeOther(w, r, "/admin/users", msg)
 }
