@@ -14,7 +14,13 @@ import (
 // tenant it is given, validates as over HTTP, and sees nothing of
 // another tenant.
 func TestConsoleAPI(t *testing.T) {
-	e := newEnv(t, sqlstore.SQLite)
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) { testConsoleAPI(t, d) })
+	}
+}
+
+func testConsoleAPI(t *testing.T, d sqlstore.Dialect) {
+	e := newEnv(t, d)
 	ctx := context.Background()
 	other := sqlstoretest.MustTenant(t, e.store)
 
