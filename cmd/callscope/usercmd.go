@@ -147,7 +147,9 @@ func consoleFirstUser(ctx context.Context, s *sqlstore.Store, log *slog.Logger) 
 func newConsole(s *sqlstore.Store, rerun console.Rerunner, srv interface {
 	ServeCallRecording(w http.ResponseWriter, r *http.Request, tenantID, callID string) error
 	ServeCallEvents(w http.ResponseWriter, r *http.Request, tenantID, callID string) error
+	ConsoleAPI(ctx context.Context, tenantID, method, target string, body []byte) (int, []byte)
+	ConsoleAutocallerPrefix() string
 }, log *slog.Logger) *console.Console {
 	return &console.Console{Store: s, Analysis: rerun, Recording: srv.ServeCallRecording, Events: srv.ServeCallEvents,
-		Logger: log.With("component", "console")}
+		API: srv.ConsoleAPI, AutocallerPrefix: srv.ConsoleAutocallerPrefix(), Logger: log.With("component", "console")}
 }

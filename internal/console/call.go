@@ -118,6 +118,9 @@ type callPage struct {
 	Processing     *callscope.Processing
 	Timeline       []stageView
 	HasEvents      bool
+	// CanReplay offers a replay of webhook deliveries.
+	CanReplay bool
+	Replayed  bool
 }
 
 func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session) {
@@ -159,7 +162,8 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	p := callPage{Call: call, Live: isActive(call.Status), Started: startOf(call), HasRecording: len(recs) > 0,
 		Translation: call.Translation, Deliveries: deliveries, Processing: proc, RunCount: len(runs),
-		RerunQueued: r.URL.Query().Get("rerun") == "queued", HasEvents: c.Events != nil}
+		RerunQueued: r.URL.Query().Get("rerun") == "queued", HasEvents: c.Events != nil,
+		CanReplay: c.API != nil, Replayed: r.URL.Query().Get("replayed") != ""}
 	entities := parseEntities(call.Entities)
 	p.Segments, p.Speakers = segmentViews(segs, entities)
 	p.Transcript = transcriptHTML(p.Segments)

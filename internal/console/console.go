@@ -44,6 +44,11 @@ type Store interface {
 	Analyzers(ctx context.Context, tenantID string, activeOnly bool) ([]*callscope.Analyzer, error)
 	Deliveries(ctx context.Context, tenantID, callID string) ([]*callscope.Delivery, error)
 	Processing(ctx context.Context, callID string) (*callscope.Processing, error)
+
+	Users(ctx context.Context, tenantID string) ([]*callscope.User, error)
+	CreateUser(ctx context.Context, u *callscope.User) error
+	SetUserDisabled(ctx context.Context, email string, disabled bool) (*callscope.User, error)
+	WebhookDelivery(ctx context.Context, tenantID, id string) (*callscope.WebhookDelivery, error)
 }
 
 // Rerunner queues a run of analyzers over a call's transcript.
@@ -73,6 +78,13 @@ type Console struct {
 	Logger *slog.Logger
 	// Now is the clock.
 	Now func() time.Time
+	// API, if set, runs the JSON API's routes in-process for the
+	// configuration pages (admins), the call page's replays and the
+	// outbound page.
+	API APIFunc
+	// AutocallerPrefix is where the Auto-Caller routes are (default
+	// /autocaller).
+	AutocallerPrefix string
 	// SessionTTL is how long a sign-in lasts (default 12 hours).
 	SessionTTL time.Duration
 
@@ -99,6 +111,30 @@ func (c *Console) Patterns() []string {
 		"GET /calls/{id}/recording",
 		"GET /calls/{id}/events",
 		"GET /live",
+
+		"GET /admin",
+		"GET /admin/analyzers",
+		"POST /admin/analyzers",
+		"GET /admin/analyzers/{id}",
+		"POST /admin/analyzers/{id}",
+		"POST /admin/analyzers/{id}/active",
+		"POST /admin/analyzers/{id}/backfill",
+		"GET /admin/webhooks",
+		"POST /admin/webhooks",
+		"GET /admin/webhooks/{id}",
+		"POST /admin/webhooks/{id}/delete",
+		"POST /admin/webhooks/{id}/deliveries/{delivery_id}/replay",
+		"GET /admin/api-keys",
+		"POST /admin/api-keys",
+		"POST /admin/api-keys/{id}/revoke",
+		"GET /admin/users",
+		"POST /admin/users",
+		"POST /admin/users/{id}/disable",
+		"GET /admin/settings",
+		"POST /admin/settings",
+		"POST /calls/{id}/deliveries/{delivery_id}/replay",
+		"GET /outbound",
+		"POST /outbound",
 	}
 }
 
@@ -121,8 +157,15 @@ func (c *Console) Init() error {
 	}
 	c.throttle = newThrottle(c.Now)
 	c.pages = map[string]*template.Template{}
-	for _, p := range []string{"login", "account", "calls", "call", "live", "error"} {
+	for _, p := range []string{"login", "account", "calls", "call", "live", "error", "outbound"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
+		if err != nil {
+			return err
+		}
+		c.pages[p] = t
+	}
+	for _, p := range []string{"analyzers", "analyzer", "webhooks", "webhook", "keys", "users", "settings"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/admin_nav.html", "templates/"+p+".html")
 		if err != nil {
 			return err
 		}
@@ -143,6 +186,31 @@ func (c *Console) Init() error {
 	m.Handle("GET /calls/{id}/recording", c.auth(c.handleRecording))
 	m.Handle("GET /calls/{id}/events", c.auth(c.handleEvents))
 	m.Handle("GET /live", c.auth(c.handleLive))
+	m.Handle("GET /admin", c.admin(func(w http.ResponseWriter, r *http.Request, s *session) {
+		http.Redirect(w, r, "/admin/analyzers", http.StatusSeeOther)
+	}))
+	m.Handle("GET /admin/analyzers", c.admin(c.handleAnalyzers))
+	m.Handle("POST /admin/analyzers", c.admin(c.handleCreateAnalyzer))
+	m.Handle("GET /admin/analyzers/{id}", c.admin(c.handleAnalyzer))
+	m.Handle("POST /admin/analyzers/{id}", c.admin(c.handleUpdateAnalyzer))
+	m.Handle("POST /admin/analyzers/{id}/active", c.admin(c.handleActivateAnalyzer))
+	m.Handle("POST /admin/analyzers/{id}/backfill", c.admin(c.handleBackfill))
+	m.Handle("GET /admin/webhooks", c.admin(c.handleWebhooks))
+	m.Handle("POST /admin/webhooks", c.admin(c.handleCreateWebhook))
+	m.Handle("GET /admin/webhooks/{id}", c.admin(c.handleWebhook))
+	m.Handle("POST /admin/webhooks/{id}/delete", c.admin(c.handleDeleteWebhook))
+	m.Handle("POST /admin/webhooks/{id}/deliveries/{delivery_id}/replay", c.admin(c.handleReplayWebhookDelivery))
+	m.Handle("GET /admin/api-keys", c.admin(c.handleKeys))
+	m.Handle("POST /admin/api-keys", c.admin(c.handleCreateKey))
+	m.Handle("POST /admin/api-keys/{id}/revoke", c.admin(c.handleRevokeKey))
+	m.Handle("GET /admin/users", c.admin(c.handleUsers))
+	m.Handle("POST /admin/users", c.admin(c.handleCreateUser))
+	m.Handle("POST /admin/users/{id}/disable", c.admin(c.handleDisableUser))
+	m.Handle("GET /admin/settings", c.admin(c.handleSettings))
+	m.Handle("POST /admin/settings", c.admin(c.handleSaveSettings))
+	m.Handle("POST /calls/{id}/deliveries/{delivery_id}/replay", c.auth(c.handleCallReplay))
+	m.Handle("GET /outbound", c.auth(c.handleOutbound))
+	m.Handle("POST /outbound", c.auth(c.handleSchedule))
 	c.mux = m
 	return nil
 }

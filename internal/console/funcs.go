@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"math"
 	"time"
+
+	"github.com/callscope/callscope"
 )
 
 // funcs are the templates' helpers.
@@ -31,6 +33,9 @@ var funcs = template.FuncMap{
 	"secs": func(s float64) string { return fmt.Sprintf("%.3f", s) },
 	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"num":  func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"roles": func() []string {
+		return []string{string(callscope.RoleAgent), string(callscope.RoleSupervisor), string(callscope.RoleAdmin)}
+	},
 	"errfor": func(m map[string]string, k string) string {
 		return m[k]
 	},

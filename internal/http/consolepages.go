@@ -1,8 +1,10 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/callscope/callscope"
 )
@@ -48,3 +50,79 @@ func (s *Server) ServeCallEvents(w http.ResponseWriter, r *http.Request, tenantI
 	r.SetPathValue("call_id", callID)
 	return s.handleCallEvents(w, r)
 }
+
+// consoleRecorder keeps an in-process API answer for the console.
+type consoleRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *consoleRecorder) Header() http.Header { return c.header }
+func (c *consoleRecorder) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+func (c *consoleRecorder) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+
+// ConsoleAPI runs one route of the API in-process for a tenant the console
+// has authenticated, as a key of that tenant with admin rights would, and
+// returns the answer's status and JSON body. The console's configuration
+// pages go through the API's own handlers this way, so that they validate
+// and store exactly as the API does. The console builds every target from
+// the signed-in user's own tenant; the route's query and text checks and
+// its body limit apply as they do over HTTP.
+func (s *Server) ConsoleAPI(ctx context.Context, tenantID, method, target string, body []byte) (int, []byte) {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			limit := s.MaxBodyBytes
+			if rt.MaxBody > 0 {
+				limit = rt.MaxBody
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			r = r.WithContext(context.WithValue(r.Context(), limitKey, limit))
+			r = r.WithContext(context.WithValue(r.Context(), principalKey, &callscope.Principal{TenantID: tenantID, Admin: true}))
+			invalid := func(err error) error { return err }
+			if strings.HasPrefix(rt.Pattern, s.autocallerPrefix()+"/") {
+				invalid = asBadRequest
+			}
+			if rt.Query != nil {
+				if err := onlyQuery(r, rt.Query); err != nil {
+					writeError(w, r, s.Logger, invalid(err))
+					return
+				}
+			}
+			if err := checkRequestText(r, rt.Pattern); err != nil {
+				writeError(w, r, s.Logger, invalid(err))
+				return
+			}
+			if err := rt.Handle(w, r); err != nil {
+				writeError(w, r, s.Logger, err)
+			}
+		}))
+	}
+	r, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return http.StatusBadRequest, []byte(`{"detail":"bad request"}`)
+	}
+	r.RemoteAddr = "127.0.0.1:0"
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	rec := &consoleRecorder{header: http.Header{}}
+	mux.ServeHTTP(rec, r)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec.status, rec.body.Bytes()
+}
+
+// ConsoleAutocallerPrefix is where the Auto-Caller routes are mounted.
+func (s *Server) ConsoleAutocallerPrefix() string { return s.autocallerPrefix() }
