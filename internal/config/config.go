@@ -711,7 +711,7 @@ func loadOutbound(r *reader, c *Config) error {
 	if !prefixPath.MatchString(c.AutocallerPrefix) || strings.Contains(c.AutocallerPrefix, "/.") {
 		return fmt.Errorf("CALLSCOPE_AUTOCALLER_PREFIX: %q is not a path such as /autocaller", p)
 	}
-	for _, taken := range []string{"/api", "/health", "/recordings", "/metrics", "/docs", "/openapi.json", "/twilio", "/calls", "/console"} {
+	for _, taken := range []string{"/api", "/health", "/recordings", "/metrics", "/docs", "/openapi.json", "/twilio", "/calls", "/console", "/admin", "/outbound", "/live", "/login", "/logout", "/account"} {
 		if c.AutocallerPrefix == taken || strings.HasPrefix(c.AutocallerPrefix, taken+"/") {
 			return fmt.Errorf("CALLSCOPE_AUTOCALLER_PREFIX: %q would clash with the routes under %s", p, taken)
 		}
