@@ -192,13 +192,23 @@ func (h *harness) run(t testing.TB, id string, limit time.Duration) {
 		if p.ByState[callscope.ContactInProgress] == 0 {
 			pending, err := h.store.DialContacts(ctx, h.tenant.ID, id, callscope.ContactPending)
 			must(t, err)
+			// A contact due now (never called, or its time reached) is
+			// about to be dispatched: the clock waits for it.
 			var next time.Time
+			due := false
 			for _, dc := range pending {
-				if dc.NextAt != nil && (next.IsZero() || dc.NextAt.Before(next)) {
+				if dc.NextAt == nil || !dc.NextAt.After(h.clock.Now()) {
+					due = true
+					break
+				}
+				if next.IsZero() || dc.NextAt.Before(next) {
 					next = *dc.NextAt
 				}
 			}
-			if !next.IsZero() {
+			// Nothing was dispatched while the contacts were read.
+			again, err := h.store.CampaignProgress(ctx, h.tenant.ID, id)
+			must(t, err)
+			if !due && !next.IsZero() && again.ByState[callscope.ContactInProgress] == 0 && again.Attempts == p.Attempts {
 				h.clock.advance(next)
 			}
 		}
