@@ -93,6 +93,9 @@ type Server struct {
 	Feed *feed.Hub
 	// TwilioStream, if set, serves Twilio Media Streams at /twilio/stream.
 	TwilioStream http.Handler
+	// Twilio, if set, takes Twilio's voice, status and recording callbacks
+	// (twilio.go).
+	Twilio *TwilioHooks
 
 	handler http.Handler
 	mux     *http.ServeMux
@@ -153,6 +156,7 @@ func (s *Server) Init() error {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	s.mountStreams()
+	s.mountTwilio()
 	s.handler = s.outer(s.mux)
 	return nil
 }
