@@ -445,7 +445,7 @@ func TestTwilioInbound(t *testing.T) {
 			// The recording, after Twilio's 404s.
 			rsid := twiliostream.NewSid("RE")
 			rec := url.Values{"AccountSid": {twAccount}, "CallSid": {sid}, "RecordingSid": {rsid},
-				"RecordingUrl": {e.fake.srv.URL + "/2010-04-01/Accounts/" + twAccount + "/Recordings/" + rsid},
+				"RecordingUrl":    {e.fake.srv.URL + "/2010-04-01/Accounts/" + twAccount + "/Recordings/" + rsid},
 				"RecordingStatus": {"completed"}, "RecordingDuration": {"2"}, "RecordingChannels": {"2"},
 				"RecordingSource": {"StartCallRecording"}}
 			q := "?call_id=" + c.ID
