@@ -196,9 +196,9 @@ type transcriberStub struct{}
 
 func (transcriberStub) Transcribe(_ context.Context, _ *audio.PCM, _ audio.ChannelMap, _ string) ([]callscope.Segment, string, pipeline.Usage, error) {
 	return []callscope.Segment{
-		{SegmentID: -1, Speaker: "caller", StartTime: 0, EndTime: 0.6, Text: "Hello, I am calling about my invoice."},
-		{SegmentID: -1, Speaker: "agent", StartTime: 0.7, EndTime: 1.2, Text: "Certainly, let me look at it."},
-		{SegmentID: -1, Speaker: "caller", StartTime: 1.3, EndTime: 1.9, Text: "Thank you very much."},
+		{SegmentID: 0, Speaker: "caller", StartTime: 0, EndTime: 0.6, Text: "Hello, I am calling about my invoice."},
+		{SegmentID: 1, Speaker: "agent", StartTime: 0.7, EndTime: 1.2, Text: "Certainly, let me look at it."},
+		{SegmentID: 2, Speaker: "caller", StartTime: 1.3, EndTime: 1.9, Text: "Thank you very much."},
 	}, "en", pipeline.Usage{AudioSeconds: 2}, nil
 }
 
@@ -497,6 +497,161 @@ func TestTwilioInbound(t *testing.T) {
 			}
 			if n := e.countEvents(c.ID, callscope.EventRecordingReady); n != 2 {
 				t.Fatalf("%d recording.ready events, want the stream's and Twilio's", n)
+			}
+		})
+	}
+}
+
+// canonicalForm writes a form one "name=value" line per value, sorted, with
+// the TwiML canonical.
+func canonicalForm(t *testing.T, v url.Values) string {
+	t.Helper()
+	var lines []string
+	for k, vs := range v {
+		for _, x := range vs {
+			if k == "Twiml" {
+				x = canonicalXML(t, x)
+			}
+			lines = append(lines, k+"="+x)
+		}
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func (e *twEnv) outboundStatus(callID, sid, to, st string, extra ...string) response {
+	e.t.Helper()
+	v := url.Values{"AccountSid": {twAccount}, "CallSid": {sid}, "From": {twNumber}, "To": {to},
+		"CallStatus": {st}, "Direction": {"outbound-api"}, "ApiVersion": {"2010-04-01"}, "CallbackSource": {"call-progress-events"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	return e.callback("/twilio/status?call_id="+url.QueryEscape(callID), twToken, v)
+}
+
+// startOutbound schedules an Auto-Caller call and starts it now; it
+// returns the callId, callscope's id of the call and its CallSid.
+func (e *twEnv) startOutbound(t *testing.T, to string, extra map[string]any) (string, string, string) {
+	t.Helper()
+	body := map[string]any{"userId": "u1", "title": "Invoice follow-up", "contactName": "Ada Lovelace", "contactPhone": to,
+		"scheduledTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "purpose": "the open invoice",
+		"aiScriptTemplate": "Hello {{contactName}}, I am calling about {{purpose}}.", "callbackUrl": e.rv.srv.URL + "/hook"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	r := e.do("POST", "/autocaller/calls/schedule", e.key, body)
+	wantStatus(t, r, 201)
+	id := r.json(t)["callId"].(string)
+	r = e.do("POST", "/autocaller/calls/"+id+"/start", e.key, map[string]any{"userId": "u1"})
+	wantStatus(t, r, 200)
+	sid, _ := r.json(t)["sessionDetails"].(map[string]any)["providerSessionId"].(string)
+	if !strings.HasPrefix(sid, "CA") {
+		t.Fatalf("start answered %s", r.Body)
+	}
+	c, err := e.store.Call(context.Background(), e.acme.ID, id)
+	must(t, err)
+	if c.ExternalID(callscope.ExtCallSID) != sid {
+		t.Fatalf("CallSid %s not linked to the call: %+v", sid, c.ExternalIDs)
+	}
+	return id, c.ID, sid
+}
+
+// TestTwilioOutbound: a seed 002 call placed through Twilio rings, is
+// answered and completes by Twilio's status callbacks (some twice, some
+// late), its recording arrives after two 404s, is transcribed, and the
+// Auto-Caller app is called back with recording.ready,
+// transcription.ready and one call.completed.
+func TestTwilioOutbound(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newTwilioEnv(t, d)
+			const to = "+14155550101"
+			id, callID, sid := e.startOutbound(t, to, nil)
+			if len(e.fake.creates) != 1 {
+				t.Fatalf("%d calls created at Twilio", len(e.fake.creates))
+			}
+			golden(t, "create_call.txt", canonicalForm(t, e.fake.creates[0]), map[string]string{"call_id": callID})
+
+			for _, st := range [][]string{{"initiated"}, {"ringing"}, {"in-progress", "AnsweredBy", "human"},
+				{"completed", "CallDuration", "20"}, {"completed", "CallDuration", "20"}, {"ringing"}} {
+				wantStatus(t, e.outboundStatus(callID, sid, to, st[0], st[1:]...), 204)
+			}
+			c := e.waitCall(id, func(c *callscope.Call) bool { return true })
+			if c.Status != callscope.CallCompleted || c.AnsweredAt == nil || c.ProcessingStatus != callscope.ProcessingNone {
+				t.Fatalf("after completed: status %s, processing %q (it waits for the recording)", c.Status, c.ProcessingStatus)
+			}
+
+			rsid := twiliostream.NewSid("RE")
+			rec := url.Values{"AccountSid": {twAccount}, "CallSid": {sid}, "RecordingSid": {rsid},
+				"RecordingUrl":    {e.fake.srv.URL + "/2010-04-01/Accounts/" + twAccount + "/Recordings/" + rsid},
+				"RecordingStatus": {"completed"}, "RecordingDuration": {"2"}, "RecordingChannels": {"2"},
+				"RecordingSource": {"OutboundAPI"}}
+			wantStatus(t, e.callback("/twilio/recording?call_id="+callID, twToken, rec), 204)
+			for _, typ := range []string{"recording.ready", "transcription.ready", "call.completed"} {
+				e.rv.waitFor(t, typ)
+			}
+			if n := e.fake.mediaRequests(rsid); n != 3 {
+				t.Fatalf("%d media requests, want 404, 404, 200", n)
+			}
+			r := e.do("GET", "/autocaller/calls/"+id+"?userId=u1", e.key, nil)
+			wantStatus(t, r, 200)
+			det := r.json(t)
+			if det["status"] != "completed" || det["recordingUrl"] == nil || !strings.Contains(fmt.Sprint(det["transcriptionText"]), "invoice") {
+				t.Fatalf("details: %s", r.Body)
+			}
+			time.Sleep(300 * time.Millisecond)
+			completed := 0
+			for _, got := range e.rv.events() {
+				var m map[string]any
+				if json.Unmarshal(got.body, &m) == nil && m["eventType"] == "call.completed" {
+					completed++
+				}
+			}
+			if completed != 1 || e.countEvents(callID, callscope.EventCallCompleted) != 1 {
+				t.Fatalf("%d call.completed callbacks, %d events", completed, e.countEvents(callID, callscope.EventCallCompleted))
+			}
+			c = e.waitCall(id, func(c *callscope.Call) bool { return true })
+			if c.Metadata["phone_number"] != twNumber || c.From != "" && c.From != twNumber {
+				t.Fatalf("call: %+v", c)
+			}
+		})
+	}
+}
+
+// TestTwilioOutboundMachineAndHangup: an answering machine makes the call
+// voicemail; ending a call in progress updates it at Twilio to completed.
+func TestTwilioOutboundMachineAndHangup(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newTwilioEnv(t, d)
+			const to = "+14155550102"
+			id, callID, sid := e.startOutbound(t, to, map[string]any{"recordingEnabled": false, "transcriptionEnabled": false})
+			wantStatus(t, e.outboundStatus(callID, sid, to, "in-progress", "AnsweredBy", "machine_end_beep"), 204)
+			wantStatus(t, e.outboundStatus(callID, sid, to, "completed", "AnsweredBy", "machine_end_beep"), 204)
+			if c := e.waitCall(id, func(c *callscope.Call) bool { return c.Status.Final() }); c.Status != callscope.CallVoicemail {
+				t.Fatalf("machine-answered call: %s", c.Status)
+			}
+
+			id, callID, sid = e.startOutbound(t, to, map[string]any{"recordingEnabled": false, "transcriptionEnabled": false})
+			wantStatus(t, e.outboundStatus(callID, sid, to, "in-progress", "AnsweredBy", "human"), 204)
+			e.waitCall(id, func(c *callscope.Call) bool { return c.Status == callscope.CallInProgress })
+			wantStatus(t, e.do("POST", "/autocaller/calls/"+id+"/end", e.key, map[string]any{"userId": "u1"}), 200)
+			e.fake.mu.Lock()
+			got := e.fake.updates[sid]
+			e.fake.mu.Unlock()
+			if len(got) != 1 || got[0] != "completed" {
+				t.Fatalf("updates at Twilio: %v", got)
+			}
+			wantStatus(t, e.outboundStatus(callID, sid, to, "completed", "CallDuration", "3"), 204)
+			if c := e.waitCall(id, func(c *callscope.Call) bool { return c.Status.Final() }); c.Status != callscope.CallCompleted {
+				t.Fatalf("ended call: %s", c.Status)
+			}
+			if len(e.fake.creates) != 2 {
+				t.Fatalf("%d calls created", len(e.fake.creates))
+			}
+			create := e.fake.creates[1]
+			if create.Get("Record") != "" || strings.Contains(create.Get("Twiml"), "<Stream") || create.Get("MachineDetection") != "Enable" {
+				t.Fatalf("create without recording or stream: %v", create)
 			}
 		})
 	}
