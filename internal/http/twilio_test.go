@@ -656,3 +656,54 @@ func TestTwilioOutboundMachineAndHangup(t *testing.T) {
 		})
 	}
 }
+
+// TestTwilioSettings: a tenant's API key and numbers are stored, the key's
+// secret sealed and never shown, kept when the settings are written back
+// without it; malformed ones are refused naming the field.
+func TestTwilioSettings(t *testing.T) {
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, d)
+			const keySID = "SK0123456789abcdef0123456789abcdef"
+			body := `{"settings":{"twilio":{"account_sid":"` + twAccount + `","auth_token":"very-secret-token",
+				"api_key_sid":"` + keySID + `","api_key_secret":"very-secret-key",
+				"numbers":[{"number":"+15559876543","label":"Support line"},{"number":"+15559876544"}]}}}`
+			wantStatus(t, e.do("PATCH", "/api/v1/tenants/"+e.tenant.ID, e.admin, body), 200)
+			r := e.do("GET", "/api/v1/tenants/"+e.tenant.ID, e.admin, nil)
+			wantStatus(t, r, 200)
+			if strings.Contains(string(r.Body), "very-secret") || !strings.Contains(string(r.Body), `"has_api_key_secret":true`) ||
+				!strings.Contains(string(r.Body), `"label":"Support line"`) || !strings.Contains(string(r.Body), keySID) {
+				t.Fatalf("tenant shows: %s", r.Body)
+			}
+			var raw string
+			const q = `SELECT CAST(settings AS TEXT) FROM tenants WHERE id = $1`
+			if d == sqlstore.Postgres {
+				must(t, e.store.Pool().QueryRow(t.Context(), q, e.tenant.ID).Scan(&raw))
+			} else {
+				must(t, e.store.SQLDB().QueryRow(q, e.tenant.ID).Scan(&raw))
+			}
+			if strings.Contains(raw, "very-secret") {
+				t.Fatalf("stored in the clear: %s", raw)
+			}
+			wantStatus(t, e.do("PATCH", "/api/v1/tenants/"+e.tenant.ID, e.admin,
+				`{"settings":{"twilio":{"account_sid":"`+twAccount+`","api_key_sid":"`+keySID+`","numbers":[{"number":"+15559876543"}]}}}`), 200)
+			tn, err := e.store.Tenant(t.Context(), e.tenant.ID)
+			must(t, err)
+			if user, pass, ok := tn.Settings.Twilio.RESTCredentials(); !ok || user != keySID || pass != "very-secret-key" ||
+				tn.Settings.Twilio.AuthToken != "very-secret-token" || len(tn.Settings.Twilio.Numbers) != 1 {
+				t.Fatalf("after write-back: %+v", tn.Settings.Twilio)
+			}
+			for _, tc := range []struct {
+				body string
+				loc  []any
+			}{
+				{`{"settings":{"twilio":{"numbers":[{"number":"5551234"}]}}}`, []any{"body", "settings", "twilio", "numbers", "0", "number"}},
+				{`{"settings":{"twilio":{"numbers":[{"number":"+15551234567"},{"number":"+15551234567"}]}}}`, []any{"body", "settings", "twilio", "numbers", "1", "number"}},
+				{`{"settings":{"twilio":{"numbers":[{"number":"+15551234567","extension":"12"}]}}}`, []any{"body", "settings", "twilio", "numbers", "0", "extension"}},
+				{`{"settings":{"twilio":{"api_key_sid":"AK1"}}}`, []any{"body", "settings", "twilio", "api_key_sid"}},
+			} {
+				wantField(t, e.do("PATCH", "/api/v1/tenants/"+e.tenant.ID, e.admin, tc.body), tc.loc...)
+			}
+		})
+	}
+}
