@@ -111,7 +111,7 @@ func TestTwilioSignatureVector(t *testing.T) {
 // 404 for its first notReady requests as Twilio does for a recording still
 // being processed.
 type fakeTwilio struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	mu       sync.Mutex
 	creates  []url.Values
@@ -122,7 +122,7 @@ type fakeTwilio struct {
 	nextSid  int
 }
 
-func newFakeTwilio(t *testing.T) *fakeTwilio {
+func newFakeTwilio(t testing.TB) *fakeTwilio {
 	mp3, err := os.ReadFile(filepath.Join("testdata", "twilio", "recording.mp3"))
 	must(t, err)
 	f := &fakeTwilio{t: t, updates: map[string][]string{}, media: map[string]int{}, notReady: 2, mp3: mp3}
@@ -214,7 +214,7 @@ type twEnv struct {
 	rv     *receiver
 }
 
-func newTwilioEnv(t *testing.T, d sqlstore.Dialect) *twEnv {
+func newTwilioEnv(t testing.TB, d sqlstore.Dialect) *twEnv {
 	t.Helper()
 	ctx := context.Background()
 	s := sqlstoretest.Open(t, d)
@@ -250,7 +250,10 @@ func newTwilioEnv(t *testing.T, d sqlstore.Dialect) *twEnv {
 	must(t, q.Start(ctx))
 	t.Cleanup(func() { q.Stop(context.Background()) })
 
-	e := &twEnv{env: &env{t: t, store: s, queue: q}, fake: fake, rv: newReceiver(t)}
+	e := &twEnv{env: &env{t: t, store: s, queue: q}, fake: fake}
+	if tt, ok := t.(*testing.T); ok {
+		e.rv = newReceiver(tt)
+	}
 	e.acme = &callscope.Tenant{Name: "acme", Settings: callscope.SettingsOf(map[string]any{"twilio": map[string]any{
 		"account_sid": twAccount, "auth_token": twToken,
 		"numbers": []any{map[string]any{"number": twNumber, "label": "Support line"}}}})}
@@ -536,6 +539,9 @@ func (e *twEnv) startOutbound(t *testing.T, to string, extra map[string]any) (st
 	body := map[string]any{"userId": "u1", "title": "Invoice follow-up", "contactName": "Ada Lovelace", "contactPhone": to,
 		"scheduledTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "purpose": "the open invoice",
 		"aiScriptTemplate": "Hello {{contactName}}, I am calling about {{purpose}}.", "callbackUrl": e.rv.srv.URL + "/hook"}
+	if e.rv == nil {
+		delete(body, "callbackUrl")
+	}
 	for k, v := range extra {
 		body[k] = v
 	}
@@ -706,4 +712,35 @@ func TestTwilioSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzTwilioCallback posts arbitrary form bodies, correctly signed, to
+// each Twilio callback: every answer is a 2xx or 4xx, never a 5xx.
+func FuzzTwilioCallback(f *testing.F) {
+	e := newTwilioEnv(f, sqlstore.SQLite)
+	sid := twiliostream.NewSid("CA")
+	f.Add("/twilio/voice", "AccountSid="+twAccount+"&CallSid="+sid+"&From=%2B15551234567&To=%2B15559876543&CallStatus=ringing&Direction=inbound")
+	f.Add("/twilio/status", "AccountSid="+twAccount+"&CallSid="+sid+"&To=%2B15559876543&CallStatus=completed&Direction=inbound&Timestamp=x")
+	f.Add("/twilio/status", "AccountSid="+twAccount+"&CallSid="+sid+"&To=%2B15559876543&CallStatus=in-progress&AnsweredBy=machine_start&Direction=inbound")
+	f.Add("/twilio/recording", "AccountSid="+twAccount+"&CallSid="+sid+"&RecordingStatus=completed&RecordingUrl=ftp%3A%2F%2Fx&RecordingChannels=x")
+	f.Add("/twilio/recording", "AccountSid="+twAccount+"&CallSid="+sid+"&RecordingStatus=absent")
+	f.Add("/twilio/status?call_id=nope", "%zz&&=")
+	f.Fuzz(func(t *testing.T, path, body string) {
+		switch {
+		case strings.HasPrefix(path, "/twilio/voice"), strings.HasPrefix(path, "/twilio/status"), strings.HasPrefix(path, "/twilio/recording"):
+		default:
+			return
+		}
+		u, err := url.Parse(path)
+		if err != nil || u.Path == "" || strings.ContainsAny(path, "# \t\r\n") {
+			return
+		}
+		params, _ := url.ParseQuery(body)
+		e.t = t
+		r := e.do("POST", path, "", body, "Content-Type", "application/x-www-form-urlencoded",
+			"X-Twilio-Signature", signTwilio(twToken, twPublic+path, params))
+		if r.Status >= 500 {
+			t.Fatalf("%s %q: %d %s", path, body, r.Status, r.Body)
+		}
+	})
 }
