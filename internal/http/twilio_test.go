@@ -265,10 +265,13 @@ func newTwilioEnv(t testing.TB, d sqlstore.Dialect) *twEnv {
 	_, e.key, err = s.CreateAPIKey(ctx, e.acme.ID, "", false)
 	must(t, err)
 
-	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages, Recordings: recordings}
+	// Short line leases: the dialer must vouch for its calls while Twilio
+	// carries them.
+	calls := &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages, Recordings: recordings,
+		Outbound: call.OutboundConfig{LineLease: 400 * time.Millisecond}}
 	recWorker.Calls, recWorker.Recordings = calls, recordings
 	placer.Calls = calls
-	placer.Dialer = &twiliodial.Dialer{Tenants: s, Calls: calls, PublicURL: twPublic, API: api}
+	placer.Dialer = &twiliodial.Dialer{Tenants: s, Calls: calls, PublicURL: twPublic, API: api, KeepAlive: 100 * time.Millisecond}
 	sessions := &live.Sessions{Calls: calls, Recordings: recordings, SpoolDir: t.TempDir()}
 	streams := &twiliostream.Handler{Sessions: sessions, Tokens: tenantTokens{s}}
 	t.Cleanup(streams.Stop)
@@ -360,6 +363,15 @@ func (e *twEnv) waitCall(ref string, ok func(c *callscope.Call) bool) *callscope
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitProcessed waits until the call's post-call processing has finished,
+// so that no job is running when the test's queue stops.
+func (e *twEnv) waitProcessed(ref string) {
+	e.t.Helper()
+	e.waitCall(ref, func(c *callscope.Call) bool {
+		return c.ProcessingStatus == callscope.ProcessingCompleted || c.ProcessingStatus == callscope.ProcessingFailed
+	})
 }
 
 func (e *twEnv) countEvents(callID, typ string) int {
@@ -501,6 +513,7 @@ func TestTwilioInbound(t *testing.T) {
 			if n := e.countEvents(c.ID, callscope.EventRecordingReady); n != 2 {
 				t.Fatalf("%d recording.ready events, want the stream's and Twilio's", n)
 			}
+			e.waitProcessed(c.ID)
 		})
 	}
 }
@@ -620,6 +633,7 @@ func TestTwilioOutbound(t *testing.T) {
 			if c.Metadata["phone_number"] != twNumber || c.From != "" && c.From != twNumber {
 				t.Fatalf("call: %+v", c)
 			}
+			e.waitProcessed(id)
 		})
 	}
 }
@@ -637,10 +651,15 @@ func TestTwilioOutboundMachineAndHangup(t *testing.T) {
 			if c := e.waitCall(id, func(c *callscope.Call) bool { return c.Status.Final() }); c.Status != callscope.CallVoicemail {
 				t.Fatalf("machine-answered call: %s", c.Status)
 			}
+			e.waitProcessed(id)
 
 			id, callID, sid = e.startOutbound(t, to, map[string]any{"recordingEnabled": false, "transcriptionEnabled": false})
 			wantStatus(t, e.outboundStatus(callID, sid, to, "in-progress", "AnsweredBy", "human"), 204)
 			e.waitCall(id, func(c *callscope.Call) bool { return c.Status == callscope.CallInProgress })
+			time.Sleep(1500 * time.Millisecond) // several line leases
+			if c := e.waitCall(id, func(*callscope.Call) bool { return true }); c.Status != callscope.CallInProgress {
+				t.Fatalf("a call Twilio carries ended by itself: %s (%s)", c.Status, c.ErrorInfo)
+			}
 			wantStatus(t, e.do("POST", "/autocaller/calls/"+id+"/end", e.key, map[string]any{"userId": "u1"}), 200)
 			e.fake.mu.Lock()
 			got := e.fake.updates[sid]
@@ -652,6 +671,7 @@ func TestTwilioOutboundMachineAndHangup(t *testing.T) {
 			if c := e.waitCall(id, func(c *callscope.Call) bool { return c.Status.Final() }); c.Status != callscope.CallCompleted {
 				t.Fatalf("ended call: %s", c.Status)
 			}
+			e.waitProcessed(id)
 			if len(e.fake.creates) != 2 {
 				t.Fatalf("%d calls created", len(e.fake.creates))
 			}

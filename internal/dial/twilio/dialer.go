@@ -37,6 +37,8 @@ type Dialer struct {
 	// Twilio sends its callbacks and opens its streams.
 	PublicURL string
 	API       API
+	// KeepAlive, if not zero, replaces dial.KeepAlive.
+	KeepAlive time.Duration
 	Logger    *slog.Logger
 }
 
@@ -111,7 +113,29 @@ func (d *Dialer) Dial(ctx context.Context, req dial.Request) (string, error) {
 		ExternalID: &callscope.ExternalID{Kind: callscope.ExtCallSID, Value: sid}}); err != nil {
 		d.log().Error("linking the CallSid to the call", "call_id", req.CallID, "call_sid", sid, "err", err)
 	}
+	go d.keepLine(context.WithoutCancel(ctx), req.TenantID, req.CallID)
 	return sid, nil
+}
+
+// keepLine holds the call's outbound line while the call is live: Twilio
+// carries the call, and this process vouches for it every dial.KeepAlive,
+// as the engine requires of a dialer. It returns once the call is over.
+func (d *Dialer) keepLine(ctx context.Context, tenantID, callID string) {
+	every := d.KeepAlive
+	if every <= 0 {
+		every = dial.KeepAlive
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for range tick.C {
+		c, err := d.Calls.Store.Call(ctx, tenantID, callID)
+		if err != nil || !c.Status.Live() {
+			return
+		}
+		if err := d.Calls.KeepLine(ctx, tenantID, callID); err != nil {
+			d.log().Warn("keeping the line of a Twilio call", "call_id", callID, "err", err)
+		}
+	}
 }
 
 // Hangup implements dial.Dialer. A CallSid alone does not say whose
