@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -763,4 +765,33 @@ func FuzzTwilioCallback(f *testing.F) {
 			t.Fatalf("%s %q: %d %s", path, body, r.Status, r.Body)
 		}
 	})
+}
+
+// TestTwilioSignatureForms: a callback signed for the URL with its port, and
+// one with a JSON body (signed URL carrying bodySHA256), are accepted as
+// twilio-go's validator accepts them; a JSON body that does not match its
+// hash is 403.
+func TestTwilioSignatureForms(t *testing.T) {
+	e := newTwilioEnv(t, sqlstore.SQLite)
+	sid := twiliostream.NewSid("CA")
+	voice := url.Values{"AccountSid": {twAccount}, "CallSid": {sid}, "From": {twCaller}, "To": {twNumber},
+		"CallStatus": {"ringing"}, "Direction": {"inbound"}}
+	r := e.do("POST", "/twilio/voice", "", voice.Encode(), "Content-Type", "application/x-www-form-urlencoded",
+		"X-Twilio-Signature", signTwilio(twToken, "https://calls.example.com:443/twilio/voice", voice))
+	wantStatus(t, r, 200)
+
+	body := []byte(`{"AccountSid":"` + twAccount + `","CallSid":"` + sid + `","From":"` + twCaller + `","To":"` + twNumber +
+		`","CallStatus":"in-progress","Direction":"inbound"}`)
+	sum := sha256.Sum256(body)
+	path := "/twilio/status?bodySHA256=" + hex.EncodeToString(sum[:])
+	sig := signTwilio(twToken, twPublic+path, nil)
+	tampered := bytes.Replace(body, []byte("in-progress"), []byte("completed"), 1)
+	wantStatus(t, e.do("POST", path, "", tampered, "Content-Type", "application/json", "X-Twilio-Signature", sig), 403)
+	wantStatus(t, e.do("POST", path, "", body, "Content-Type", "application/json", "X-Twilio-Signature", sig), 204)
+	if c := e.waitCall(sid, func(*callscope.Call) bool { return true }); c.Status != callscope.CallInProgress {
+		t.Fatalf("status after the JSON callback: %s", c.Status)
+	}
+	wantStatus(t, e.callback("/twilio/status", twToken, url.Values{"AccountSid": {twAccount}, "CallSid": {sid},
+		"To": {twNumber}, "CallStatus": {"completed"}, "Direction": {"inbound"}}), 204)
+	e.waitProcessed(sid)
 }
