@@ -154,6 +154,14 @@ type TwilioSetting struct {
 	AccountSID string `json:"account_sid,omitempty"`
 	// AuthToken is a secret: written, never shown.
 	AuthToken string `json:"auth_token,omitempty"`
+	// APIKeySID and APIKeySecret authenticate REST requests instead of
+	// the auth token when both are set (twilio.go); APIKeySecret is a
+	// secret: written, never shown.
+	APIKeySID    string `json:"api_key_sid,omitempty"`
+	APIKeySecret string `json:"api_key_secret,omitempty"`
+	// Numbers are the tenant's phone numbers at Twilio: the numbers its
+	// inbound calls come to and its outbound calls are placed from.
+	Numbers []TwilioNumber `json:"numbers,omitempty"`
 }
 
 // twilioAccountSID is the form of a Twilio Account SID.
@@ -333,6 +341,7 @@ func (s *Settings) Validate(loc ...string) []FieldError {
 		if len(tw.AuthToken) > 256 || strings.ContainsAny(tw.AuthToken, "\x00\r\n") {
 			bad("Input should be a Twilio auth token", "value_error", SettingTwilio, "auth_token")
 		}
+		tw.validate(bad)
 	}
 	if s.Retention != nil {
 		s.Retention.validate(bad)
@@ -371,6 +380,9 @@ func (s *Settings) KeepSecrets(old Settings) {
 	}
 	if s.Twilio != nil && s.Twilio.AuthToken == "" && old.Twilio != nil {
 		s.Twilio.AuthToken = old.Twilio.AuthToken
+	}
+	if s.Twilio != nil && s.Twilio.APIKeySecret == "" && old.Twilio != nil && s.Twilio.APIKeySID == old.Twilio.APIKeySID {
+		s.Twilio.APIKeySecret = old.Twilio.APIKeySecret
 	}
 }
 

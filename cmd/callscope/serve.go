@@ -25,6 +25,7 @@ import (
 	"github.com/callscope/callscope/internal/config"
 	"github.com/callscope/callscope/internal/deliver"
 	"github.com/callscope/callscope/internal/dial"
+	twiliodial "github.com/callscope/callscope/internal/dial/twilio"
 	"github.com/callscope/callscope/internal/egress"
 	"github.com/callscope/callscope/internal/engines"
 	"github.com/callscope/callscope/internal/feed"
@@ -132,6 +133,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Outbound campaigns: their calls' outcomes decide the next call.
 	campaigns := &campaign.Service{Store: s, Logger: log.With("component", "campaigns")}
 	river.AddWorker(workers, &campaign.Worker{Store: s, Logger: log.With("component", "campaigns"), Campaigns: campaigns})
+	// Twilio recording downloads; the worker gets the call service below.
+	twRecordings := twilioRecordingWorker(cfg, outbound, log)
+	river.AddWorker(workers, twRecordings)
 	learner := &pipeline.Learner{Store: s}
 	engineCfg := engines.Config{Stages: cfg.LLMStages, Learner: learner}
 	engineCfg.Translator, engineCfg.TranslatorDetail = offlineTranslator(ctx)
@@ -241,6 +245,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		q.Stop(ctx)
 		return err
 	}
+	// Twilio's voice, status and recording callbacks.
+	twRecordings.Calls, twRecordings.Recordings = calls, recordings
+	srv.Twilio = &cshttp.TwilioHooks{PublicURL: cfg.PublicURL, Recordings: &twiliodial.Recordings{Store: s, Queue: q}}
 	if err := srv.Open(cfg.Addr); err != nil {
 		q.Stop(ctx)
 		return err
@@ -293,6 +300,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func outboundEngine(cfg *config.Config, e *dial.Engine, calls *call.Service, recordings blob.Store, log *slog.Logger) cshttp.Outbound {
 	if cfg.Dialer == "none" {
 		return nil
+	}
+	if cfg.Dialer == "twilio" {
+		e.Calls, e.Dialer = calls, &twiliodial.Dialer{Tenants: calls.Store, Calls: calls, PublicURL: cfg.PublicURL,
+			Logger: log.With("component", "twilio_dialer")}
+		return e
 	}
 	if cfg.Dialer == "ari" {
 		e.Calls, e.Dialer = calls, ariDialer(cfg, &dial.Reporter{Calls: calls, Recordings: recordings}, log)

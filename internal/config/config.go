@@ -109,7 +109,7 @@ type Config struct {
 
 	// Outbound calls (Auto-Caller API).
 	AutocallerPrefix string // CALLSCOPE_AUTOCALLER_PREFIX: path prefix of the Auto-Caller API
-	Dialer           string // CALLSCOPE_DIALER: simulator or none
+	Dialer           string // CALLSCOPE_DIALER: simulator, twilio or none
 
 	// Live call audio: the listeners serve the default tenant.
 	AudioSocketAddr       string         // CALLSCOPE_AUDIOSOCKET_ADDR: Asterisk AudioSocket listener; "" = off
@@ -201,7 +201,7 @@ var Vars = []Var{
 	{Name: "CALLSCOPE_SMTP_TLS", Default: "starttls", Help: "none, starttls (required) or tls (implicit, usually port 465)"},
 	{Name: "CALLSCOPE_PUBLIC_URL", Help: "public base URL of this server, e.g. https://calls.example.com, for links to calls and stable recording URLs"},
 	{Name: "CALLSCOPE_AUTOCALLER_PREFIX", Default: "/autocaller", Help: "path prefix of the Auto-Caller API (outbound calls)"},
-	{Name: "CALLSCOPE_DIALER", Default: "simulator", Help: "dialer that places outbound calls: simulator (plays calls out, no phone line), ari (Asterisk, see CALLSCOPE_ARI_*) or none"},
+	{Name: "CALLSCOPE_DIALER", Default: "simulator", Help: "dialer that places outbound calls: simulator (plays calls out, no phone line), twilio (each tenant's settings.twilio account; needs CALLSCOPE_PUBLIC_URL), ari (Asterisk, see CALLSCOPE_ARI_*) or none"},
 	{Name: "CALLSCOPE_AGENT_CA_FILE", Help: "PEM file of extra CA certificates trusted for the agent notification service"},
 	{Name: "CALLSCOPE_AUDIOSOCKET_ADDR", Help: "host:port of the Asterisk AudioSocket listener for live calls (e.g. 127.0.0.1:9092); empty: off"},
 	{Name: "CALLSCOPE_OPENCHS_ADDR", Help: "host:port of the OpenCHS raw TCP audio listener for live calls (e.g. 127.0.0.1:8300); empty: off"},
@@ -716,7 +716,7 @@ func loadOutbound(r *reader, c *Config) error {
 			return fmt.Errorf("CALLSCOPE_AUTOCALLER_PREFIX: %q would clash with the routes under %s", p, taken)
 		}
 	}
-	if c.Dialer, err = r.oneOf("CALLSCOPE_DIALER", "simulator", "none", "ari"); err != nil {
+	if c.Dialer, err = r.oneOf("CALLSCOPE_DIALER", "simulator", "twilio", "ari", "none"); err != nil {
 		return err
 	}
 	return nil

@@ -28,7 +28,7 @@ func TestAutocallerPrefix(t *testing.T) {
 			t.Errorf("prefix %q: error %v, want one naming the variable", bad, err)
 		}
 	}
-	if _, err := config.Load(env(map[string]string{"CALLSCOPE_DIALER": "twilio"}), ""); err == nil || !strings.Contains(err.Error(), "CALLSCOPE_DIALER") {
+	if _, err := config.Load(env(map[string]string{"CALLSCOPE_DIALER": "carrier-pigeon"}), ""); err == nil || !strings.Contains(err.Error(), "CALLSCOPE_DIALER") {
 		t.Errorf("unknown dialer: %v", err)
 	}
 }

@@ -153,7 +153,13 @@ func (e *Engine) End(ctx context.Context, tenantID, userID, ref string) (*callsc
 func (e *Engine) hangup(ctx context.Context, o *callscope.OutboundCall, status callscope.CallStatus, reason string) error {
 	var err error = callscope.Errorf(callscope.ENOTFOUND, "no provider session")
 	if o.ProviderSessionID != "" {
-		err = e.Dialer.Hangup(ctx, o.ProviderSessionID)
+		// A dialer whose sessions belong to the tenant's own account
+		// hangs up with the tenant.
+		if th, ok := e.Dialer.(TenantHangup); ok {
+			err = th.HangupCall(ctx, o.TenantID, o.ProviderSessionID)
+		} else {
+			err = e.Dialer.Hangup(ctx, o.ProviderSessionID)
+		}
 	}
 	if err == nil {
 		return nil
@@ -189,6 +195,12 @@ func (e *Engine) dial(ctx context.Context, p *call.Placement) *callscope.Outboun
 		return nil
 	}
 	return out
+}
+
+// TenantHangup is a Dialer that hangs up a call with the account of the
+// tenant that placed it.
+type TenantHangup interface {
+	HangupCall(ctx context.Context, tenantID, sessionID string) error
 }
 
 type placeWorker struct {

@@ -98,6 +98,9 @@ type Server struct {
 	Feed *feed.Hub
 	// TwilioStream, if set, serves Twilio Media Streams at /twilio/stream.
 	TwilioStream http.Handler
+	// Twilio, if set, takes Twilio's voice, status and recording callbacks
+	// (twilio.go).
+	Twilio *TwilioHooks
 
 	// Console, if set, serves the web console's pages (consolepages.go).
 	Console ConsoleHandler
@@ -162,6 +165,7 @@ func (s *Server) Init() error {
 	}
 	s.mountStreams()
 	s.mountConsole()
+	s.mountTwilio()
 	s.handler = s.outer(s.mux)
 	return nil
 }

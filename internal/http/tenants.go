@@ -32,8 +32,10 @@ type settingsView struct {
 
 type twilioView struct {
 	callscope.TwilioSetting
-	AuthToken    string `json:"auth_token,omitempty"` // never filled
-	HasAuthToken bool   `json:"has_auth_token"`
+	AuthToken       string `json:"auth_token,omitempty"` // never filled
+	HasAuthToken    bool   `json:"has_auth_token"`
+	APIKeySecret    string `json:"api_key_secret,omitempty"` // never filled
+	HasAPIKeySecret bool   `json:"has_api_key_secret"`
 }
 
 type crmPushView struct {
@@ -57,7 +59,7 @@ func newSettingsView(s callscope.Settings) settingsView {
 		v.AgentService = &agentServiceView{AgentServiceSetting: *a, HasClientSecret: a.ClientSecret != ""}
 	}
 	if tw := s.Twilio; tw != nil {
-		v.Twilio = &twilioView{TwilioSetting: *tw, HasAuthToken: tw.AuthToken != ""}
+		v.Twilio = &twilioView{TwilioSetting: *tw, HasAuthToken: tw.AuthToken != "", HasAPIKeySecret: tw.APIKeySecret != ""}
 	}
 	return v
 }

@@ -522,6 +522,14 @@ func (ru *run) commit(ctx context.Context, stage string, begin time.Time, out ou
 			if err := tx.ReplaceSegments(ctx, ru.call.ID, out.segments); err != nil {
 				return err
 			}
+			// A transcript made from the recording is news to the call's
+			// subscribers (the Auto-Caller app's transcription.ready).
+			if ru.r.Events != nil {
+				if err := ru.r.Events(ctx, tx, ru.call, callscope.TranscriptionReadyData{CallRefData: callscope.RefOf(ru.call),
+					SegmentCount: len(out.segments)}); err != nil {
+					return err
+				}
+			}
 		}
 		if err := tx.SetCallResults(ctx, ru.tenant.ID, ru.call.ID, out.results); err != nil {
 			return err

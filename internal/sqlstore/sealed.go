@@ -76,6 +76,9 @@ func (q *queries) sealSettings(s callscope.Settings) (callscope.Settings, error)
 		if tw.AuthToken, err = q.seal("settings.twilio.auth_token", tw.AuthToken); err != nil {
 			return s, err
 		}
+		if tw.APIKeySecret, err = q.seal("settings.twilio.api_key_secret", tw.APIKeySecret); err != nil {
+			return s, err
+		}
 		s.Twilio = &tw
 	}
 	return s, nil
@@ -96,6 +99,11 @@ func (q *queries) openSettings(s *callscope.Settings) error {
 	}
 	if s.Twilio != nil && s.Twilio.AuthToken != "" {
 		if s.Twilio.AuthToken, err = q.open("settings.twilio.auth_token", s.Twilio.AuthToken); err != nil {
+			return err
+		}
+	}
+	if s.Twilio != nil && s.Twilio.APIKeySecret != "" {
+		if s.Twilio.APIKeySecret, err = q.open("settings.twilio.api_key_secret", s.Twilio.APIKeySecret); err != nil {
 			return err
 		}
 	}
@@ -122,7 +130,8 @@ func (q *queries) resealSettingsSecrets(ctx context.Context) (int, error) {
 		}
 		set, _ := callscope.ParseStoredSettings(x.raw)
 		if (set.CRMPush != nil && q.keys.NeedsReseal(set.CRMPush.AuthHeader)) ||
-			(set.AgentService != nil && q.keys.NeedsReseal(set.AgentService.ClientSecret)) {
+			(set.AgentService != nil && q.keys.NeedsReseal(set.AgentService.ClientSecret)) ||
+			(set.Twilio != nil && (q.keys.NeedsReseal(set.Twilio.AuthToken) || q.keys.NeedsReseal(set.Twilio.APIKeySecret))) {
 			todo = append(todo, x)
 		}
 	}
