@@ -14,7 +14,8 @@ import (
 type mp3Header struct {
 	sampleRate int
 	mono       bool
-	size       int // frame length in bytes
+	size       int  // frame length in bytes
+	mpeg25     bool // MPEG 2.5 (8, 11.025 and 12 kHz)
 }
 
 var (
@@ -36,7 +37,7 @@ func parseMP3Header(b []byte) (mp3Header, bool) {
 	if version == 1 || layer != 1 || brIndex == 0 || brIndex == 15 || srIndex == 3 {
 		return mp3Header{}, false
 	}
-	h := mp3Header{sampleRate: mp3Rates[version][srIndex], mono: b[3]>>6 == 3}
+	h := mp3Header{sampleRate: mp3Rates[version][srIndex], mono: b[3]>>6 == 3, mpeg25: version == 0}
 	pad := int(b[2]>>1) & 1
 	if version == 3 {
 		h.size = 144*1000*mp3Bitrates1[brIndex]/h.sampleRate + pad
@@ -95,6 +96,24 @@ func isMP3(b []byte) bool {
 	}
 	_, _, ok := findMP3Frame(b, 0)
 	return ok
+}
+
+// CheckMP3 reports whether data is MP3 the decoder can read: EINVALID when
+// it finds no Layer III frame, or when the stream is MPEG 2.5 (8, 11.025 or
+// 12 kHz), which the decoder does not implement. It reads only the start.
+func CheckMP3(data []byte) error {
+	start, err := skipID3v2(data)
+	if err != nil {
+		return err
+	}
+	_, h, ok := findMP3Frame(data[start:], 64<<10)
+	switch {
+	case !ok:
+		return callscope.Errorf(callscope.EINVALID, "mp3: no MPEG Layer III frame found")
+	case h.mpeg25:
+		return callscope.Errorf(callscope.EINVALID, "mp3: MPEG 2.5 (%d Hz) is not supported", h.sampleRate)
+	}
+	return nil
 }
 
 // readOnly hides io.Seeker so go-mp3 does not pre-scan the whole stream.

@@ -121,6 +121,7 @@ type fakeTwilio struct {
 	media    map[string]int // requests per recording
 	notReady int
 	mp3      []byte
+	wav      []byte // served for .wav when set
 	nextSid  int
 }
 
@@ -136,7 +137,7 @@ func newFakeTwilio(t testing.TB) *fakeTwilio {
 var (
 	callsPath     = regexp.MustCompile(`^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls\.json$`)
 	callPath      = regexp.MustCompile(`^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls/(CA[0-9a-f]{32})\.json$`)
-	recordingPath = regexp.MustCompile(`^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Recordings/(RE[0-9a-f]{32})\.mp3$`)
+	recordingPath = regexp.MustCompile(`^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Recordings/(RE[0-9a-f]{32})\.(mp3|wav)$`)
 )
 
 // twilioError is Twilio's error body.
@@ -177,6 +178,15 @@ func (f *fakeTwilio) serve(w http.ResponseWriter, r *http.Request) {
 		f.media[sid]++
 		if f.media[sid] <= f.notReady {
 			twilioError(w, 404, 20404, "The requested resource "+p+" was not found")
+			return
+		}
+		if recordingPath.FindStringSubmatch(p)[3] == "wav" {
+			if f.wav == nil {
+				twilioError(w, 404, 20404, "The requested resource "+p+" was not found")
+				return
+			}
+			w.Header().Set("Content-Type", "audio/x-wav")
+			_, _ = w.Write(f.wav)
 			return
 		}
 		w.Header().Set("Content-Type", "audio/mpeg")
@@ -794,4 +804,60 @@ func TestTwilioSignatureForms(t *testing.T) {
 	wantStatus(t, e.callback("/twilio/status", twToken, url.Values{"AccountSid": {twAccount}, "CallSid": {sid},
 		"To": {twNumber}, "CallStatus": {"completed"}, "Direction": {"inbound"}}), 204)
 	e.waitProcessed(sid)
+}
+
+// TestTwilioRecording8kHz: an MP3 the decoder cannot read (MPEG 2.5, as an
+// 8 kHz recording is) is replaced by the WAV of the same recording, so the
+// call can be transcribed.
+func TestTwilioRecording8kHz(t *testing.T) {
+	e := newTwilioEnv(t, "sqlite")
+	var err error
+	e.fake.mp3, err = os.ReadFile(filepath.Join("testdata", "twilio", "recording-8khz.mp3"))
+	must(t, err)
+	e.fake.wav, err = os.ReadFile(filepath.Join("testdata", "twilio", "recording-8khz.wav"))
+	must(t, err)
+	e.fake.notReady = 0
+	sid := twiliostream.NewSid("CA")
+	voice := url.Values{"AccountSid": {twAccount}, "CallSid": {sid}, "From": {twCaller}, "To": {twNumber},
+		"CallStatus": {"ringing"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"}}
+	wantStatus(t, e.callback("/twilio/voice", twToken, voice), 200)
+	c := e.waitCall(sid, func(*callscope.Call) bool { return true })
+	rsid := twiliostream.NewSid("RE")
+	rec := url.Values{"AccountSid": {twAccount}, "CallSid": {sid}, "RecordingSid": {rsid},
+		"RecordingUrl":    {e.fake.srv.URL + "/2010-04-01/Accounts/" + twAccount + "/Recordings/" + rsid},
+		"RecordingStatus": {"completed"}, "RecordingDuration": {"2"}, "RecordingChannels": {"1"},
+		"RecordingSource": {"StartCallRecording"}}
+	wantStatus(t, e.callback("/twilio/recording?call_id="+c.ID, twToken, rec), 204)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := e.do("GET", "/api/calls/"+c.ID+"/recording", e.key, nil)
+		if r.Status == 200 {
+			if !bytes.Equal(r.Body, e.fake.wav) || !strings.HasPrefix(r.Header.Get("Content-Type"), "audio/") {
+				t.Fatalf("recording kept: %d bytes, %s; want the WAV", len(r.Body), r.Header.Get("Content-Type"))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recording: %d", r.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The MP3 is one the decoder refuses, the WAV one it reads.
+	if err := audio.CheckMP3(e.fake.mp3); err == nil {
+		t.Fatal("the 8 kHz MP3 passes the check")
+	}
+	if _, err := audio.DecodeBytes(e.fake.mp3, audio.Format{}); err == nil {
+		t.Fatal("the 8 kHz MP3 decodes: the fallback is not needed")
+	}
+	if err := audio.CheckMP3(e.fake.mp3[:0]); err == nil {
+		t.Fatal("no data passes the check")
+	}
+	ok, err := os.ReadFile(filepath.Join("testdata", "twilio", "recording.mp3"))
+	must(t, err)
+	must(t, audio.CheckMP3(ok))
+	pcm, err := audio.DecodeBytes(e.fake.wav, audio.Format{})
+	must(t, err)
+	if pcm.SampleRate != 8000 {
+		t.Fatalf("test WAV at %d Hz", pcm.SampleRate)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/audio"
 	"github.com/callscope/callscope/internal/blob"
 	"github.com/callscope/callscope/internal/call"
 	"github.com/callscope/callscope/internal/egress"
@@ -125,14 +126,17 @@ func (w *RecordingWorker) Work(ctx context.Context, j *river.Job[RecordingArgs])
 	}
 	src := &fetch.HTTP{Client: w.Egress.Client(timeout), Timeout: timeout, MaxBytes: w.MaxBytes,
 		Username: user, Password: pass, AuthHosts: []string{w.API.Host()}}
-	body, info, err := src.Fetch(ctx, fetch.Ref{CallID: c.ID, URL: a.RecordingURL + ".mp3"})
+	// The MP3 is what seed 003 serves; when it is one the decoder cannot
+	// transcribe (MPEG 2.5, Twilio's 8 kHz), the WAV of the same recording
+	// is kept instead.
+	format := "mp3"
+	data, info, err := fetchAll(ctx, src, c.ID, a.RecordingURL+".mp3")
+	if err == nil && audio.CheckMP3(data) != nil {
+		format = "wav"
+		data, info, err = fetchAll(ctx, src, c.ID, a.RecordingURL+".wav")
+	}
 	if err == nil {
-		var buf bytes.Buffer
-		_, err = io.Copy(&buf, body)
-		body.Close()
-		if err == nil {
-			return w.attach(ctx, c, a, buf.Bytes(), info)
-		}
+		return w.attach(ctx, c, a, format, data, info)
 	}
 	last := j.Attempt >= j.MaxAttempts
 	switch {
@@ -152,17 +156,31 @@ func (w *RecordingWorker) Work(ctx context.Context, j *river.Job[RecordingArgs])
 	return nil
 }
 
-func (w *RecordingWorker) attach(ctx context.Context, c *callscope.Call, a RecordingArgs, mp3 []byte, info fetch.Info) error {
+// fetchAll downloads url whole.
+func fetchAll(ctx context.Context, src *fetch.HTTP, callID, url string) ([]byte, fetch.Info, error) {
+	body, info, err := src.Fetch(ctx, fetch.Ref{CallID: callID, URL: url})
+	if err != nil {
+		return nil, info, err
+	}
+	defer body.Close()
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, body); err != nil {
+		return nil, info, err
+	}
+	return buf.Bytes(), info, nil
+}
+
+func (w *RecordingWorker) attach(ctx context.Context, c *callscope.Call, a RecordingArgs, format string, data []byte, info fetch.Info) error {
 	ct := info.ContentType
 	if ct == "" || !strings.HasPrefix(ct, "audio/") {
-		ct = "audio/mpeg"
+		ct = map[string]string{"mp3": "audio/mpeg", "wav": "audio/wav"}[format]
 	}
-	key := c.TenantID + "/" + c.ID + "/" + callscope.NewID() + ".mp3"
-	size, err := w.Recordings.Put(ctx, key, bytes.NewReader(mp3))
+	key := c.TenantID + "/" + c.ID + "/" + callscope.NewID() + "." + format
+	size, err := w.Recordings.Put(ctx, key, bytes.NewReader(data))
 	if err != nil {
 		return err
 	}
-	rec := &callscope.Recording{Format: "mp3", ContentType: ct, Channels: max(1, a.Channels),
+	rec := &callscope.Recording{Format: format, ContentType: ct, Channels: max(1, a.Channels),
 		DurationSeconds: a.Duration, SizeBytes: size, StorageKey: key, SourceURL: a.RecordingURL,
 		AccessToken: voicebot.NewToken()}
 	if err := w.Calls.AttachRecording(ctx, c, rec); err != nil {
