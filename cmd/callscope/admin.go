@@ -116,6 +116,19 @@ func cmdTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // findTenant resolves a tenant by id or name.
+// tenantIDOf is the id of the tenant ref names (an id or a name), "" for
+// no ref.
+func tenantIDOf(ctx context.Context, s *sqlstore.Store, ref string) (string, error) {
+	if ref == "" {
+		return "", nil
+	}
+	t, err := findTenant(ctx, s, ref)
+	if err != nil {
+		return "", err
+	}
+	return t.ID, nil
+}
+
 func findTenant(ctx context.Context, s *sqlstore.Store, ref string) (*callscope.Tenant, error) {
 	t, err := s.Tenant(ctx, ref)
 	if callscope.ErrorCode(err) == callscope.ENOTFOUND {
@@ -176,13 +189,9 @@ func cmdAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	return withStore(ctx, *file, stderr, func(s *sqlstore.Store) error {
-		tenantID := ""
-		if *tenant != "" {
-			t, err := findTenant(ctx, s, *tenant)
-			if err != nil {
-				return err
-			}
-			tenantID = t.ID
+		tenantID, err := tenantIDOf(ctx, s, *tenant)
+		if err != nil {
+			return err
 		}
 		switch sub {
 		case "create":

@@ -68,13 +68,9 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return errUsage
 	}
 	return withStore(ctx, *file, stderr, func(s *sqlstore.Store) error {
-		tenantID := ""
-		if *tenant != "" {
-			t, err := findTenant(ctx, s, *tenant)
-			if err != nil {
-				return err
-			}
-			tenantID = t.ID
+		tenantID, err := tenantIDOf(ctx, s, *tenant)
+		if err != nil {
+			return err
 		}
 		switch sub {
 		case "create":

@@ -206,27 +206,23 @@ func (s *Server) writeCampaign(w http.ResponseWriter, r *http.Request, status in
 	return nil
 }
 
-// pageLimit reads the limit query parameter: 1 to 500, default def.
-func pageLimit(r *http.Request, def int) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return def, nil
+// pageQuery reads the limit (1 to 500, default def) and cursor (an id of
+// at most 64 bytes) query parameters.
+func pageQuery(r *http.Request, def int) (limit int, cursor string, err error) {
+	limit = def
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > callscope.MaxPageSize {
+			return 0, "", callscope.ValidationError(callscope.FieldError{Loc: []string{"query", "limit"},
+				Msg: "Input should be an integer from 1 to " + strconv.Itoa(callscope.MaxPageSize), Type: "value_error"})
+		}
+		limit = n
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > callscope.MaxPageSize {
-		return 0, callscope.ValidationError(callscope.FieldError{Loc: []string{"query", "limit"},
-			Msg: "Input should be an integer from 1 to " + strconv.Itoa(callscope.MaxPageSize), Type: "value_error"})
+	cursor = r.URL.Query().Get("cursor")
+	if len(cursor) > 64 {
+		return 0, "", callscope.ValidationError(callscope.FieldError{Loc: []string{"query", "cursor"}, Msg: "Unknown cursor", Type: "value_error"})
 	}
-	return n, nil
-}
-
-// pageCursor reads the cursor query parameter: an id of at most 64 bytes.
-func pageCursor(r *http.Request) (string, error) {
-	c := r.URL.Query().Get("cursor")
-	if len(c) > 64 {
-		return "", callscope.ValidationError(callscope.FieldError{Loc: []string{"query", "cursor"}, Msg: "Unknown cursor", Type: "value_error"})
-	}
-	return c, nil
+	return limit, cursor, nil
 }
 
 func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) error {
@@ -234,11 +230,7 @@ func (s *Server) handleListCampaigns(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r, 50)
-	if err != nil {
-		return err
-	}
-	cursor, err := pageCursor(r)
+	limit, cursor, err := pageQuery(r, 50)
 	if err != nil {
 		return err
 	}
@@ -355,11 +347,7 @@ func (s *Server) handleCampaignAttempts(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r, 100)
-	if err != nil {
-		return err
-	}
-	cursor, err := pageCursor(r)
+	limit, cursor, err := pageQuery(r, 100)
 	if err != nil {
 		return err
 	}
@@ -409,11 +397,7 @@ func (s *Server) handleListDoNotCall(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r, 100)
-	if err != nil {
-		return err
-	}
-	cursor, err := pageCursor(r)
+	limit, cursor, err := pageQuery(r, 100)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/callscope/callscope"
 )
@@ -89,23 +88,7 @@ func (s *Server) ConsoleAPI(ctx context.Context, tenantID, method, target string
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			r = r.WithContext(context.WithValue(r.Context(), limitKey, limit))
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, &callscope.Principal{TenantID: tenantID, Admin: true}))
-			invalid := func(err error) error { return err }
-			if strings.HasPrefix(rt.Pattern, s.autocallerPrefix()+"/") {
-				invalid = asBadRequest
-			}
-			if rt.Query != nil {
-				if err := onlyQuery(r, rt.Query); err != nil {
-					writeError(w, r, s.Logger, invalid(err))
-					return
-				}
-			}
-			if err := checkRequestText(r, rt.Pattern); err != nil {
-				writeError(w, r, s.Logger, invalid(err))
-				return
-			}
-			if err := rt.Handle(w, r); err != nil {
-				writeError(w, r, s.Logger, err)
-			}
+			s.serveRoute(w, r, rt)
 		}))
 	}
 	r, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))

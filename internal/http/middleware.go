@@ -237,25 +237,31 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		}
-		// The Auto-Caller contract answers 400 for any invalid input.
-		invalid := func(err error) error { return err }
-		if strings.HasPrefix(rt.Pattern, s.autocallerPrefix()+"/") {
-			invalid = asBadRequest
-		}
-		if rt.Query != nil {
-			if err := onlyQuery(r, rt.Query); err != nil {
-				writeError(w, r, s.Logger, invalid(err))
-				return
-			}
-		}
-		if err := checkRequestText(r, rt.Pattern); err != nil {
+		s.serveRoute(w, r, rt)
+	})
+}
+
+// serveRoute checks an authenticated request's query and text against its
+// route, then handles it.
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
+	// The Auto-Caller contract answers 400 for any invalid input.
+	invalid := func(err error) error { return err }
+	if strings.HasPrefix(rt.Pattern, s.autocallerPrefix()+"/") {
+		invalid = asBadRequest
+	}
+	if rt.Query != nil {
+		if err := onlyQuery(r, rt.Query); err != nil {
 			writeError(w, r, s.Logger, invalid(err))
 			return
 		}
-		if err := rt.Handle(w, r); err != nil {
-			writeError(w, r, s.Logger, err)
-		}
-	})
+	}
+	if err := checkRequestText(r, rt.Pattern); err != nil {
+		writeError(w, r, s.Logger, invalid(err))
+		return
+	}
+	if err := rt.Handle(w, r); err != nil {
+		writeError(w, r, s.Logger, err)
+	}
 }
 
 func clientKey(r *http.Request, p *callscope.Principal) string {
