@@ -36,6 +36,8 @@ func (c *Console) admin(h func(w http.ResponseWriter, r *http.Request, s *sessio
 type apiError struct {
 	Message string
 	Fields  map[string]string
+	// Status is the API's HTTP status.
+	Status int
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -61,7 +63,7 @@ func (c *Console) call(ctx context.Context, s *session, method, target string, i
 }
 
 func decodeAPIError(status int, resp []byte) *apiError {
-	e := &apiError{Fields: map[string]string{}}
+	e := &apiError{Fields: map[string]string{}, Status: status}
 	var doc struct {
 		Detail json.RawMessage `json:"detail"`
 	}

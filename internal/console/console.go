@@ -111,6 +111,7 @@ func (c *Console) Patterns() []string {
 		"GET /calls/{id}/recording",
 		"GET /calls/{id}/events",
 		"GET /live",
+		"POST /calls/{id}/todos/{todo_id}/done",
 
 		"GET /admin",
 		"GET /admin/analyzers",
@@ -186,6 +187,7 @@ func (c *Console) Init() error {
 	m.Handle("GET /calls/{id}/recording", c.auth(c.handleRecording))
 	m.Handle("GET /calls/{id}/events", c.auth(c.handleEvents))
 	m.Handle("GET /live", c.auth(c.handleLive))
+	m.Handle("POST /calls/{id}/todos/{todo_id}/done", c.auth(c.handleTodoDone))
 	m.Handle("GET /admin", c.admin(func(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, "/admin/analyzers", http.StatusSeeOther)
 	}))
