@@ -111,6 +111,9 @@ func (c *Console) adminFail(w http.ResponseWriter, r *http.Request, s *session, 
 // flashes are the messages a redirect after a change may show, by key:
 // the page shows only these, never text from the address.
 var flashes = map[string]string{
+	"campaign-created":     "Campaign created: its calls start now.",
+	"dnc-added":            "Number added to the do-not-call list.",
+	"dnc-removed":          "Number taken off the do-not-call list.",
 	"analyzer-created":     "Analyzer created.",
 	"analyzer-saved":       "Analyzer saved.",
 	"analyzer-activated":   "Analyzer activated.",

@@ -136,6 +136,12 @@ func (c *Console) Patterns() []string {
 		"POST /calls/{id}/deliveries/{delivery_id}/replay",
 		"GET /outbound",
 		"POST /outbound",
+		"GET /outbound/campaigns",
+		"POST /outbound/campaigns",
+		"GET /outbound/campaigns/{id}",
+		"GET /outbound/do-not-call",
+		"POST /outbound/do-not-call",
+		"POST /outbound/do-not-call/{number}/delete",
 	}
 }
 
@@ -158,7 +164,7 @@ func (c *Console) Init() error {
 	}
 	c.throttle = newThrottle(c.Now)
 	c.pages = map[string]*template.Template{}
-	for _, p := range []string{"login", "account", "calls", "call", "live", "error", "outbound"} {
+	for _, p := range []string{"login", "account", "calls", "call", "live", "error", "outbound", "campaigns", "campaign", "dnc"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return err
@@ -213,6 +219,12 @@ func (c *Console) Init() error {
 	m.Handle("POST /calls/{id}/deliveries/{delivery_id}/replay", c.auth(c.handleCallReplay))
 	m.Handle("GET /outbound", c.auth(c.handleOutbound))
 	m.Handle("POST /outbound", c.auth(c.handleSchedule))
+	m.Handle("GET /outbound/campaigns", c.auth(c.handleCampaigns))
+	m.Handle("POST /outbound/campaigns", c.auth(c.handleCreateCampaign))
+	m.Handle("GET /outbound/campaigns/{id}", c.auth(c.handleCampaign))
+	m.Handle("GET /outbound/do-not-call", c.auth(c.handleDoNotCall))
+	m.Handle("POST /outbound/do-not-call", c.auth(c.handleAddDoNotCall))
+	m.Handle("POST /outbound/do-not-call/{number}/delete", c.auth(c.handleRemoveDoNotCall))
 	c.mux = m
 	return nil
 }
@@ -229,7 +241,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		limit := int64(64 << 10)
+		if r.Method == http.MethodPost && r.URL.Path == "/outbound/campaigns" {
+			limit = maxCSVUpload // a contacts file
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	c.mux.ServeHTTP(w, r)
 }
