@@ -75,6 +75,21 @@ func TestConsoleCampaignInBrowser(t *testing.T) {
 	}
 	b.shot("campaigns.png")
 
+	// The calls list filters by campaign: the two calls placed, not the
+	// skipped number's.
+	campaignID := b.eval("id", `document.querySelector("#campaigns tbody tr").dataset.campaign`).(string)
+	apiCall(t, base, srv.adminKey, "POST", "/api/v1/calls", map[string]any{"call_id": "not-campaign", "direction": "inbound",
+		"from": "+15550000000", "to": "+15559870000", "title": "Not in the campaign"}, 201)
+	b.do("calls of the campaign", chromedp.Navigate(base+"/calls"), chromedp.WaitVisible(chromedp.CSS(`#campaign`)),
+		chromedp.SetValue(chromedp.CSS(`#campaign`), campaignID), chromedp.Submit(chromedp.CSS(`#campaign`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.calls`)))
+	if n := b.eval("rows", `document.querySelectorAll("table.calls tbody tr").length`); n != float64(2) {
+		t.Fatalf("%v calls listed for the campaign, want 2:\n%s", n, b.text(`table.calls`))
+	}
+	if list := b.text(`table.calls`); strings.Contains(list, "Not in the campaign") {
+		t.Fatalf("the campaign filter lists another call:\n%s", list)
+	}
+
 	b.do("remove the number", chromedp.Navigate(base+"/outbound/do-not-call"),
 		chromedp.Click(chromedp.CSS(`#dnc tr[data-number="+14155550102"] button.remove`)), chromedp.WaitVisible(chromedp.CSS(`#flash`)))
 	if n := b.eval("rows", `document.querySelectorAll("#dnc tr[data-number]").length`); n != float64(0) {

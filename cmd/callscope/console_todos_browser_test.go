@@ -118,6 +118,15 @@ func TestConsoleCallTodosAndContact(t *testing.T) {
 		"assignee": "brian", "due_date": "2030-01-15"}, 201)
 	apiCall(t, base, key, "POST", "/api/v1/todos", map[string]any{"call_id": "todo-1", "text": "Call back on Monday"}, 201)
 
+	// The calls list filters by contact; the contact's link lands there.
+	apiCall(t, base, key, "POST", "/api/v1/calls", map[string]any{"call_id": "todo-0", "direction": "inbound",
+		"from": "+15550000000", "to": "+15559870000", "title": "Someone else"}, 201)
+	b.do("calls", chromedp.Navigate(base+"/calls"), chromedp.WaitVisible(chromedp.CSS(`#contact`)),
+		chromedp.SetValue(chromedp.CSS(`#contact`), contact["id"].(string)), chromedp.Submit(chromedp.CSS(`#contact`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.calls`)))
+	if list := b.text(`table.calls`); !strings.Contains(list, "Refund follow-up") || strings.Contains(list, "Someone else") {
+		t.Fatalf("calls of Jane Doe:\n%s", list)
+	}
 	b.do("open the call", chromedp.Navigate(base+"/calls/todo-1"), chromedp.WaitVisible(chromedp.CSS(`#todos`)))
 	ct := b.text(`#contact`)
 	for _, want := range []string{"Jane Doe", "+15551230001, +15551230002", "Acme"} {
@@ -128,6 +137,11 @@ func TestConsoleCallTodosAndContact(t *testing.T) {
 	if href := b.eval("link", `document.getElementById("contact-calls").getAttribute("href")`); href != "/calls?contact="+contact["id"].(string) {
 		t.Fatalf("contact link %v", href)
 	}
+	b.do("the contact's calls", chromedp.Click(chromedp.CSS(`#contact-calls`)), chromedp.WaitVisible(chromedp.CSS(`table.calls`)))
+	if list := b.text(`table.calls`); !strings.Contains(list, "Refund follow-up") || strings.Contains(list, "Someone else") {
+		t.Fatalf("the contact link's list:\n%s", list)
+	}
+	b.do("back to the call", chromedp.Navigate(base+"/calls/todo-1"), chromedp.WaitVisible(chromedp.CSS(`#todos`)))
 	todos := b.text(`#todos`)
 	if !strings.Contains(todos, "Send the refund form") || !strings.Contains(todos, "brian") || !strings.Contains(todos, "due 2030-01-15") ||
 		!strings.Contains(todos, "Call back on Monday") {
