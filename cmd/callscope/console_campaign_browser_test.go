@@ -90,6 +90,24 @@ func TestConsoleCampaignInBrowser(t *testing.T) {
 		t.Fatalf("the campaign filter lists another call:\n%s", list)
 	}
 
+	// Another tenant's campaign and do-not-call number are not this
+	// tenant's to see.
+	other := apiCall(t, base, srv.adminKey, "POST", "/api/v1/tenants", map[string]any{"name": "other"}, 201)
+	otherKey := apiCall(t, base, srv.adminKey, "POST", "/api/v1/tenants/"+other["id"].(string)+"/api-keys",
+		map[string]any{"name": "other"}, 201)["key"].(string)
+	theirs := apiCall(t, base, otherKey, "POST", "/api/v1/campaigns", map[string]any{"name": "Theirs",
+		"contacts": []map[string]any{{"phone": "+14155550199"}}}, 201)
+	apiCall(t, base, otherKey, "POST", "/api/v1/do-not-call", map[string]any{"number": "+14155550198"}, 201)
+	for _, path := range []string{"/outbound/campaigns/" + theirs["id"].(string), "/outbound/campaigns/no-such-campaign"} {
+		if st := b.eval("other", `fetch("`+path+`").then(r => r.status)`); st != float64(404) {
+			t.Fatalf("GET %s: %v, want 404", path, st)
+		}
+	}
+	b.do("campaigns again", chromedp.Navigate(base+"/outbound/campaigns"), chromedp.WaitVisible(chromedp.CSS(`#campaigns`)))
+	if list := b.text(`#campaigns`); strings.Contains(list, "Theirs") {
+		t.Fatalf("another tenant's campaign is listed:\n%s", list)
+	}
+
 	b.do("remove the number", chromedp.Navigate(base+"/outbound/do-not-call"),
 		chromedp.Click(chromedp.CSS(`#dnc tr[data-number="+14155550102"] button.remove`)), chromedp.WaitVisible(chromedp.CSS(`#flash`)))
 	if n := b.eval("rows", `document.querySelectorAll("#dnc tr[data-number]").length`); n != float64(0) {
