@@ -153,7 +153,11 @@ func TestConsoleLiveInBrowser(t *testing.T) {
 	t.Logf("live analysis: %v; banner: %v", eval("panel", `document.getElementById("progressive").innerText`),
 		eval("banner", `document.getElementById("risk-alert").textContent`))
 	shot("live-call.png")
-	do("live page", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	// The live page shows the call's risk from its progressive analysis.
+	do("live page", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`table.calls`)))
+	if row := eval("row", `document.querySelector("table.calls tbody tr").innerText`).(string); !strings.Contains(row, "high") {
+		t.Fatalf("the live page's row does not show the raised risk: %q", row)
+	}
 	shot("live.png")
 	if err := <-played; err != nil {
 		t.Fatal(err)

@@ -210,7 +210,9 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 		}
 	}
 	title := call.Title
-	if title == "" {
+	if title == "" && call.From == "" && call.To == "" {
+		title = "Call from an unknown number"
+	} else if title == "" {
 		title = "Call " + call.From + " → " + call.To
 	}
 	c.render(w, r, "call", http.StatusOK, page{Title: title, Nav: "calls", User: s.user, CSRF: s.sess.CSRFToken, Content: p})

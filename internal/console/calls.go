@@ -272,11 +272,23 @@ func (c *Console) handleLive(w http.ResponseWriter, r *http.Request, s *session)
 	var p livePage
 	for _, x := range calls {
 		cat, label, risk := classificationFields(x.Classification)
+		if cat == "" && risk == "" {
+			// A call under way is classified by its progressive analysis.
+			snaps, err := c.Store.Evolution(r.Context(), x.ID, callscope.EvolutionClassification)
+			if err != nil {
+				c.fail(w, r, s, err)
+				return
+			}
+			if n := len(snaps); n > 0 {
+				cat, label, risk = classificationFields(snaps[n-1].Data)
+			}
+		}
 		if label != "" {
 			cat = label
 		}
 		p.Rows = append(p.Rows, callRow{ID: x.ID, From: x.From, To: x.To, Title: x.Title, Direction: string(x.Direction),
-			Status: string(x.Status), Live: true, Started: startOf(x), Duration: x.DurationSeconds, Category: cat, Risk: risk})
+			Status: string(x.Status), Live: true, Started: startOf(x), Duration: max(x.DurationSeconds, c.Now().Sub(startOf(x)).Seconds()),
+			Category: cat, Risk: risk})
 	}
 	c.render(w, r, "live", http.StatusOK, page{Title: "Live calls", Nav: "live", User: s.user, CSRF: s.sess.CSRFToken, Content: p})
 }

@@ -44,6 +44,7 @@ type Store interface {
 	Analyzers(ctx context.Context, tenantID string, activeOnly bool) ([]*callscope.Analyzer, error)
 	Deliveries(ctx context.Context, tenantID, callID string) ([]*callscope.Delivery, error)
 	Processing(ctx context.Context, callID string) (*callscope.Processing, error)
+	Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error)
 
 	Users(ctx context.Context, tenantID string) ([]*callscope.User, error)
 	CreateUser(ctx context.Context, u *callscope.User) error
