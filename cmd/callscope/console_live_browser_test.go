@@ -21,9 +21,6 @@ import (
 // analysis and raises the risk banner from its event stream, without a
 // reload.
 func TestConsoleLiveInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("plays a call in real time")
-	}
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium is not installed (Debian package chromium)")
