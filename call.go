@@ -323,6 +323,10 @@ type CallQuery struct {
 	// category or risk level (the console's filters).
 	Category string
 	Risk     string
+	// CampaignID and ContactID select the calls of one campaign or of
+	// one contact of the contact book.
+	CampaignID string
+	ContactID  string
 }
 
 // CallRef names a stored call and its version.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/callscope/callscope"
+	"github.com/callscope/callscope/internal/contactcsv"
 )
 
 const campaignUsage = `callscope campaign create|list|status|attempts|pause|resume|cancel — outbound campaigns on a running server
@@ -35,81 +34,6 @@ before the next call and the most calls a contact gets in all.
 The server is CALLSCOPE_URL (default http://CALLSCOPE_ADDR), the API key
 CALLSCOPE_API_KEY.
 `
-
-// maxCSVContacts bounds the contacts read from one file (the API's limit
-// per request).
-const maxCSVContacts = 100000
-
-// readContactsCSV reads campaign contacts from CSV: a header naming phone,
-// and optionally name and time_zone; every other column is a variable.
-// Errors name the line.
-func readContactsCSV(r io.Reader) ([]map[string]any, error) {
-	cr := csv.NewReader(r)
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("the contacts file is empty: it needs a header with a phone column")
-	} else if err != nil {
-		return nil, fmt.Errorf("contacts file: %w", err)
-	}
-	cols := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if h == "" {
-			return nil, fmt.Errorf("contacts file: column %d has no name", i+1)
-		}
-		if _, dup := cols[h]; dup {
-			return nil, fmt.Errorf("contacts file: column %q appears twice", h)
-		}
-		cols[h] = i
-		header[i] = h
-	}
-	if _, ok := cols["phone"]; !ok {
-		return nil, fmt.Errorf("contacts file: the header has no phone column (it has %s)", strings.Join(header, ", "))
-	}
-	var out []map[string]any
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("contacts file: %w", err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(out) == maxCSVContacts {
-			return nil, fmt.Errorf("contacts file: more than %d contacts", maxCSVContacts)
-		}
-		c := map[string]any{}
-		vars := map[string]string{}
-		for i, v := range rec {
-			v = strings.TrimSpace(v)
-			switch header[i] {
-			case "phone":
-				if !callscope.ValidE164(v) {
-					return nil, fmt.Errorf("contacts file line %d: phone %q is not an E.164 number such as +14155550123", line, v)
-				}
-				c["phone"] = v
-			case "name":
-				c["name"] = v
-			case "time_zone":
-				if v != "" && !callscope.ValidZone(v) {
-					return nil, fmt.Errorf("contacts file line %d: %q is not an IANA time zone", line, v)
-				}
-				if v != "" {
-					c["time_zone"] = v
-				}
-			default:
-				vars[header[i]] = v
-			}
-		}
-		if len(vars) > 0 {
-			c["variables"] = vars
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
 
 // parseWindow reads "09:00-17:00" and the days "mon,tue".
 func parseWindow(w, days string) (map[string]any, error) {
@@ -184,7 +108,7 @@ func cmdCampaign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		list, err := readContactsCSV(f)
+		list, err := contactcsv.Read(f)
 		f.Close()
 		if err != nil {
 			return err

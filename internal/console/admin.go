@@ -36,6 +36,8 @@ func (c *Console) admin(h func(w http.ResponseWriter, r *http.Request, s *sessio
 type apiError struct {
 	Message string
 	Fields  map[string]string
+	// Status is the API's HTTP status.
+	Status int
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -61,7 +63,7 @@ func (c *Console) call(ctx context.Context, s *session, method, target string, i
 }
 
 func decodeAPIError(status int, resp []byte) *apiError {
-	e := &apiError{Fields: map[string]string{}}
+	e := &apiError{Fields: map[string]string{}, Status: status}
 	var doc struct {
 		Detail json.RawMessage `json:"detail"`
 	}
@@ -109,6 +111,9 @@ func (c *Console) adminFail(w http.ResponseWriter, r *http.Request, s *session, 
 // flashes are the messages a redirect after a change may show, by key:
 // the page shows only these, never text from the address.
 var flashes = map[string]string{
+	"campaign-created":     "Campaign created: its calls start now.",
+	"dnc-added":            "Number added to the do-not-call list.",
+	"dnc-removed":          "Number taken off the do-not-call list.",
 	"analyzer-created":     "Analyzer created.",
 	"analyzer-saved":       "Analyzer saved.",
 	"analyzer-activated":   "Analyzer activated.",

@@ -121,6 +121,10 @@ type callPage struct {
 	// CanReplay offers a replay of webhook deliveries.
 	CanReplay bool
 	Replayed  bool
+	// Todos and Contact are read through the API when it is set.
+	HasTodos bool
+	Todos    []todoItem
+	Contact  *contactItem
 }
 
 func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session) {
@@ -164,6 +168,17 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 		Translation: call.Translation, Deliveries: deliveries, Processing: proc, RunCount: len(runs),
 		RerunQueued: r.URL.Query().Get("rerun") == "queued", HasEvents: c.Events != nil,
 		CanReplay: c.API != nil, Replayed: r.URL.Query().Get("replayed") != ""}
+	if c.API != nil {
+		p.HasTodos = true
+		if p.Todos, err = c.callTodos(ctx, s, call.ID); err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		if p.Contact, err = c.callContact(ctx, s, call); err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+	}
 	entities := parseEntities(call.Entities)
 	p.Segments, p.Speakers = segmentViews(segs, entities)
 	p.Transcript = transcriptHTML(p.Segments)
@@ -195,7 +210,9 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 		}
 	}
 	title := call.Title
-	if title == "" {
+	if title == "" && call.From == "" && call.To == "" {
+		title = "Call from an unknown number"
+	} else if title == "" {
 		title = "Call " + call.From + " → " + call.To
 	}
 	c.render(w, r, "call", http.StatusOK, page{Title: title, Nav: "calls", User: s.user, CSRF: s.sess.CSRFToken, Content: p})

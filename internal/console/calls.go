@@ -40,18 +40,21 @@ var risks = []string{"low", "medium", "high"}
 // callFilter is the list's form, as the user filled it in.
 type callFilter struct {
 	Q, Status, Direction, From, To, Category, Risk, Sort string
+	// Campaign and Contact are a campaign's and a contact's ids.
+	Campaign, Contact string
 }
 
 // any reports whether any filter is set.
 func (f callFilter) any() bool {
-	return f.Q != "" || f.Status != "" || f.Direction != "" || f.From != "" || f.To != "" || f.Category != "" || f.Risk != ""
+	return f.Q != "" || f.Status != "" || f.Direction != "" || f.From != "" || f.To != "" || f.Category != "" || f.Risk != "" ||
+		f.Campaign != "" || f.Contact != ""
 }
 
 // values is the filter as query parameters, without the page.
 func (f callFilter) values() url.Values {
 	v := url.Values{}
 	for _, kv := range [][2]string{{"q", f.Q}, {"status", f.Status}, {"direction", f.Direction}, {"from", f.From},
-		{"to", f.To}, {"category", f.Category}, {"risk", f.Risk}, {"sort", f.Sort}} {
+		{"to", f.To}, {"category", f.Category}, {"risk", f.Risk}, {"campaign", f.Campaign}, {"contact", f.Contact}, {"sort", f.Sort}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
@@ -82,6 +85,15 @@ type callsPage struct {
 	Statuses  []callscope.CallStatus
 	Risks     []string
 	Sorts     any
+	// Campaigns and Contacts are the choices of the campaign and contact
+	// filters (read through the API when it is set).
+	Campaigns []option
+	Contacts  []option
+}
+
+// option is one choice of a filter.
+type option struct {
+	Value, Label string
 }
 
 // classificationFields reads the category and risk of a classification
@@ -109,7 +121,8 @@ func startOf(c *callscope.Call) time.Time {
 func (c *Console) handleCalls(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	f := callFilter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Direction: q.Get("direction"), From: q.Get("from"),
-		To: q.Get("to"), Category: strings.TrimSpace(q.Get("category")), Risk: q.Get("risk"), Sort: q.Get("sort")}
+		To: q.Get("to"), Category: strings.TrimSpace(q.Get("category")), Risk: q.Get("risk"), Sort: q.Get("sort"),
+		Campaign: strings.TrimSpace(q.Get("campaign")), Contact: strings.TrimSpace(q.Get("contact"))}
 	p := callsPage{Filter: f, Errors: map[string]string{}, AnyFilter: f.any(), Statuses: callscope.CallStatuses, Risks: risks, Sorts: sorts}
 	cq := callscope.CallQuery{CallFilter: callscope.CallFilter{TenantID: s.user.TenantID, Limit: pageSize}}
 	if len(f.Q) > 200 {
@@ -155,6 +168,15 @@ func (c *Console) handleCalls(w http.ResponseWriter, r *http.Request, s *session
 		p.Errors["risk"] = "Choose a risk level from the list."
 	}
 	cq.Risk = f.Risk
+	for _, x := range []struct{ name, v string }{{"campaign", f.Campaign}, {"contact", f.Contact}} {
+		if len(x.v) > 64 {
+			p.Errors[x.name] = "Choose one from the list."
+		}
+	}
+	cq.CampaignID, cq.ContactID = f.Campaign, f.Contact
+	if c.API != nil {
+		p.Campaigns, p.Contacts = c.filterChoices(r, s, f)
+	}
 	cursor := true
 	switch f.Sort {
 	case "", "newest":
@@ -250,11 +272,58 @@ func (c *Console) handleLive(w http.ResponseWriter, r *http.Request, s *session)
 	var p livePage
 	for _, x := range calls {
 		cat, label, risk := classificationFields(x.Classification)
+		if cat == "" && risk == "" {
+			// A call under way is classified by its progressive analysis.
+			snaps, err := c.Store.Evolution(r.Context(), x.ID, callscope.EvolutionClassification)
+			if err != nil {
+				c.fail(w, r, s, err)
+				return
+			}
+			if n := len(snaps); n > 0 {
+				cat, label, risk = classificationFields(snaps[n-1].Data)
+			}
+		}
 		if label != "" {
 			cat = label
 		}
 		p.Rows = append(p.Rows, callRow{ID: x.ID, From: x.From, To: x.To, Title: x.Title, Direction: string(x.Direction),
-			Status: string(x.Status), Live: true, Started: startOf(x), Duration: x.DurationSeconds, Category: cat, Risk: risk})
+			Status: string(x.Status), Live: true, Started: startOf(x), Duration: max(x.DurationSeconds, c.Now().Sub(startOf(x)).Seconds()),
+			Category: cat, Risk: risk})
 	}
 	c.render(w, r, "live", http.StatusOK, page{Title: "Live calls", Nav: "live", User: s.user, CSRF: s.sess.CSRFToken, Content: p})
+}
+
+// filterChoices lists the tenant's campaigns and contacts for the list's
+// filters, the chosen ones always among them. A failure leaves a list
+// empty: the filters still work from the address.
+func (c *Console) filterChoices(r *http.Request, s *session, f callFilter) (campaigns, contacts []option) {
+	var cs struct {
+		Campaigns []campaignItem `json:"campaigns"`
+	}
+	if err := c.call(r.Context(), s, "GET", "/api/v1/campaigns?limit=100", nil, &cs); err != nil {
+		c.Logger.Warn("console campaigns not listed", "error", err)
+	}
+	for _, x := range cs.Campaigns {
+		campaigns = append(campaigns, option{x.ID, x.Name})
+	}
+	var ct struct {
+		Contacts []contactItem `json:"contacts"`
+	}
+	if err := c.call(r.Context(), s, "GET", "/api/v1/contacts?limit=100", nil, &ct); err != nil {
+		c.Logger.Warn("console contacts not listed", "error", err)
+	}
+	for _, x := range ct.Contacts {
+		label := x.Name
+		if label == "" && len(x.PhoneNumbers) > 0 {
+			label = x.PhoneNumbers[0]
+		}
+		contacts = append(contacts, option{x.ID, label})
+	}
+	with := func(list []option, v string) []option {
+		if v == "" || slices.ContainsFunc(list, func(o option) bool { return o.Value == v }) {
+			return list
+		}
+		return append(list, option{v, v})
+	}
+	return with(campaigns, f.Campaign), with(contacts, f.Contact)
 }

@@ -44,6 +44,7 @@ type Store interface {
 	Analyzers(ctx context.Context, tenantID string, activeOnly bool) ([]*callscope.Analyzer, error)
 	Deliveries(ctx context.Context, tenantID, callID string) ([]*callscope.Delivery, error)
 	Processing(ctx context.Context, callID string) (*callscope.Processing, error)
+	Evolution(ctx context.Context, callID, kind string) ([]*callscope.EvolutionSnapshot, error)
 
 	Users(ctx context.Context, tenantID string) ([]*callscope.User, error)
 	CreateUser(ctx context.Context, u *callscope.User) error
@@ -111,6 +112,7 @@ func (c *Console) Patterns() []string {
 		"GET /calls/{id}/recording",
 		"GET /calls/{id}/events",
 		"GET /live",
+		"POST /calls/{id}/todos/{todo_id}/done",
 
 		"GET /admin",
 		"GET /admin/analyzers",
@@ -135,6 +137,12 @@ func (c *Console) Patterns() []string {
 		"POST /calls/{id}/deliveries/{delivery_id}/replay",
 		"GET /outbound",
 		"POST /outbound",
+		"GET /outbound/campaigns",
+		"POST /outbound/campaigns",
+		"GET /outbound/campaigns/{id}",
+		"GET /outbound/do-not-call",
+		"POST /outbound/do-not-call",
+		"POST /outbound/do-not-call/{number}/delete",
 	}
 }
 
@@ -157,7 +165,7 @@ func (c *Console) Init() error {
 	}
 	c.throttle = newThrottle(c.Now)
 	c.pages = map[string]*template.Template{}
-	for _, p := range []string{"login", "account", "calls", "call", "live", "error", "outbound"} {
+	for _, p := range []string{"login", "account", "calls", "call", "live", "error", "outbound", "campaigns", "campaign", "dnc"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p+".html")
 		if err != nil {
 			return err
@@ -186,6 +194,7 @@ func (c *Console) Init() error {
 	m.Handle("GET /calls/{id}/recording", c.auth(c.handleRecording))
 	m.Handle("GET /calls/{id}/events", c.auth(c.handleEvents))
 	m.Handle("GET /live", c.auth(c.handleLive))
+	m.Handle("POST /calls/{id}/todos/{todo_id}/done", c.auth(c.handleTodoDone))
 	m.Handle("GET /admin", c.admin(func(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, "/admin/analyzers", http.StatusSeeOther)
 	}))
@@ -211,6 +220,12 @@ func (c *Console) Init() error {
 	m.Handle("POST /calls/{id}/deliveries/{delivery_id}/replay", c.auth(c.handleCallReplay))
 	m.Handle("GET /outbound", c.auth(c.handleOutbound))
 	m.Handle("POST /outbound", c.auth(c.handleSchedule))
+	m.Handle("GET /outbound/campaigns", c.auth(c.handleCampaigns))
+	m.Handle("POST /outbound/campaigns", c.auth(c.handleCreateCampaign))
+	m.Handle("GET /outbound/campaigns/{id}", c.auth(c.handleCampaign))
+	m.Handle("GET /outbound/do-not-call", c.auth(c.handleDoNotCall))
+	m.Handle("POST /outbound/do-not-call", c.auth(c.handleAddDoNotCall))
+	m.Handle("POST /outbound/do-not-call/{number}/delete", c.auth(c.handleRemoveDoNotCall))
 	c.mux = m
 	return nil
 }
@@ -227,7 +242,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		limit := int64(64 << 10)
+		if r.Method == http.MethodPost && r.URL.Path == "/outbound/campaigns" {
+			limit = maxCSVUpload // a contacts file
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	c.mux.ServeHTTP(w, r)
 }

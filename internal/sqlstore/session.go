@@ -226,6 +226,12 @@ func (q *queries) SearchCalls(ctx context.Context, cq callscope.CallQuery) ([]*c
 		where = append(where, `(EXISTS (SELECT 1 FROM segments s WHERE s.call_id = c.id AND s.text `+like+` `+p+` ESCAPE '\')
 			OR `+summary+` `+like+` `+p+` ESCAPE '\')`)
 	}
+	if cq.CampaignID != "" {
+		where = append(where, "c.campaign_id = "+arg(cq.CampaignID))
+	}
+	if cq.ContactID != "" {
+		where = append(where, "c.contact_id = "+arg(cq.ContactID))
+	}
 	if cq.Category != "" || cq.Risk != "" {
 		field := func(name string) string {
 			if q.d == Postgres {

@@ -127,7 +127,59 @@
           index();
         } catch (err) { /* a malformed event is skipped */ }
       });
+      progressive(es);
     }
+  }
+
+  // A live call's progressive analysis: each window's classification and
+  // entities as they conclude, and a banner when the risk is raised.
+  function progressive(es) {
+    var panel = document.getElementById("progressive");
+    if (!panel) return;
+    function set(id, text) { document.getElementById(id).textContent = text; }
+    function riskBadge(el, risk) {
+      el.textContent = "";
+      var b = document.createElement("span");
+      b.className = "risk risk-" + risk;
+      b.textContent = risk;
+      el.append(b);
+    }
+    es.addEventListener("analysis.snapshot", function (e) {
+      try {
+        var d = JSON.parse(e.data).data || {};
+        var v = d.data || {};
+        set("live-window", String((d.window_index || 0) + 1) + " (" + clock(d.window_start || 0) + "–" + clock(d.window_end || 0) + ")");
+        if (d.kind === "classification") {
+          set("live-category", v.label ? v.label + " (" + v.category + ")" : (v.category || "—"));
+          if (v.risk) riskBadge(document.getElementById("live-risk"), v.risk); else set("live-risk", "—");
+        } else if (d.kind === "entity") {
+          var ul = document.getElementById("live-entities");
+          ul.textContent = "";
+          Object.keys(v).sort().forEach(function (typ) {
+            (v[typ] || []).forEach(function (val) {
+              var li = document.createElement("li");
+              var m = document.createElement("mark"); m.className = "entity"; m.dataset.type = typ; m.textContent = val;
+              var t = document.createElement("span"); t.className = "muted"; t.textContent = " " + typ;
+              li.append(m, t);
+              ul.append(li);
+            });
+          });
+          if (!ul.children.length) { var none = document.createElement("li"); none.className = "muted"; none.textContent = "None yet."; ul.append(none); }
+        }
+        panel.dataset.windows = String((d.window_index || 0) + 1);
+      } catch (err) { /* a malformed event is skipped */ }
+    });
+    es.addEventListener("call.risk_raised", function (e) {
+      try {
+        var d = JSON.parse(e.data).data || {};
+        var a = document.getElementById("risk-alert");
+        var text = "Risk raised to " + d.risk + (d.from ? " (was " + d.from + ")" : "") + (d.category ? " · " + d.category : "");
+        if (d.evidence && d.evidence.length) text += " — “" + d.evidence.join("”, “") + "”";
+        a.textContent = text;
+        a.hidden = false;
+        riskBadge(document.getElementById("live-risk"), d.risk);
+      } catch (err) { /* a malformed event is skipped */ }
+    });
   }
 
   // After a re-run, the analysis section is refreshed until the new runs
