@@ -95,9 +95,18 @@ func TestReplicaEndsAnotherReplicasStream(t *testing.T) {
 	}
 	// The call was processed once: one processing.* history on either
 	// replica, the same answer from both.
+	// The processing may move on between the two reads: read again until
+	// the replicas are seen to agree.
 	var pa, pb map[string]any
-	fa.get(t, "/api/v1/calls/"+id.String()+"/processing", &pa)
-	fb.get(t, "/api/v1/calls/"+id.String()+"/processing", &pb)
+	for wait := time.Now().Add(10 * time.Second); ; {
+		pa, pb = nil, nil
+		fa.get(t, "/api/v1/calls/"+id.String()+"/processing", &pa)
+		fb.get(t, "/api/v1/calls/"+id.String()+"/processing", &pb)
+		if pa["processing_status"] == pb["processing_status"] || time.Now().After(wait) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if pa["processing_status"] != pb["processing_status"] || pa["processing_status"] == nil {
 		t.Errorf("processing seen from A %v, from B %v", pa["processing_status"], pb["processing_status"])
 	}
