@@ -9,8 +9,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/callscope/callscope"
 	"github.com/callscope/callscope/internal/audio"
@@ -33,7 +36,12 @@ type BenchOptions struct {
 	Limit int
 	// Language is the hint passed to the engine.
 	Language string
-	// Progress, if set, is called after every file and every reference run.
+	// Jobs is how many files are transcribed at once (and reference
+	// conditions run at once); 0 or 1 is one at a time. Word error rates
+	// do not depend on it; wall-clock real-time factors do.
+	Jobs int
+	// Progress, if set, is called after every file and every reference
+	// run, one call at a time.
 	Progress func(BenchProgress)
 }
 
@@ -57,6 +65,11 @@ type benchFile struct {
 	refErrs                    int
 	wav                        string  // the 16 kHz copy for the reference
 	listed                     float64 // seconds, as the manifest says
+
+	pipeWall, pipeCPU, pipeExtra float64
+	pipeCalls                    int
+	directWords                  int
+	directWall, directCPU        float64
 }
 
 // benchTotals adds up one way of transcribing a condition.
@@ -106,14 +119,15 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 		}
 		defer os.RemoveAll(wavDir)
 	}
-	audioSec := map[string]float64{}
-	count := map[string]int{}
-	for i := range files {
-		f := &files[i]
+	for _, f := range files {
 		if _, ok := pipe[f.condition]; !ok {
 			conds = append(conds, f.condition)
 			pipe[f.condition], direct[f.condition], ref[f.condition] = &benchTotals{}, &benchTotals{}, &benchTotals{}
 		}
+	}
+	// One file: decode, transcribe through the pipeline, and directly.
+	one := func(i int) error {
+		f := &files[i]
 		data, err := os.ReadFile(f.name)
 		if err != nil {
 			return err
@@ -122,24 +136,20 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
-		listed := f.seconds
 		f.seconds = pcm.Duration().Seconds()
-		audioSec[f.condition] += f.seconds
-		count[f.condition]++
-
 		start := time.Now()
 		tr, err := p.Run(ctx, pcm, audio.MonoMixed, opt.Language)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
-		wall := time.Since(start).Seconds()
+		f.pipeWall = time.Since(start).Seconds()
+		f.pipeCPU, f.pipeExtra, f.pipeCalls = tr.EngineCPUSeconds, f.pipeWall-tr.EngineSeconds, tr.EngineCalls
 		texts := make([]string, len(tr.Segments))
 		for j, s := range tr.Segments {
 			texts[j] = s.Text
 		}
 		f.hyp = strings.Join(texts, " ")
 		f.errs, f.words = WordErrors(f.reference, f.hyp)
-		pipe[f.condition].add(f.errs, f.words, wall, tr.EngineCPUSeconds, wall-tr.EngineSeconds, tr.EngineCalls)
 
 		var mono *audio.PCM
 		if opt.Direct != nil || opt.Reference != nil {
@@ -163,45 +173,86 @@ func BenchManifest(ctx context.Context, path string, opt BenchOptions, w io.Writ
 				texts[j] = wd.Text
 			}
 			f.directHyp = strings.Join(texts, " ")
-			var n int
-			f.directErrs, n = WordErrors(f.reference, f.directHyp)
-			direct[f.condition].add(f.directErrs, n, took.Seconds(), cpu.Seconds(), 0, 1)
+			f.directErrs, f.directWords = WordErrors(f.reference, f.directHyp)
+			f.directWall, f.directCPU = took.Seconds(), cpu.Seconds()
 		}
-		audioDone += listed
+		return nil
+	}
+	var mu sync.Mutex // progress
+	done := 0
+	report := func(line string, audio float64, file bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		audioDone += audio
+		if file {
+			done++
+		}
 		if opt.Progress != nil {
-			opt.Progress(BenchProgress{Done: i + 1, Total: len(files), AudioDone: audioDone, AudioTotal: audioTotal,
-				Line: fmt.Sprintf("%s %s: %d/%d errors", f.condition, f.name, f.errs, f.words)})
+			opt.Progress(BenchProgress{Done: done, Total: len(files), AudioDone: audioDone, AudioTotal: audioTotal, Line: line})
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, opt.Jobs))
+	for i := range files {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if err := one(i); err != nil {
+				return err
+			}
+			f := &files[i]
+			report(fmt.Sprintf("%s %s: %d/%d errors", f.condition, f.name, f.errs, f.words), f.listed, true)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	audioSec := map[string]float64{}
+	count := map[string]int{}
+	for i := range files {
+		f := &files[i]
+		audioSec[f.condition] += f.seconds
+		count[f.condition]++
+		pipe[f.condition].add(f.errs, f.words, f.pipeWall, f.pipeCPU, f.pipeExtra, f.pipeCalls)
+		if opt.Direct != nil {
+			direct[f.condition].add(f.directErrs, f.directWords, f.directWall, f.directCPU, 0, 1)
 		}
 	}
 	if opt.Reference != nil {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(1, opt.Jobs))
 		for _, c := range conds {
-			var names []string
-			var idx []int
-			var secs float64
-			for i := range files {
-				if files[i].condition == c {
-					names, idx = append(names, files[i].wav), append(idx, i)
-					secs += files[i].listed
+			g.Go(func() error {
+				var names []string
+				var idx []int
+				var secs float64
+				for i := range files {
+					if files[i].condition == c {
+						names, idx = append(names, files[i].wav), append(idx, i)
+						secs += files[i].listed
+					}
 				}
-			}
-			texts, took, cpu, err := opt.Reference.DecodeFiles(ctx, names)
-			if err != nil {
-				return fmt.Errorf("reference on %s: %w", c, err)
-			}
-			rt := ref[c]
-			rt.add(0, 0, took.Seconds(), cpu.Seconds(), 0, 1)
-			for j, i := range idx {
-				f := &files[i]
-				f.refHyp = texts[j]
-				var n int
-				f.refErrs, n = WordErrors(f.reference, f.refHyp)
-				rt.add(f.refErrs, n, 0, 0, 0, 0)
-			}
-			audioDone += secs
-			if opt.Progress != nil {
-				opt.Progress(BenchProgress{Done: len(files), Total: len(files), AudioDone: audioDone, AudioTotal: audioTotal,
-					Line: fmt.Sprintf("pocketsphinx_batch on %s: %s WER", c, pct(rt.errs, rt.words))})
-			}
+				texts, took, cpu, err := opt.Reference.DecodeFiles(gctx, names)
+				if err != nil {
+					return fmt.Errorf("reference on %s: %w", c, err)
+				}
+				rt := ref[c]
+				rt.add(0, 0, took.Seconds(), cpu.Seconds(), 0, 1)
+				for j, i := range idx {
+					f := &files[i]
+					f.refHyp = texts[j]
+					var n int
+					f.refErrs, n = WordErrors(f.reference, f.refHyp)
+					rt.add(f.refErrs, n, 0, 0, 0, 0)
+				}
+				report(fmt.Sprintf("pocketsphinx_batch on %s: %s WER", c, pct(rt.errs, rt.words)), secs, false)
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 	}
 
