@@ -90,6 +90,10 @@ type stageView struct {
 	StartedAt time.Time
 	Seconds   float64
 	Engine    string
+	// What the stage used: audio transcribed, model tokens, cost.
+	AudioSeconds float64
+	Tokens       int
+	Cost         float64
 }
 
 // callPage is the call page's content.
@@ -206,7 +210,8 @@ func (c *Console) handleCall(w http.ResponseWriter, r *http.Request, s *session)
 	if proc != nil {
 		for _, st := range proc.Stages {
 			p.Timeline = append(p.Timeline, stageView{Stage: st.Stage, Status: st.Status, Reason: st.Reason,
-				StartedAt: st.StartedAt, Seconds: st.Seconds, Engine: engineOf(call, st.Stage)})
+				StartedAt: st.StartedAt, Seconds: st.Seconds, Engine: engineOf(call, st.Stage),
+				AudioSeconds: st.AudioSeconds, Tokens: st.Tokens, Cost: st.Cost})
 		}
 	}
 	title := call.Title

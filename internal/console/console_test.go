@@ -248,6 +248,11 @@ func TestCallPages(t *testing.T) {
 	if err := f.store.PutSegments(ctx, c.ID, []callscope.Segment{{SegmentID: 0, Speaker: "caller", StartTime: 0, EndTime: 2, Text: "We live in Kibera <b>now</b>"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.store.PutProcessing(ctx, &callscope.Processing{CallID: c.ID, TenantID: f.tenant.ID, Status: callscope.ProcessingCompleted,
+		Stages: []callscope.StageRun{{Stage: "transcribe", Status: "completed", StartedAt: time.Now(), Seconds: 2.5, AudioSeconds: 61.2},
+			{Stage: "summarize", Status: "completed", StartedAt: time.Now(), Seconds: 1.25, Tokens: 812, Cost: 0.0012}}}); err != nil {
+		t.Fatal(err)
+	}
 	other := sqlstoretest.MustTenant(t, f.store)
 	oc := &callscope.Call{TenantID: other.ID, Direction: callscope.Inbound, From: "+1", To: "+2", Status: callscope.CallCompleted}
 	if err := f.store.CreateCall(ctx, oc); err != nil {
@@ -260,7 +265,8 @@ func TestCallPages(t *testing.T) {
 			t.Fatalf("%d", w.Code)
 		}
 		for _, want := range []string{`We live in <mark class="entity" data-type="LOCATION" title="LOCATION">Kibera</mark> &lt;b&gt;now&lt;/b&gt;`,
-			`&lt;script&gt;alert(1)&lt;/script&gt;`, "Missing child", `<span class="risk risk-high">high</span>`, "not come home"} {
+			`&lt;script&gt;alert(1)&lt;/script&gt;`, "Missing child", `<span class="risk risk-high">high</span>`, "not come home",
+			"61.2 s audio", "812 tokens", "$0.0012"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the call page lacks %q", want)
 			}
