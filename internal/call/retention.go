@@ -21,21 +21,33 @@ const retentionBatch = 200
 // "deliveries", …).
 type RetentionReport struct {
 	Tenants map[string]map[string]int `json:"tenants"`
+	// IdempotencyKeys counts the Idempotency-Key answers forgotten, once
+	// older than IdempotencyKeyLifetime.
+	IdempotencyKeys int `json:"idempotency_keys,omitempty"`
 	// Errors name what could not be removed; the next run tries again.
 	Errors []string `json:"errors,omitempty"`
 }
+
+// IdempotencyKeyLifetime is how long the first answer to an
+// Idempotency-Key is kept: a key sent again within it gets that answer;
+// after it (and the next retention run) the key is new again.
+const IdempotencyKeyLifetime = 24 * time.Hour
 
 // ApplyRetention removes, for every tenant with retention settings, the
 // recordings (rows and stored audio), transcripts and results, and delivery
 // log entries older than the tenant's periods at now, skipping calls under
 // legal hold, and records what it removed in each tenant's erasure audit
-// log (actor "retention").
+// log (actor "retention"). For every tenant, it forgets the Idempotency-Key
+// answers older than IdempotencyKeyLifetime.
 func (s *Service) ApplyRetention(ctx context.Context, now time.Time) (*RetentionReport, error) {
 	tenants, err := s.Store.Tenants(ctx)
 	if err != nil {
 		return nil, err
 	}
 	rep := &RetentionReport{Tenants: map[string]map[string]int{}}
+	if rep.IdempotencyKeys, err = s.Store.DeleteIdempotencyKeysBefore(ctx, now.Add(-IdempotencyKeyLifetime)); err != nil {
+		return rep, err
+	}
 	for _, t := range tenants {
 		recordings, transcripts, deliveries := t.Settings.Retention.Periods()
 		removed := map[string]int{}

@@ -205,3 +205,36 @@ func TestRetentionJob(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyKeysExpire: an Idempotency-Key's answer is kept for
+// IdempotencyKeyLifetime, then the retention run forgets it.
+func TestIdempotencyKeysExpire(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		svc := newService(t, s)
+		clock := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+		s.Now = func() time.Time { return clock }
+		svc.Now = s.Now
+		tenant := sqlstoretest.MustTenant(t, s)
+		must(t, s.PutIdempotencyKey(ctx, tenant.ID, "u1", "schedule", "old", "h", []byte(`{"callId":"a"}`)))
+		clock = clock.Add(20 * time.Hour)
+		must(t, s.PutIdempotencyKey(ctx, tenant.ID, "u1", "schedule", "new", "h", []byte(`{"callId":"b"}`)))
+
+		rep, err := svc.ApplyRetention(ctx, clock.Add(time.Hour)) // "old" is 21 h old
+		must(t, err)
+		if rep.IdempotencyKeys != 0 {
+			t.Fatalf("forgot %d keys younger than a day", rep.IdempotencyKeys)
+		}
+		rep, err = svc.ApplyRetention(ctx, clock.Add(5*time.Hour)) // 25 h and 5 h
+		must(t, err)
+		if rep.IdempotencyKeys != 1 {
+			t.Fatalf("forgot %d keys, want 1", rep.IdempotencyKeys)
+		}
+		if _, err := s.IdempotencyKey(ctx, tenant.ID, "u1", "schedule", "old"); callscope.ErrorCode(err) != callscope.ENOTFOUND {
+			t.Fatalf("the old key: %v", err)
+		}
+		if _, err := s.IdempotencyKey(ctx, tenant.ID, "u1", "schedule", "new"); err != nil {
+			t.Fatalf("the new key: %v", err)
+		}
+	})
+}

@@ -277,6 +277,13 @@ func (q *queries) IdempotencyKey(ctx context.Context, tenantID, scope, op, key s
 	return &a, nil
 }
 
+// DeleteIdempotencyKeysBefore forgets the answers to keys first used
+// before t, and returns how many.
+func (q *queries) DeleteIdempotencyKeysBefore(ctx context.Context, t time.Time) (int, error) {
+	n, err := q.ex.execRows(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, t.UTC())
+	return int(n), err
+}
+
 // CallbackSecret is a tenant's callback credentials.
 type CallbackSecret struct {
 	TenantID string
