@@ -134,19 +134,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	otherKey := strings.TrimSpace(out)
 	apiCall(t, base, otherKey, "POST", "/api/v1/calls", map[string]any{"call_id": "other-1", "direction": "inbound", "from": "+1", "to": "+2"}, http.StatusCreated)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.Flag("mute-audio", true), chromedp.WindowSize(1366, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	// The first run starts the browser, which lives as long as its
-	// context: the time limit goes on a context derived after it.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatal(err)
-	}
-	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
+	bctx := newBrowser(t, chromium, 3*time.Minute)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {

@@ -62,17 +62,7 @@ func TestConsoleConfigInBrowser(t *testing.T) {
 		passwords[u.email] = lines[len(lines)-1]
 	}
 
-	ctx := context.Background()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.WindowSize(1366, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatal(err)
-	}
-	bctx, cancel := context.WithTimeout(bctx, 4*time.Minute)
-	defer cancel()
+	bctx := newBrowser(t, chromium, 4*time.Minute)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(bctx, 45*time.Second)

@@ -62,16 +62,7 @@ func TestConsoleLiveInBrowser(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	password := lines[len(lines)-1]
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.WindowSize(1366, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatal(err)
-	}
-	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
+	bctx := newBrowser(t, chromium, 3*time.Minute)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, steps...); err != nil {

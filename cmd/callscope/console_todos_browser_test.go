@@ -45,16 +45,7 @@ func signedIn(t *testing.T, extra ...string) (*browser, *server) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	password := lines[len(lines)-1]
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.WindowSize(1366, 900))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatal(err)
-	}
-	bctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	t.Cleanup(cancel)
+	bctx := newBrowser(t, chromium, 3*time.Minute)
 	b := &browser{t: t, ctx: bctx, base: "http://" + srv.addr, shots: shots}
 	b.do("sign in", chromedp.Navigate(b.base+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.org"),
