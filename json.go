@@ -17,7 +17,8 @@ import (
 // DecodeStrict decodes one JSON value into dst the way callscope's own
 // request bodies are read: unknown fields, duplicate keys, wrong types and
 // numbers that do not fit are EINVALID errors that name the field under
-// loc, and nothing may follow the value.
+// loc, and nothing may follow the value. Field names match exactly: a key
+// that differs from a field's name only in case is unknown too.
 func DecodeStrict(raw []byte, dst any, loc ...string) error {
 	if p := JSONProblem(raw, true); p != nil {
 		p.Loc = append(append([]string{}, loc...), p.Loc...)
@@ -30,6 +31,10 @@ func DecodeStrict(raw []byte, dst any, loc ...string) error {
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			return ValidationError(FieldError{Loc: loc, Msg: "Unexpected data after the JSON value", Type: "json_invalid"})
+		}
+		if p := wrongCaseKey(raw, dst); p != nil {
+			return ValidationError(FieldError{Loc: append(append([]string{}, loc...), p...),
+				Msg: "Extra inputs are not permitted (field names are case-sensitive)", Type: "extra_forbidden"})
 		}
 		return nil
 	}

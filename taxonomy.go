@@ -197,6 +197,14 @@ func (t *TaxonomySetting) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// jsonShape tells DecodeStrict that an object is read as a Taxonomy.
+func (t *TaxonomySetting) jsonShape(v any) reflect.Type {
+	if _, ok := v.(map[string]any); ok {
+		return reflect.TypeFor[Taxonomy]()
+	}
+	return nil
+}
+
 // Name is the taxonomy's name: the built-in name, or the custom taxonomy's
 // own (default "custom").
 func (t *TaxonomySetting) Name() string {
