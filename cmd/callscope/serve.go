@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -171,7 +172,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}}
 	runner.OnStage = cshttp.NewStageMetrics(reg).Observe
-	river.AddWorker(workers, &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout})
+	processWorker := &pipeline.Worker{Runner: runner, Limit: cfg.ProcessingTimeout}
+	river.AddWorker(workers, processWorker)
 	calls := &call.Service{Store: s, ProcessingEnabled: cfg.Enable["ENABLE_POSTCALL_PROCESSING"],
 		Stages: pipeline.Stages, Recordings: recordings}
 	campaigns.Calls = calls
@@ -185,6 +187,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:            log.With("component", "queue"),
 		OnJobDone:         jobMetrics.Observe,
 		Periodic:          []*river.PeriodicJob{job.RetentionJob(retentionInterval)},
+		Discarded: map[string]func(context.Context, []byte){
+			pipeline.ProcessCallArgs{}.Kind(): processWorker.Discarded,
+			// Reconciling is idempotent and a contact waits on it: a job
+			// lost with its process is asked for again.
+			job.CampaignReconcileArgs{}.Kind(): func(ctx context.Context, raw []byte) {
+				var a job.CampaignReconcileArgs
+				if json.Unmarshal(raw, &a) == nil {
+					if _, err := q.Insert(ctx, a, nil); err != nil {
+						log.Warn("asking again for a campaign reconcile lost with its process", "err", err)
+					}
+				}
+			},
+		},
 	})
 	if err != nil {
 		return err

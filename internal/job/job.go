@@ -61,6 +61,11 @@ type Config struct {
 	// OnJobDone, when set, is told the kind and outcome (completed, failed,
 	// cancelled, snoozed) of every finished job run.
 	OnJobDone func(kind, outcome string, run time.Duration)
+	// Discarded, by job kind, is told of a job taken back from a process
+	// that died during the job's last attempt: the job is discarded without
+	// its worker's last word, so the work it stood for (a call's processing,
+	// a delivery) is marked failed here, with the job's encoded args.
+	Discarded map[string]func(ctx context.Context, args []byte)
 	// Periodic jobs are scheduled by this process while it works jobs.
 	Periodic []*river.PeriodicJob
 	// NoWork makes a queue that only inserts jobs (for commands that share

@@ -151,6 +151,7 @@ type rescuedJob struct {
 	Kind   string
 	State  string
 	Client string
+	Args   []byte
 }
 
 // rescue puts back in the queue the running jobs of clients whose heartbeat
@@ -202,7 +203,7 @@ func (l *lease) rescue(ctx context.Context) ([]rescuedJob, error) {
 			WHERE j.state = 'running'
 				AND c.client_id = j.attempted_by[array_upper(j.attempted_by, 1)]
 				AND c.heartbeat_at < clock_timestamp() - make_interval(secs => $1)
-			RETURNING j.id, j.kind, j.state::text, c.client_id`
+			RETURNING j.id, j.kind, j.state::text, c.client_id, j.args`
 		return l.query(ctx, q, secs)
 	default:
 		q = `UPDATE river_job SET
@@ -227,7 +228,7 @@ func (l *lease) rescue(ctx context.Context) ([]rescuedJob, error) {
 			WHERE river_job.state = 'running'
 				AND c.client_id = json_extract(river_job.attempted_by, '$[#-1]')
 				AND c.heartbeat_at < strftime('%Y-%m-%d %H:%M:%f', 'now', $1)
-			RETURNING id, kind, state, json_extract(attempted_by, '$[#-1]')`
+			RETURNING id, kind, state, json_extract(attempted_by, '$[#-1]'), json(args)`
 		return l.query(ctx, q, fmt.Sprintf("-%.3f seconds", secs))
 	}
 }
@@ -280,7 +281,7 @@ func (l *lease) query(ctx context.Context, q string, args ...any) ([]rescuedJob,
 		defer rows.Close()
 		for rows.Next() {
 			var r rescuedJob
-			if err := rows.Scan(&r.ID, &r.Kind, &r.State, &r.Client); err != nil {
+			if err := rows.Scan(&r.ID, &r.Kind, &r.State, &r.Client, &r.Args); err != nil {
 				return nil, err
 			}
 			out = append(out, r)
@@ -294,7 +295,7 @@ func (l *lease) query(ctx context.Context, q string, args ...any) ([]rescuedJob,
 	defer rows.Close()
 	for rows.Next() {
 		var r rescuedJob
-		if err := rows.Scan(&r.ID, &r.Kind, &r.State, &r.Client); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &r.State, &r.Client, &r.Args); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -343,5 +344,10 @@ func (l *lease) rescueOnce(ctx context.Context) {
 	for _, j := range jobs {
 		l.cfg.Logger.Info("job rescued from a dead queue client", "job_id", j.ID, "kind", j.Kind,
 			"state", j.State, "dead_client_id", j.Client)
+		if f := l.cfg.Discarded[j.Kind]; f != nil && j.State == "discarded" {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			f(hctx, j.Args)
+			cancel()
+		}
 	}
 }

@@ -337,3 +337,97 @@ func TestQueueThatCannotRenewItsLeaseStopsItsJobs(t *testing.T) {
 	case <-time.After(2 * time.Second):
 	}
 }
+
+// TestDiscardedJobIsReported runs a job's only attempt in another process
+// and kills that process: the job cannot run again, so it is discarded, and
+// Config.Discarded for its kind is told, with the job's args, so the work it
+// stood for can be marked failed (nothing else would: its worker never
+// returned).
+func TestDiscardedJobIsReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a lease to run out")
+	}
+	for _, d := range sqlstoretest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			cfg := sqlstoretest.Config(t, d)
+			s, err := sqlstore.Open(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := job.Migrate(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			told := make(chan string, 4)
+			workers := river.NewWorkers()
+			w := &holdWorker{hold: map[string]bool{}, release: make(chan struct{}), started: make(chan string, 10), runs: map[string]int{}}
+			river.AddWorker(workers, w)
+			q, err := job.New(s, workers, job.Config{PollInterval: 50 * time.Millisecond,
+				HeartbeatInterval: 300 * time.Millisecond,
+				Discarded: map[string]func(context.Context, []byte){
+					"test.hold": func(_ context.Context, args []byte) { told <- string(args) },
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last, err := q.Insert(ctx, holdArgs{Name: "last"}, &river.InsertOpts{MaxAttempts: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(cfg)
+			child := exec.Command(os.Args[0], "-test.run=^TestHelperQueueProcess$")
+			child.Env = append(os.Environ(), childEnv+"="+string(b))
+			out, err := child.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			child.Stderr = os.Stderr
+			if err := child.Start(); err != nil {
+				t.Fatal(err)
+			}
+			working := make(chan string, 1)
+			go func() {
+				sc := bufio.NewScanner(out)
+				for sc.Scan() {
+					if name, ok := strings.CutPrefix(sc.Text(), "working "); ok {
+						working <- name
+					}
+				}
+			}()
+			select {
+			case <-working:
+			case <-time.After(30 * time.Second):
+				child.Process.Kill()
+				t.Fatal("the other process never took the job")
+			}
+			child.Process.Kill()
+			child.Wait()
+
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer q.Stop(ctx)
+			select {
+			case args := <-told:
+				var got holdArgs
+				if err := json.Unmarshal([]byte(args), &got); err != nil || got.Name != "last" {
+					t.Fatalf("told of args %s (%v), want the job's", args, err)
+				}
+			case <-time.After(30 * time.Second):
+				st, attempt := jobState(t, s, last.Job.ID)
+				t.Fatalf("30s after the kill nothing was told; the job is %s, attempt %d", st, attempt)
+			}
+			if st, _ := jobState(t, s, last.Job.ID); st != "discarded" {
+				t.Fatalf("the job is %s, want discarded", st)
+			}
+			if n := w.count("last"); n != 0 {
+				t.Fatalf("the job ran %d times here after its last attempt", n)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -199,6 +200,47 @@ func TestResumeAfterStop(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("%d analysis.completed events, want 1", n)
+		}
+	})
+}
+
+// TestDiscardedProcessingFails: a processing job discarded because the
+// process running its last attempt died (job.Config.Discarded) leaves the
+// call's processing failed, saying why, not in progress for ever.
+func TestDiscardedProcessingFails(t *testing.T) {
+	sqlstoretest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := job.Migrate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		tn := sqlstoretest.MustTenant(t, s)
+		c := &callscope.Call{TenantID: tn.ID}
+		if err := s.CreateCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InTx(ctx, func(tx *sqlstore.Tx) error {
+			_, _, err := tx.RequestProcessing(ctx, tn.ID, c.ID, false, pipeline.Stages)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng := &counting{Builtin: pipeline.Builtin{E: nlp.Default()}, calls: map[string]int{}}
+		q := startQueue(t, s, eng)
+		defer q.Stop(ctx)
+		runner := &pipeline.Runner{Store: s, Switches: config.Switches,
+			Events: func(ctx context.Context, tx *sqlstore.Tx, c *callscope.Call, data callscope.EventData) error {
+				_, err := q.RecordEvent(ctx, tx, c, data)
+				return err
+			}}
+		w := &pipeline.Worker{Runner: runner}
+		w.Discarded(ctx, []byte(`{"tenant_id":"`+tn.ID+`","call_id":"`+c.ID+`"}`))
+		p, err := s.Processing(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != callscope.ProcessingFailed || !strings.Contains(fmt.Sprint(p.Errors), "stopped") {
+			t.Fatalf("processing after the discard: %s %v", p.Status, p.Errors)
 		}
 	})
 }

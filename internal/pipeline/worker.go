@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -67,6 +68,17 @@ func (w *Worker) Work(ctx context.Context, j *river.Job[ProcessCallArgs]) error 
 		return river.JobSnooze(se.RetryAfter)
 	}
 	return err
+}
+
+// Discarded marks the call's processing failed when its job was discarded
+// because the process running its last attempt died (job.Config.Discarded):
+// the worker never returned, so nothing else would.
+func (w *Worker) Discarded(ctx context.Context, args []byte) {
+	var a ProcessCallArgs
+	if json.Unmarshal(args, &a) != nil || a.CallID == "" {
+		return
+	}
+	w.Runner.GiveUp(ctx, a.TenantID, a.CallID, errors.New("the process running it stopped"))
 }
 
 // GiveUp marks a call's processing failed after its last attempt.
