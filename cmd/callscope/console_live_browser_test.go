@@ -19,7 +19,8 @@ import (
 // headless Chromium: the live page lists the call, and the call's page,
 // opened while it plays, grows its transcript, shows the progressive
 // analysis and raises the risk banner from its event stream, without a
-// reload.
+// reload; the live page, open before the call started, lists it without
+// one too.
 func TestConsoleLiveInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -106,6 +107,10 @@ func TestConsoleLiveInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`h1`)))
 
+	// The live page, open before the call starts, lists it when it is
+	// connected, without a reload.
+	do("live page", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`#live-calls`)))
+	eval("mark", `window.notReloaded = true`)
 	played := make(chan error, 1)
 	go func() {
 		var o, e strings.Builder
@@ -116,18 +121,7 @@ func TestConsoleLiveInBrowser(t *testing.T) {
 		played <- err
 	}()
 
-	// The live page lists the call once it is connected.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		do("live page", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`h1`)))
-		if eval("listed", `!!document.querySelector("table.calls a[href^='/calls/']")`) == true {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the live page does not list the streamed call\n%s", srv.stderr)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	poll("the live page lists the streamed call", `!!document.querySelector("table.calls a[href^='/calls/']") && window.notReloaded === true`, 30*time.Second)
 	do("open the live call", chromedp.Click(chromedp.CSS(`table.calls a[href^='/calls/']`)), chromedp.WaitVisible(chromedp.CSS(`#progressive`)))
 	// A mark on the page's window: a reload would lose it.
 	loaded := eval("mark", `window.notReloaded = true, document.querySelectorAll("#transcript li[data-start]").length`).(float64)

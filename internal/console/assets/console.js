@@ -22,13 +22,35 @@
   }
 
   function liveDurations() {
-    var els = document.querySelectorAll(".elapsed[data-since]");
-    if (!els.length) return;
+    if (!document.querySelector(".elapsed[data-since], [data-refresh]")) return;
     setInterval(function () {
-      els.forEach(function (el) {
+      document.querySelectorAll(".elapsed[data-since]").forEach(function (el) {
         el.textContent = clock((Date.now() - Date.parse(el.dataset.since)) / 1000);
       });
     }, 1000);
+  }
+
+  // The live page's list is read again every few seconds while the page is
+  // in view, so calls that start or end show without a reload.
+  function liveRefresh() {
+    var el = document.querySelector("[data-refresh]");
+    if (!el || !window.fetch || !window.DOMParser) return;
+    var every = (parseFloat(el.dataset.refresh) || 5) * 1000, busy = false;
+    var timer = setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(location.pathname + location.search, { credentials: "same-origin" }).then(function (r) {
+        if (r.redirected || !r.ok) { if (r.redirected || r.status === 401 || r.status === 403) clearInterval(timer); return null; }
+        return r.text();
+      }).then(function (html) {
+        if (!html) return;
+        var next = new DOMParser().parseFromString(html, "text/html").getElementById(el.id);
+        if (!next) return;
+        localTimes(next);
+        el.replaceWith(next);
+        el = next;
+      }).catch(function () { /* offline for a moment: the next round tries again */ }).then(function () { busy = false; });
+    }, every);
   }
 
   // The list's player: one recording plays at a time; the button of the
@@ -207,6 +229,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     localTimes(document);
     liveDurations();
+    liveRefresh();
     listPlayer();
     transcriptSync();
     pendingRuns();
