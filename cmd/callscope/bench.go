@@ -13,7 +13,7 @@ import (
 
 const benchSynopsis = `bench asr [--engine pocketsphinx|openai|whisper.cpp] [--url URL] [--model NAME]
            [--language CODE] [--limit N] [--direct] [--reference=false]
-           [--ps-args "-lw 10 …"] [--jobs N] [--progress=false] MANIFEST
+           [--ps-args "-lw 10 …"] [--ps-plain] [--jobs N] [--progress=false] MANIFEST
 
 Measures speech recognition on a corpus with reference transcripts: each
 file of MANIFEST (lines file<TAB>condition<TAB>seconds<TAB>reference, as
@@ -22,8 +22,11 @@ callscope decodes) goes through the same transcription path as a call's
 recording. Prints the word error rate and real-time factor per condition,
 the same for pocketsphinx_batch over each condition's whole files (the
 recogniser's own batch figure, when it is installed) and, with --direct, for
-pocketsphinx_continuous run directly on each whole file, and the ten worst
-files. --jobs N transcribes N files at a time (word error rates do not
+pocketsphinx_continuous run directly on each whole file (its mean measured
+first, without voice detection), and the ten worst files. --ps-plain runs
+the pipeline's recogniser as Debian ships it, as callscope did before it
+measured each call's cepstral mean: the "before" of a before-and-after
+comparison. --jobs N transcribes N files at a time (word error rates do not
 change; the wall-clock real-time factors then include the waiting). Progress goes to stderr: a bar with the time left on a terminal, a
 line per file otherwise. The API key of a server engine is read from
 CALLSCOPE_STT_API_KEY.`
@@ -45,6 +48,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	direct := fs.Bool("direct", false, "also run pocketsphinx_continuous directly on each file")
 	reference := fs.Bool("reference", true, "also run pocketsphinx_batch over the files")
 	psArgs := fs.String("ps-args", "", "further pocketsphinx_continuous `OPTIONS` for the pipeline's engine, such as \"-lw 10 -wip 0.5\"")
+	psPlain := fs.Bool("ps-plain", false, "run the pipeline's pocketsphinx as Debian ships it, without measuring each call's cepstral mean first (the figures before the telephone-band fix)")
 	progress := fs.Bool("progress", true, "show progress on stderr")
 	jobs := fs.Int("jobs", 1, "transcribe `N` files at a time")
 	timeout := fs.Duration("timeout", 2*time.Minute, "bound on each server request")
@@ -56,7 +60,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	e, err := stt.New(stt.Config{Engine: *engine, BaseURL: *url, Model: *model, APIKey: os.Getenv("CALLSCOPE_STT_API_KEY"), Timeout: *timeout,
-		PocketSphinx: stt.PocketSphinxConfig{Args: strings.Fields(*psArgs)}})
+		PocketSphinx: stt.PocketSphinxConfig{Args: strings.Fields(*psArgs), Plain: *psPlain}})
 	if err != nil {
 		return err
 	}
