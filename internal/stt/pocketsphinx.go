@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,12 +51,22 @@ type PocketSphinxConfig struct {
 	// measuring each run's mean first: how telephone audio was heard before
 	// (nearly nothing at 8 kHz). For before-and-after measurements only.
 	Plain bool
+	// WordPenalty is the word insertion penalty of a call's decoding runs
+	// (-wip; default 0.1, where pocketsphinx's own is 0.65). Chosen on one
+	// half of the Asterisk-prompt corpus (lw, wip and beams tried; see the
+	// README's speech section) and checked on the other: it cuts the words
+	// the recogniser inserts on telephone audio. Not used with Plain, nor
+	// when Args gives -wip.
+	WordPenalty float64
 	// Args are further recogniser options, such as "-lw", "10".
 	Args []string
 	// MaxRun bounds the audio decoded in one recogniser process (default
 	// 5 minutes); a longer batch takes several, with one measured mean.
 	MaxRun time.Duration
 }
+
+// DefaultWordPenalty is PocketSphinxConfig.WordPenalty's default.
+const DefaultWordPenalty = 0.1
 
 // defaultModelDir is where Debian's pocketsphinx-en-us installs the model
 // pocketsphinx_continuous uses when -hmm is not given.
@@ -105,6 +116,9 @@ func NewPocketSphinx(cfg PocketSphinxConfig) *PocketSphinx {
 	}
 	if cfg.MaxRun <= 0 {
 		cfg.MaxRun = 5 * time.Minute
+	}
+	if cfg.WordPenalty <= 0 {
+		cfg.WordPenalty = DefaultWordPenalty
 	}
 	p := &PocketSphinx{cfg: cfg}
 	p.path, p.lookErr = exec.LookPath(cfg.Binary)
@@ -390,6 +404,9 @@ func (p *PocketSphinx) runFile(ctx context.Context, name string, mean CMN) ([]Wo
 		// for the silence before the first word is the mean of nothing:
 		// the clips are speech already, so it stays off.
 		args = append(args, "-featparams", fp, "-cmninit", mean.String(), "-remove_silence", "no")
+	}
+	if !p.cfg.Plain && !slices.Contains(p.cfg.Args, "-wip") {
+		args = append(args, "-wip", strconv.FormatFloat(p.cfg.WordPenalty, 'g', -1, 64))
 	}
 	args = append(args, p.cfg.Args...)
 	out, _, took, cpu, err := p.exec(ctx, p.path, args)
