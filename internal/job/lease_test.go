@@ -135,39 +135,7 @@ func TestJobsOfADeadProcessAreTakenBack(t *testing.T) {
 			}
 
 			// Another process takes the job, and dies holding it.
-			b, _ := json.Marshal(cfg)
-			child := exec.Command(os.Args[0], "-test.run=^TestHelperQueueProcess$")
-			child.Env = append(os.Environ(), childEnv+"="+string(b))
-			out, err := child.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			child.Stderr = os.Stderr
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			working := make(chan string, 1)
-			go func() {
-				sc := bufio.NewScanner(out)
-				for sc.Scan() {
-					if name, ok := strings.CutPrefix(sc.Text(), "working "); ok {
-						working <- name
-					}
-				}
-			}()
-			select {
-			case name := <-working:
-				if name != "dead" {
-					t.Fatalf("the other process took %q", name)
-				}
-			case <-time.After(30 * time.Second):
-				child.Process.Kill()
-				t.Fatal("the other process never took the job")
-			}
-			if err := child.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			child.Wait()
+			killInOtherProcess(t, cfg, "dead")
 			killed := time.Now()
 			if st, attempt := jobState(t, s, dead.Job.ID); st != "running" || attempt != 1 {
 				t.Fatalf("after the kill the job is %s, attempt %d; want running, 1", st, attempt)
@@ -225,6 +193,47 @@ func TestJobsOfADeadProcessAreTakenBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// killInOtherProcess starts TestHelperQueueProcess on the store of cfg,
+// waits until it is working the job named name and kills it with SIGKILL,
+// leaving the job running for a client that is gone.
+func killInOtherProcess(t *testing.T, cfg sqlstore.Config, name string) {
+	t.Helper()
+	b, _ := json.Marshal(cfg)
+	child := exec.Command(os.Args[0], "-test.run=^TestHelperQueueProcess$")
+	child.Env = append(os.Environ(), childEnv+"="+string(b))
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	working := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if n, ok := strings.CutPrefix(sc.Text(), "working "); ok {
+				working <- n
+			}
+		}
+	}()
+	select {
+	case n := <-working:
+		if n != name {
+			child.Process.Kill()
+			t.Fatalf("the other process took %q", n)
+		}
+	case <-time.After(30 * time.Second):
+		child.Process.Kill()
+		t.Fatal("the other process never took the job")
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
 }
 
 // jobState reads a job's state and attempt from River's table.
@@ -379,34 +388,7 @@ func TestDiscardedJobIsReported(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := json.Marshal(cfg)
-			child := exec.Command(os.Args[0], "-test.run=^TestHelperQueueProcess$")
-			child.Env = append(os.Environ(), childEnv+"="+string(b))
-			out, err := child.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			child.Stderr = os.Stderr
-			if err := child.Start(); err != nil {
-				t.Fatal(err)
-			}
-			working := make(chan string, 1)
-			go func() {
-				sc := bufio.NewScanner(out)
-				for sc.Scan() {
-					if name, ok := strings.CutPrefix(sc.Text(), "working "); ok {
-						working <- name
-					}
-				}
-			}()
-			select {
-			case <-working:
-			case <-time.After(30 * time.Second):
-				child.Process.Kill()
-				t.Fatal("the other process never took the job")
-			}
-			child.Process.Kill()
-			child.Wait()
+			killInOtherProcess(t, cfg, "last")
 
 			if err := q.Start(ctx); err != nil {
 				t.Fatal(err)
