@@ -63,6 +63,10 @@ func newPipelineEnv(t testing.TB, d sqlstore.Dialect, opts ...envOpt) *env {
 func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOpt) *env {
 	t.Helper()
 	ctx := context.Background()
+	// The recordings' directory is made first, so that it is removed after
+	// the queue whose workers write recordings has stopped (cleanups run
+	// last in, first out).
+	recordings := blob.Dir{Root: t.TempDir()}
 	s := sqlstoretest.Open(t, d)
 	if err := job.Migrate(ctx, s); err != nil {
 		t.Fatal(err)
@@ -119,7 +123,6 @@ func buildEnv(t testing.TB, d sqlstore.Dialect, withPipeline bool, opts ...envOp
 	must(t, err)
 	_, e.key, err = s.CreateAPIKey(ctx, e.tenant.ID, "", false)
 	must(t, err)
-	recordings := blob.Dir{Root: t.TempDir()}
 	e.server = &cshttp.Server{Store: s, Calls: &call.Service{Store: s, Queue: q, ProcessingEnabled: true, Stages: pipeline.Stages,
 		Recordings: recordings},
 		Analysis: &analyze.Service{Store: s, Queue: q}, Jobs: q, Webhooks: hooks,
