@@ -52,11 +52,11 @@ type PocketSphinxConfig struct {
 	// (nearly nothing at 8 kHz). For before-and-after measurements only.
 	Plain bool
 	// WordPenalty is the word insertion penalty of a call's decoding runs
-	// (-wip; default 0.1, where pocketsphinx's own is 0.65). Chosen on one
-	// half of the Asterisk-prompt corpus (lw, wip and beams tried; see the
-	// README's speech section) and checked on the other: it cuts the words
-	// the recogniser inserts on telephone audio. Not used with Plain, nor
-	// when Args gives -wip.
+	// (-wip; default 0.1, where pocketsphinx's own is 0.65). It was chosen
+	// on one half of the Asterisk-prompt corpus (language weights and wip
+	// tried; see the README's offline speech recognition) and checked on
+	// the other: it cuts the words the recogniser inserts on telephone
+	// audio. Not used with Plain, nor when Args gives -wip.
 	WordPenalty float64
 	// Args are further recogniser options, such as "-lw", "10".
 	Args []string
