@@ -110,18 +110,7 @@ func TestJobsOfADeadProcessAreTakenBack(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			cfg := sqlstoretest.Config(t, d)
-			s, err := sqlstore.Open(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := job.Migrate(ctx, s); err != nil {
-				t.Fatal(err)
-			}
+			cfg, s := openShared(t, d)
 			workers := river.NewWorkers()
 			w := &holdWorker{hold: map[string]bool{"live": true}, release: make(chan struct{}), started: make(chan string, 10), runs: map[string]int{}}
 			river.AddWorker(workers, w)
@@ -193,6 +182,26 @@ func TestJobsOfADeadProcessAreTakenBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openShared opens and migrates a store of dialect d that another process
+// can open too, with the configuration it needs for that.
+func openShared(t *testing.T, d sqlstore.Dialect) (sqlstore.Config, *sqlstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := sqlstoretest.Config(t, d)
+	s, err := sqlstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Migrate(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, s
 }
 
 // killInOtherProcess starts TestHelperQueueProcess on the store of cfg,
@@ -360,18 +369,7 @@ func TestDiscardedJobIsReported(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			cfg := sqlstoretest.Config(t, d)
-			s, err := sqlstore.Open(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if _, err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if err := job.Migrate(ctx, s); err != nil {
-				t.Fatal(err)
-			}
+			cfg, s := openShared(t, d)
 			told := make(chan string, 4)
 			workers := river.NewWorkers()
 			w := &holdWorker{hold: map[string]bool{}, release: make(chan struct{}), started: make(chan string, 10), runs: map[string]int{}}
