@@ -71,6 +71,8 @@ func caseWalk(v any, t reflect.Type, path []string) []string {
 		for _, k := range sortedKeys(obj) {
 			ft, ok := fields[k]
 			if !ok {
+				// The document decoded with unknown fields refused, so a
+				// key without an exact field matched one by folding case.
 				return append(append([]string{}, path...), k)
 			}
 			if p := caseWalk(obj[k], ft, append(path, k)); p != nil {
